@@ -1,0 +1,348 @@
+/* decide.c: which charset a text part's bytes are really in, from the evidence in order: byte-order
+ * mark, ASCII, valid UTF-8, the label, then the HTML <meta>, the message's other labels, detection
+ * and the fallback. */
+#include <string.h>
+#include <uchardet.h>
+
+#include "mimeutf8-private.h"
+
+/* Detection looks at this much of a part: enough for its statistics, bounded for huge parts. */
+#define DETECT_SAMPLE (64 * 1024)
+/* A detector's answer is trusted only with at least this many bytes >= 0x80 behind it.
+ * Below it the fallback charset is as good a guess, and cheaper to explain. */
+#define DETECT_MIN_HIGH_BYTES 8
+/* Browsers look for <meta charset> only in the first 1024 bytes (HTML prescan). */
+#define META_PRESCAN 1024
+
+const _MimeUtf8Charset *
+_mimeutf8_fallback (const MimeUtf8Options *options)
+{
+	const _MimeUtf8Charset *charset = NULL;
+
+	if (options != NULL && options->fallback_charset != NULL)
+		charset = _mimeutf8_charset_lookup (options->fallback_charset,
+						    strlen (options->fallback_charset));
+	return charset != NULL ? charset : _mimeutf8_charset_by_name ("windows-1252");
+}
+
+static size_t
+count_high_bytes (const guint8 *data, size_t len)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < len; i++)
+		n += data[i] >> 7;
+	return n;
+}
+
+/* TRUE when the bytes decode in `charset` without a single replacement. */
+static gboolean
+decodes_cleanly (const _MimeUtf8Charset *charset, const guint8 *data, size_t len)
+{
+	g_autoptr (MimeUtf8Translator) translator = _mimeutf8_translator_new_for (charset);
+	g_autoptr (GByteArray) scratch = g_byte_array_sized_new (len + len / 2 + 16);
+	MimeUtf8ConvertStats stats;
+
+	mimeutf8_translator_convert (translator, data, len, scratch);
+	mimeutf8_translator_end (translator, scratch);
+	mimeutf8_translator_get_stats (translator, &stats);
+	return stats.replacements == 0;
+}
+
+static int
+ascii_ncasecmp (const guint8 *a, const char *b, size_t n)
+{
+	return g_ascii_strncasecmp ((const char *) a, b, n);
+}
+
+gboolean
+_mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out, size_t *end_out)
+{
+	size_t limit = MIN (len, META_PRESCAN), i;
+
+	for (i = 0; i + 5 < limit; i++) {
+		size_t j, tag_end;
+
+		if (data[i] != '<' || ascii_ncasecmp (data + i + 1, "meta", 4) != 0)
+			continue;
+		for (tag_end = i + 5; tag_end < len && data[tag_end] != '>'; tag_end++)
+			;
+		for (j = i + 5; j + 7 <= tag_end; j++) {
+			size_t k;
+
+			if (ascii_ncasecmp (data + j, "charset", 7) != 0)
+				continue;
+			k = j + 7;
+			while (k < tag_end && (data[k] == ' ' || data[k] == '\t'))
+				k++;
+			if (k >= tag_end || data[k] != '=')
+				continue;
+			k++;
+			while (k < tag_end && (data[k] == ' ' || data[k] == '\t' ||
+					       data[k] == '"' || data[k] == '\''))
+				k++;
+			*start_out = k;
+			while (k < tag_end &&
+			       (g_ascii_isalnum (data[k]) || strchr ("_.:-", data[k])))
+				k++;
+			*end_out = k;
+			if (*end_out > *start_out)
+				return TRUE;
+		}
+		i = tag_end;
+	}
+	return FALSE;
+}
+
+/* ISO-2022-JP announces itself with escape sequences in otherwise 7-bit text. */
+static gboolean
+looks_like_iso2022jp (const guint8 *data, size_t len)
+{
+	const guint8 *p = data, *end = data + len;
+
+	while ((p = memchr (p, 0x1b, end - p)) != NULL && end - p >= 3) {
+		if ((p[1] == '$' && (p[2] == 'B' || p[2] == '@')) || (p[1] == '(' && p[2] == 'J'))
+			return TRUE;
+		p++;
+	}
+	return FALSE;
+}
+
+static GPrivate detector_key = G_PRIVATE_INIT ((GDestroyNotify) uchardet_delete);
+
+/* uchardet's answer for a bounded sample, or "" when it has none. */
+static void
+detect (const guint8 *data, size_t len, char *answer, size_t answer_size)
+{
+	uchardet_t detector = g_private_get (&detector_key);
+	const char *name;
+
+	if (detector == NULL) {
+		detector = uchardet_new ();
+		g_private_set (&detector_key, detector);
+	}
+	uchardet_reset (detector);
+	uchardet_handle_data (detector, (const char *) data, MIN (len, DETECT_SAMPLE));
+	uchardet_data_end (detector);
+	name = uchardet_get_charset (detector);
+	g_strlcpy (answer, name != NULL ? name : "", answer_size);
+}
+
+static void
+decided (_MimeUtf8Decision *decision, const _MimeUtf8Charset *charset, MimeUtf8Rule rule)
+{
+	decision->charset = charset;
+	decision->rule = rule;
+}
+
+/* Step 5: no usable label.  Evidence the part or its message gives, then the detector, then the
+ * fallback. */
+static void
+decide_unlabelled (const MimeUtf8Options *options, const guint8 *data, size_t len,
+		   const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision)
+{
+	const _MimeUtf8Charset *detected = NULL;
+	gboolean detected_clean = FALSE;
+	size_t high = count_high_bytes (data, MIN (len, DETECT_SAMPLE)), i;
+	size_t meta_start, meta_end;
+
+	if (evidence->html && _mimeutf8_html_meta_charset (data, len, &meta_start, &meta_end)) {
+		const _MimeUtf8Charset *meta = _mimeutf8_charset_lookup (
+			(const char *) data + meta_start, meta_end - meta_start);
+
+		if (meta != NULL && !(meta->flags & _MIMEUTF8_CS_NOT_ASCII) &&
+		    decodes_cleanly (meta, data, len)) {
+			decided (decision, meta, MIMEUTF8_RULE_META);
+			return;
+		}
+	}
+
+	detect (data, len, decision->detected, sizeof decision->detected);
+	if (decision->detected[0] != '\0')
+		detected =
+			_mimeutf8_charset_lookup (decision->detected, strlen (decision->detected));
+	if (detected != NULL && high >= DETECT_MIN_HIGH_BYTES)
+		detected_clean = decodes_cleanly (detected, data, len);
+
+	/* A multi-byte charset that decodes a long stretch cleanly is hard to get by chance. */
+	if (detected_clean && !(detected->flags & _MIMEUTF8_CS_SINGLE_BYTE)) {
+		decided (decision, detected, MIMEUTF8_RULE_DETECTED);
+		return;
+	}
+	for (i = 0; i < evidence->n_message_charsets; i++) {
+		const _MimeUtf8Charset *candidate = evidence->message_charsets[i];
+
+		if (candidate == detected && detected_clean) {
+			decided (decision, detected, MIMEUTF8_RULE_DETECTED);
+			return;
+		}
+	}
+	for (i = 0; i < evidence->n_message_charsets; i++) {
+		const _MimeUtf8Charset *candidate = evidence->message_charsets[i];
+
+		if (candidate != _mimeutf8_cs_utf8 &&
+		    !(candidate->flags & _MIMEUTF8_CS_NOT_ASCII) &&
+		    decodes_cleanly (candidate, data, len)) {
+			decided (decision, candidate, MIMEUTF8_RULE_MESSAGE);
+			return;
+		}
+	}
+	if (detected_clean) {
+		decided (decision, detected, MIMEUTF8_RULE_DETECTED);
+		return;
+	}
+	decided (decision, _mimeutf8_fallback (options), MIMEUTF8_RULE_FALLBACK);
+}
+
+static size_t
+bom_length (const guint8 *data, size_t len, const _MimeUtf8Charset **charset_out)
+{
+	if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) {
+		*charset_out = _mimeutf8_cs_utf8;
+		return 3;
+	}
+	if (len >= 2 && data[0] == 0xFF && data[1] == 0xFE) {
+		*charset_out = _mimeutf8_charset_by_name ("utf-16le");
+		return 2;
+	}
+	if (len >= 2 && data[0] == 0xFE && data[1] == 0xFF) {
+		*charset_out = _mimeutf8_charset_by_name ("utf-16be");
+		return 2;
+	}
+	return 0;
+}
+
+static void
+decide_strict (const guint8 *data, size_t len, const _MimeUtf8Charset *label,
+	       _MimeUtf8Decision *decision)
+{
+	gboolean ascii = _mimeutf8_ascii_prefix (data, len) == len;
+
+	if (label == NULL && ascii) {
+		decided (decision, _mimeutf8_cs_utf8, MIMEUTF8_RULE_ASCII);
+		return;
+	}
+	if (label == NULL) {
+		decision->leave_alone = TRUE;
+		decision->reason = "strict: 8-bit text without a known charset label";
+		return;
+	}
+	decided (decision, label, MIMEUTF8_RULE_LABEL);
+	if (!decodes_cleanly (label, data, len)) {
+		decision->leave_alone = TRUE;
+		decision->reason = "strict: bytes invalid in the declared charset";
+	}
+}
+
+void
+_mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len,
+		  const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision)
+{
+	const _MimeUtf8Charset *label = NULL, *bom = NULL;
+	MimeUtf8Policy policy = options != NULL ? options->policy : MIMEUTF8_POLICY_LENIENT;
+	_MimeUtf8Scan scan;
+	size_t skip;
+
+	memset (decision, 0, sizeof *decision);
+	if (evidence->label != NULL)
+		label = _mimeutf8_charset_lookup (evidence->label, strlen (evidence->label));
+
+	if (policy == MIMEUTF8_POLICY_STRICT) {
+		decide_strict (data, len, label, decision);
+		return;
+	}
+
+	/* 1. A byte-order mark wins; under the declared policy only one that agrees with the label. */
+	skip = bom_length (data, len, &bom);
+	if (skip > 0 && (policy == MIMEUTF8_POLICY_LENIENT || bom == label ||
+			 (label != NULL && (label->flags & bom->flags & _MIMEUTF8_CS_NOT_ASCII)))) {
+		decision->skip = skip;
+		decided (decision, bom, MIMEUTF8_RULE_BOM);
+		return;
+	}
+
+	if (policy == MIMEUTF8_POLICY_DECLARED) {
+		if (label != NULL)
+			decided (decision, label, MIMEUTF8_RULE_LABEL);
+		else if (_mimeutf8_ascii_prefix (data, len) == len)
+			decided (decision, _mimeutf8_cs_utf8, MIMEUTF8_RULE_ASCII);
+		else
+			decided (decision, _mimeutf8_fallback (options), MIMEUTF8_RULE_FALLBACK);
+		return;
+	}
+
+	/* 2. Pure ASCII needs nothing, unless the label is a 7-bit encoding that gives ASCII bytes
+	 * another meaning. */
+	if (_mimeutf8_ascii_prefix (data, len) == len) {
+		if (label != NULL &&
+		    (label->flags & (_MIMEUTF8_CS_STATEFUL_7BIT | _MIMEUTF8_CS_NOT_ASCII)))
+			decided (decision, label, MIMEUTF8_RULE_LABEL);
+		else if (label == NULL && looks_like_iso2022jp (data, len) &&
+			 decodes_cleanly (_mimeutf8_charset_by_name ("iso-2022-jp"), data, len)) {
+			g_strlcpy (decision->detected, "ISO-2022-JP", sizeof decision->detected);
+			decided (decision, _mimeutf8_charset_by_name ("iso-2022-jp"),
+				 MIMEUTF8_RULE_DETECTED);
+		} else
+			decided (decision, _mimeutf8_cs_utf8, MIMEUTF8_RULE_ASCII);
+		return;
+	}
+
+	/* 3. Valid UTF-8 with non-ASCII beats a legacy single-byte label or none: legacy text is
+	 * almost never valid UTF-8 by chance. */
+	_mimeutf8_utf8_scan (data, len, &scan);
+	if (scan.invalid == 0 && scan.multibyte > 0 &&
+	    (label == NULL || label == _mimeutf8_cs_utf8 ||
+	     (label->flags & _MIMEUTF8_CS_SINGLE_BYTE))) {
+		decided (decision, _mimeutf8_cs_utf8,
+			 label == _mimeutf8_cs_utf8 ? MIMEUTF8_RULE_LABEL : MIMEUTF8_RULE_UTF8);
+		return;
+	}
+
+	/* 4. The label, except a UTF-8 label on bytes that are mostly not UTF-8. */
+	if (label != NULL && (label != _mimeutf8_cs_utf8 || scan.invalid <= scan.multibyte)) {
+		decided (decision, label, MIMEUTF8_RULE_LABEL);
+		return;
+	}
+
+	/* 5. */
+	decide_unlabelled (options, data, len, evidence, decision);
+}
+
+MimeUtf8ConvertStatus
+mimeutf8_convert_text (const MimeUtf8Options *options, const char *label, const void *data,
+		       size_t len, GByteArray *out, MimeUtf8ConvertStats *stats_out,
+		       const char **charset_out, GError **error)
+{
+	MimeUtf8Options defaults;
+	_MimeUtf8Evidence evidence = { label, FALSE, NULL, 0 };
+	_MimeUtf8Decision decision;
+	g_autoptr (MimeUtf8Translator) translator = NULL;
+	MimeUtf8ConvertStats stats;
+
+	mimeutf8_init ();
+	options = _mimeutf8_options_check (options, &defaults, error);
+	if (options == NULL)
+		return MIMEUTF8_CONVERT_ERROR;
+	if (label != NULL && _mimeutf8_charset_lookup (label, strlen (label)) == NULL &&
+	    options->policy != MIMEUTF8_POLICY_LENIENT) {
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_UNKNOWN_CHARSET,
+			     "unknown charset label \"%s\"", label);
+		return MIMEUTF8_CONVERT_ERROR;
+	}
+	_mimeutf8_decide (options, data, len, &evidence, &decision);
+	if (decision.leave_alone) {
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_INVALID_INPUT, "%s",
+			     decision.reason);
+		return MIMEUTF8_CONVERT_ERROR;
+	}
+	translator = _mimeutf8_translator_new_for (decision.charset);
+	mimeutf8_translator_convert (translator, (const guint8 *) data + decision.skip,
+				     len - decision.skip, out);
+	mimeutf8_translator_end (translator, out);
+	mimeutf8_translator_get_stats (translator, &stats);
+	if (charset_out != NULL)
+		*charset_out = decision.charset->name;
+	if (stats_out != NULL)
+		*stats_out = stats;
+	return stats.replacements > 0 ? MIMEUTF8_CONVERT_REPLACED : MIMEUTF8_CONVERT_OK;
+}

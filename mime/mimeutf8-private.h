@@ -1,0 +1,138 @@
+/* mimeutf8-private.h: what the library's own files share and nobody else sees. */
+#ifndef MIMEUTF8_PRIVATE_H
+#define MIMEUTF8_PRIVATE_H
+
+#include "mimeutf8.h"
+
+G_BEGIN_DECLS
+
+/* GMime declares no autoptr cleanups; GMime objects are GObjects, so g_object_unref does. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Translator, mimeutf8_translator_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Report, mimeutf8_report_free)
+
+/* ---- charset-table.c: labels -> canonical charset -> how to decode it ------------------------- */
+
+typedef enum {
+	_MIMEUTF8_DECODER_UTF8,        /* our own validating decoder */
+	_MIMEUTF8_DECODER_SINGLE_BYTE, /* a 256-entry table, built once from iconv */
+	_MIMEUTF8_DECODER_ICONV,       /* multi-byte, through iconv */
+} _MimeUtf8Decoder;
+
+/* Flags of a charset. */
+enum {
+	/* ASCII bytes may mean something else (ISO-2022-JP, UTF-7, HZ): even pure-ASCII bytes must be
+	 * decoded with it. */
+	_MIMEUTF8_CS_STATEFUL_7BIT = 1 << 0,
+	/* Not ASCII-compatible at all (UTF-16): ASCII and UTF-8 sniffing do not apply. */
+	_MIMEUTF8_CS_NOT_ASCII = 1 << 1,
+	/* Bytes 0x80-0x9F that iconv rejects are the C1 controls, as WHATWG says for windows-125x. */
+	_MIMEUTF8_CS_C1_CONTROLS = 1 << 2,
+	/* A legacy single-byte charset: valid UTF-8 under this label is taken as UTF-8. */
+	_MIMEUTF8_CS_SINGLE_BYTE = 1 << 3,
+};
+
+typedef struct {
+	const char *name;       /* canonical, lower case: "windows-1252" */
+	const char *iconv_name; /* the name given to iconv_open: "CP1252" */
+	_MimeUtf8Decoder decoder;
+	unsigned int flags;
+	unsigned int error_unit; /* bytes skipped for one invalid sequence: 2 for UTF-16, else 1 */
+} _MimeUtf8Charset;
+
+/* The charset a label means, or NULL when it is unknown or means "undeclared" ("x-unknown",
+ * "default"...).  Case-insensitive; quotes and blanks around the label are ignored. */
+const _MimeUtf8Charset *_mimeutf8_charset_lookup (const char *label, size_t len);
+/* The charset of a canonical name; NULL if there is none. */
+const _MimeUtf8Charset *_mimeutf8_charset_by_name (const char *name);
+/* TRUE when iconv_open may be called with this name: it belongs to a charset of the table. */
+gboolean _mimeutf8_charset_iconv_allowed (const char *iconv_name);
+/* Every charset of the table, `*n_out` of them. */
+const _MimeUtf8Charset *_mimeutf8_charset_all (size_t *n_out);
+extern const _MimeUtf8Charset *const _mimeutf8_cs_utf8;
+
+/* ---- utf8.c: UTF-8 facts about byte strings --------------------------------------------------- */
+
+/* Length of the leading run of bytes < 0x80. */
+size_t _mimeutf8_ascii_prefix (const guint8 *data, size_t len);
+
+typedef struct {
+	size_t multibyte; /* valid sequences of 2 to 4 bytes */
+	size_t invalid;   /* maximal invalid subparts (each would be one U+FFFD) */
+	size_t nul;       /* NUL bytes */
+} _MimeUtf8Scan;
+
+/* Counts what a UTF-8 decoder would meet in `data`.  Strictly valid UTF-8 without NUL has
+ * invalid == 0 && nul == 0. */
+void _mimeutf8_utf8_scan (const guint8 *data, size_t len, _MimeUtf8Scan *scan_out);
+/* Length of the maximal invalid subpart at `data` (at least 1), or 0 if `data` starts with a
+ * complete valid sequence; -1 if the bytes are a valid but incomplete prefix of a sequence. */
+int _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len);
+
+/* ---- translator.c ----------------------------------------------------------------------------- */
+
+MimeUtf8Translator *_mimeutf8_translator_new_for (const _MimeUtf8Charset *charset);
+
+/* ---- decide.c: which charset a text part is in ------------------------------------------------ */
+
+typedef struct {
+	const _MimeUtf8Charset *charset; /* never NULL once decided */
+	MimeUtf8Rule rule;
+	size_t skip;          /* bytes of byte-order mark to drop before converting */
+	char detected[48];    /* the detector's answer when it ran, else "" */
+	gboolean leave_alone; /* strict policy: do not convert */
+	const char *reason;   /* why it is left alone */
+} _MimeUtf8Decision;
+
+typedef struct {
+	const char *label; /* declared label or NULL */
+	gboolean html;     /* text/html: its <meta> charset counts as evidence */
+	const _MimeUtf8Charset *const
+		*message_charsets; /* charsets the message declares elsewhere */
+	size_t n_message_charsets;
+} _MimeUtf8Evidence;
+
+void _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len,
+		       const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision_out);
+/* Finds the charset value of a <meta> tag within the HTML prescan window: its label is at
+ * [*start_out, *end_out). */
+gboolean _mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out,
+				      size_t *end_out);
+/* The fallback charset of the options: windows-1252 unless set. */
+const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
+
+/* ---- encode.c: transfer encodings for rewritten bodies ---------------------------------------- */
+
+/* Appends `data` encoded as base64 lines of 76 characters, each ended by `newline`. */
+void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
+/* Appends `data` as quoted-printable text: its line breaks (LF or CRLF) become `newline`, lines
+ * longer than 76 get soft breaks.  A last line without a break stays without one. */
+void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
+/* Length of the longest line of `data`, not counting its CR LF or LF. */
+size_t _mimeutf8_longest_line (const guint8 *data, size_t len);
+
+/* ---- report.c --------------------------------------------------------------------------------- */
+
+MimeUtf8Report *_mimeutf8_report_new (void);
+/* A new part record with its strings copied; the report owns it. */
+MimeUtf8PartReport *_mimeutf8_report_add_part (MimeUtf8Report *report, const char *path,
+					       const char *content_type,
+					       const char *declared_charset);
+/* Copies `value` into storage the report owns and returns it. */
+const char *_mimeutf8_report_intern (MimeUtf8Report *report, const char *value);
+void _mimeutf8_report_set_status (MimeUtf8Report *report, MimeUtf8Status status,
+				  const char *reason);
+void _mimeutf8_report_set_bytes (MimeUtf8Report *report, uint64_t bytes_in, uint64_t bytes_out);
+
+/* ---- normalize.c ------------------------------------------------------------------------------ */
+
+/* Checks an options struct: NULL gives the defaults in `storage`. */
+const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
+						MimeUtf8Options *storage, GError **error);
+
+G_END_DECLS
+
+#endif /* MIMEUTF8_PRIVATE_H */

@@ -1,0 +1,263 @@
+/* mimeutf8.h: the whole public API of libmimeutf8, which turns RFC 822 mail into a message whose
+ * text parts are all UTF-8.  What is not declared here is not part of the library. */
+#ifndef MIMEUTF8_H
+#define MIMEUTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+
+G_BEGIN_DECLS
+
+#define MIMEUTF8_VERSION_MAJOR 0
+#define MIMEUTF8_VERSION_MINOR 1
+#define MIMEUTF8_VERSION_MICRO 0
+#define MIMEUTF8_VERSION_STRING "0.1.0"
+
+/* The library's version at run time, which may differ from MIMEUTF8_VERSION_STRING at build time. */
+const char *mimeutf8_version (void);
+
+/* Initializes GMime and the library once per process.  Safe to call from several threads and more
+ * than once; every entry point below calls it itself. */
+void mimeutf8_init (void);
+
+/* ---- Errors ---------------------------------------------------------------------------------- */
+
+#define MIMEUTF8_ERROR (mimeutf8_error_quark ())
+GQuark mimeutf8_error_quark (void);
+
+/* Error codes of MIMEUTF8_ERROR.  Append only. */
+typedef enum {
+	/* The message could not be parsed as MIME; it was passed through unchanged. */
+	MIMEUTF8_ERROR_PARSE = 1,
+	/* A charset label is not in the label table. */
+	MIMEUTF8_ERROR_UNKNOWN_CHARSET = 2,
+	/* Reading the input or writing the output failed.  Transient: the caller may retry. */
+	MIMEUTF8_ERROR_IO = 3,
+	/* An options struct is invalid (unknown version, bad value). */
+	MIMEUTF8_ERROR_OPTIONS = 4,
+	/* A limit on the input's size or shape was hit; the message was passed through unchanged. */
+	MIMEUTF8_ERROR_LIMIT = 5,
+	/* Memory ran out.  Transient. */
+	MIMEUTF8_ERROR_NO_MEMORY = 6,
+	/* Bytes do not decode in their charset and the strict policy forbids replacing them. */
+	MIMEUTF8_ERROR_INVALID_INPUT = 7,
+} MimeUtf8Error;
+
+/* ---- Options --------------------------------------------------------------------------------- */
+
+/* How much a text part's label is trusted. */
+typedef enum {
+	/* Evidence first: byte-order mark, ASCII, valid UTF-8, the label, then detection. */
+	MIMEUTF8_POLICY_LENIENT = 0,
+	/* Trust the label; invalid bytes become U+FFFD; no sniffing, no detection. */
+	MIMEUTF8_POLICY_DECLARED = 1,
+	/* A part that does not decode exactly as labelled is left unchanged and reported. */
+	MIMEUTF8_POLICY_STRICT = 2,
+} MimeUtf8Policy;
+
+#define MIMEUTF8_OPTIONS_VERSION 1
+
+/* Options for one normalization.  Declare with MIMEUTF8_OPTIONS_INIT, then set fields: new fields
+ * are only ever appended, and `version` tells the library how many the caller knows. */
+typedef struct {
+	unsigned int version;
+	MimeUtf8Policy policy;
+	/* Charset label used for 8-bit text that has no usable label and defeats detection.
+	 * NULL means windows-1252.  Must be a label of the table. */
+	const char *fallback_charset;
+	/* Make every converted part 7-bit clean: quoted-printable, or base64 for mostly non-ASCII text. */
+	gboolean force_7bit;
+	/* Convert signed and encrypted content too (this breaks signatures). */
+	gboolean convert_signed;
+} MimeUtf8Options;
+
+#define MIMEUTF8_OPTIONS_INIT                                                                      \
+	{                                                                                          \
+		MIMEUTF8_OPTIONS_VERSION, MIMEUTF8_POLICY_LENIENT, NULL, FALSE, FALSE              \
+	}
+
+/* ---- Report ---------------------------------------------------------------------------------- */
+
+/* What happened to one message. */
+typedef enum {
+	/* Something was rewritten. */
+	MIMEUTF8_STATUS_NORMALIZED = 0,
+	/* Nothing needed a change; the output is the input, byte for byte. */
+	MIMEUTF8_STATUS_UNCHANGED = 1,
+	/* The message could not be normalized (it does not parse, a limit was hit...); the output is
+	 * the input, byte for byte, and the error says why. */
+	MIMEUTF8_STATUS_PASSTHROUGH = 2,
+	/* A local fault (I/O, memory): there is no usable output.  The error says why. */
+	MIMEUTF8_STATUS_FAILED = 3,
+} MimeUtf8Status;
+
+/* What was done to one part. */
+typedef enum {
+	/* The body was converted to UTF-8 (or only relabelled, when it already was UTF-8). */
+	MIMEUTF8_ACTION_CONVERTED = 0,
+	/* Labelled UTF-8 and valid: untouched. */
+	MIMEUTF8_ACTION_ALREADY_UTF8 = 1,
+	/* Not a text part (a multipart, a message/rfc822 container, an attachment): untouched. */
+	MIMEUTF8_ACTION_NOT_TEXT = 2,
+	/* A text part deliberately not converted; `reason` says why. */
+	MIMEUTF8_ACTION_LEFT_ALONE = 3,
+} MimeUtf8Action;
+
+/* Which piece of evidence decided a text part's charset. */
+typedef enum {
+	MIMEUTF8_RULE_NONE = 0,     /* no decision was made (not text, left alone) */
+	MIMEUTF8_RULE_BOM = 1,      /* a byte-order mark */
+	MIMEUTF8_RULE_ASCII = 2,    /* only ASCII bytes */
+	MIMEUTF8_RULE_UTF8 = 3,     /* valid UTF-8 with non-ASCII, over a legacy or missing label */
+	MIMEUTF8_RULE_LABEL = 4,    /* the declared label */
+	MIMEUTF8_RULE_DETECTED = 5, /* charset detection on the bytes */
+	MIMEUTF8_RULE_META = 6,     /* an HTML <meta> charset */
+	MIMEUTF8_RULE_FALLBACK = 7, /* the fallback charset */
+	MIMEUTF8_RULE_MESSAGE = 8,  /* a charset the same message declares elsewhere */
+} MimeUtf8Rule;
+
+/* The record of one MIME part.  Owned by its report; fields are only ever appended. */
+typedef struct {
+	/* IMAP-style path in the MIME tree: "1", "1.2", "2.1.1"; "0" is the message itself when it is
+	 * a multipart, "" never happens. */
+	const char *path;
+	/* "type/subtype" in lower case. */
+	const char *content_type;
+	/* The charset label as declared, unquoted; NULL when the part declares none. */
+	const char *declared_charset;
+	/* Canonical name of the charset the body was read in; NULL for parts not decoded. */
+	const char *charset;
+	MimeUtf8Action action;
+	/* Why a part was left alone ("signed", "strict", ...); NULL otherwise. */
+	const char *reason;
+	MimeUtf8Rule rule;
+	/* Transfer encodings before and after, lower case ("7bit", "quoted-printable"...). */
+	const char *encoding_in;
+	const char *encoding_out;
+	/* Decoded body bytes before and after conversion. */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	/* Invalid sequences replaced by U+FFFD (NUL counts as one), and the input offset of the
+	 * first one (-1 when there was none). */
+	uint64_t replacements;
+	int64_t first_replacement;
+	/* The charset detector's answer when it ran, else NULL. */
+	const char *detected;
+} MimeUtf8PartReport;
+
+typedef struct _MimeUtf8Report MimeUtf8Report;
+
+/* Frees a report; NULL is a no-op. */
+void mimeutf8_report_free (MimeUtf8Report *report);
+MimeUtf8Status mimeutf8_report_get_status (const MimeUtf8Report *report);
+/* Why the message was passed through or failed; NULL otherwise.  Owned by the report. */
+const char *mimeutf8_report_get_reason (const MimeUtf8Report *report);
+/* Whole message bytes read and written. */
+uint64_t mimeutf8_report_get_bytes_in (const MimeUtf8Report *report);
+uint64_t mimeutf8_report_get_bytes_out (const MimeUtf8Report *report);
+size_t mimeutf8_report_get_n_parts (const MimeUtf8Report *report);
+/* The record of part `index` (0 <= index < n_parts), in depth-first order.  Owned by the report. */
+const MimeUtf8PartReport *mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index);
+/* The report as one line of JSON, without the newline (format: README, "Report").  `name` is the
+ * input's name, or NULL.  Free with g_free. */
+char *mimeutf8_report_to_json (const MimeUtf8Report *report, const char *name);
+/* Stable names of the enums as they appear in the JSON report. */
+const char *mimeutf8_status_name (MimeUtf8Status status);
+const char *mimeutf8_action_name (MimeUtf8Action action);
+const char *mimeutf8_rule_name (MimeUtf8Rule rule);
+
+/* ---- Normalizing messages -------------------------------------------------------------------- */
+
+/* All four calls: `options` may be NULL for the defaults.  `report_out` may be NULL; otherwise it
+ * receives a report (transfer full) whatever the status.  The error is set for PASSTHROUGH and
+ * FAILED.  A message never makes these calls abort or lose data: whatever the message holds, the
+ * output is the normalized message or the input unchanged. */
+
+/* Normalizes `len` bytes at `data` and appends the result to `out`. */
+MimeUtf8Status mimeutf8_normalize_buffer (const MimeUtf8Options *options, const void *data,
+					  size_t len, GByteArray *out, MimeUtf8Report **report_out,
+					  GError **error);
+
+/* Reads a message from `in` to its end and writes the result to `out`.  A seekable `in` (a file)
+ * is read in place; other streams are copied first. */
+MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in,
+					  GMimeStream *out, MimeUtf8Report **report_out,
+					  GError **error);
+
+/* Reads a message from file descriptor `in_fd` to its end and writes the result to `out_fd`.
+ * Nothing is written to `out_fd` unless the whole result is ready (so a FAILED status leaves it
+ * untouched).  Neither descriptor is closed. */
+MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
+				      MimeUtf8Report **report_out, GError **error);
+
+/* Normalizes a message an engine already holds, in place: text parts get new content and labels.
+ * Headers and unchanged parts are left as GMime holds them. */
+MimeUtf8Status mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
+					   MimeUtf8Report **report_out, GError **error);
+
+/* ---- Converting text ------------------------------------------------------------------------- */
+
+/* Canonical name of a charset label ("latin1" -> "windows-1252"), or NULL when the label is
+ * unknown or means "undeclared".  The returned string is static. */
+const char *mimeutf8_charset_canonical (const char *label);
+
+/* Counts kept by a conversion. */
+typedef struct {
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	/* Invalid sequences replaced by U+FFFD; a NUL counts as one. */
+	uint64_t replacements;
+	/* Input offset of the first replacement, or -1. */
+	int64_t first_replacement;
+} MimeUtf8ConvertStats;
+
+typedef enum {
+	/* Every input byte decoded exactly. */
+	MIMEUTF8_CONVERT_OK = 0,
+	/* Some sequences were invalid and became U+FFFD. */
+	MIMEUTF8_CONVERT_REPLACED = 1,
+	/* The label is unknown; nothing was converted and the error is set. */
+	MIMEUTF8_CONVERT_ERROR = 2,
+} MimeUtf8ConvertStatus;
+
+/* Converts `len` bytes in charset `label` to UTF-8, appended to `out`.  The output is always
+ * strictly valid UTF-8 without NUL.  `stats_out` may be NULL.  No MIME assumption is made: no
+ * byte-order mark or charset sniffing (see mimeutf8_convert_text for that). */
+MimeUtf8ConvertStatus mimeutf8_convert (const char *label, const void *data, size_t len,
+					GByteArray *out, MimeUtf8ConvertStats *stats_out,
+					GError **error);
+
+/* Converts a text file's bytes with the same rules as a text part: byte-order mark, valid UTF-8
+ * and so on under the policy in `options`, with `label` as the declared charset (may be NULL).
+ * `charset_out`, if not NULL, receives the canonical name used (static). */
+MimeUtf8ConvertStatus mimeutf8_convert_text (const MimeUtf8Options *options, const char *label,
+					     const void *data, size_t len, GByteArray *out,
+					     MimeUtf8ConvertStats *stats_out,
+					     const char **charset_out, GError **error);
+
+/* A streaming converter: new (begin), convert any number of chunks, end.  Chunks may cut a
+ * character anywhere; at most 16 bytes are held back between calls. */
+typedef struct _MimeUtf8Translator MimeUtf8Translator;
+
+/* A converter from `label` to UTF-8, or NULL with the error set for an unknown label. */
+MimeUtf8Translator *mimeutf8_translator_new (const char *label, GError **error);
+/* Converts a chunk, appending UTF-8 to `out`. */
+void mimeutf8_translator_convert (MimeUtf8Translator *translator, const void *data, size_t len,
+				  GByteArray *out);
+/* Ends the input: bytes held back become U+FFFD.  The translator is then ready for new input,
+ * with its counts reset only by mimeutf8_translator_reset. */
+void mimeutf8_translator_end (MimeUtf8Translator *translator, GByteArray *out);
+/* Forgets held-back bytes and counts. */
+void mimeutf8_translator_reset (MimeUtf8Translator *translator);
+void mimeutf8_translator_get_stats (const MimeUtf8Translator *translator,
+				    MimeUtf8ConvertStats *stats_out);
+/* Canonical name of the translator's charset (static). */
+const char *mimeutf8_translator_get_charset (const MimeUtf8Translator *translator);
+/* Frees a translator; NULL is a no-op. */
+void mimeutf8_translator_free (MimeUtf8Translator *translator);
+
+G_END_DECLS
+
+#endif /* MIMEUTF8_H */

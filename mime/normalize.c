@@ -1,0 +1,1537 @@
+/* normalize.c: the MIME walk.  It parses a message with GMime, decides and converts every text
+ * part, and writes the result by splicing: the input's bytes are copied as they are, except the
+ * few ranges that change (a charset parameter, a transfer-encoding, a body).  So whatever is not
+ * rewritten is byte-identical, and GMime never re-serializes a header. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mimeutf8-private.h"
+
+/* Lines longer than this break RFC 5322; a body with one is sent as quoted-printable. */
+#define MAX_LINE 998
+/* How deep base64-encoded message/rfc822 parts are opened, each one a parse of its own. */
+#define MAX_ENCODED_DEPTH 8
+/* Most messages in a stream of mail are smaller than this: read a pipe in chunks of it. */
+#define READ_CHUNK (64 * 1024)
+
+static gpointer
+init_once (gpointer unused)
+{
+	g_mime_init ();
+	return NULL;
+}
+
+void
+mimeutf8_init (void)
+{
+	static GOnce once = G_ONCE_INIT;
+
+	g_once (&once, init_once, NULL);
+}
+
+const char *
+mimeutf8_version (void)
+{
+	return MIMEUTF8_VERSION_STRING;
+}
+
+const MimeUtf8Options *
+_mimeutf8_options_check (const MimeUtf8Options *options, MimeUtf8Options *storage, GError **error)
+{
+	static const MimeUtf8Options defaults = MIMEUTF8_OPTIONS_INIT;
+
+	if (options == NULL) {
+		*storage = defaults;
+		return storage;
+	}
+	if (options->version < 1 || options->version > MIMEUTF8_OPTIONS_VERSION) {
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS,
+			     "options version %u is not supported (this library knows 1 to %d)",
+			     options->version, MIMEUTF8_OPTIONS_VERSION);
+		return NULL;
+	}
+	if ((unsigned int) options->policy > MIMEUTF8_POLICY_STRICT) {
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS, "unknown policy %d",
+			     (int) options->policy);
+		return NULL;
+	}
+	if (options->fallback_charset != NULL &&
+	    _mimeutf8_charset_lookup (options->fallback_charset,
+				      strlen (options->fallback_charset)) == NULL) {
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS,
+			     "unknown fallback charset \"%s\"", options->fallback_charset);
+		return NULL;
+	}
+	return options;
+}
+
+/* ---- the plan for one text part ------------------------------------------------------------- */
+
+/* One range of the input replaced by new bytes; an insertion has start == end. */
+typedef struct {
+	size_t start;
+	size_t end;
+	GByteArray *bytes;
+} Edit;
+
+typedef struct {
+	const MimeUtf8Options *options;
+	MimeUtf8Report *report;
+	/* The message's bytes, when it was parsed from memory (splice mode); NULL in place. */
+	const guint8 *raw;
+	size_t raw_len;
+	GByteArray *raw_array;
+	GArray *edits; /* of Edit */
+	/* Charsets the message declares (part labels, encoded-words): evidence for unlabelled text. */
+	GPtrArray *message_charsets;
+	const char *newline;
+	/* Messages around this one: 0 for the top, 1 inside an encoded message/rfc822... */
+	int depth;
+	/* Set when a part cannot be rewritten where it stands: the message is then passed through. */
+	char *failure;
+} Walk;
+
+static void
+walk_fail (Walk *walk, const char *why)
+{
+	if (walk->failure == NULL)
+		walk->failure = g_strdup (why);
+}
+
+static void
+add_edit (Walk *walk, size_t start, size_t end, GByteArray *bytes)
+{
+	Edit edit = { start, end, bytes };
+
+	/* a rewrite to the same bytes is no change: the message can stay unchanged */
+	if (end - start == bytes->len && memcmp (walk->raw + start, bytes->data, bytes->len) == 0) {
+		g_byte_array_unref (bytes);
+		return;
+	}
+	g_array_append_val (walk->edits, edit);
+}
+
+static GByteArray *
+bytes_of (const char *text)
+{
+	GByteArray *array = g_byte_array_new ();
+
+	g_byte_array_append (array, (const guint8 *) text, strlen (text));
+	return array;
+}
+
+static const char *
+encoding_name (GMimeContentEncoding encoding)
+{
+	switch (encoding) {
+	case GMIME_CONTENT_ENCODING_7BIT:
+		return "7bit";
+	case GMIME_CONTENT_ENCODING_8BIT:
+		return "8bit";
+	case GMIME_CONTENT_ENCODING_BINARY:
+		return "binary";
+	case GMIME_CONTENT_ENCODING_BASE64:
+		return "base64";
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return "quoted-printable";
+	case GMIME_CONTENT_ENCODING_UUENCODE:
+		return "x-uuencode";
+	default:
+		return NULL;
+	}
+}
+
+/* ---- raw header surgery ---------------------------------------------------------------------- */
+
+/* End of the header field starting at `start`: past its last line's newline, folding included. */
+static size_t
+field_end (const guint8 *raw, size_t len, size_t start)
+{
+	size_t i = start;
+
+	for (;;) {
+		const guint8 *nl = memchr (raw + i, '\n', len - i);
+
+		if (nl == NULL)
+			return len;
+		i = nl - raw + 1;
+		if (i >= len || (raw[i] != ' ' && raw[i] != '\t'))
+			return i;
+	}
+}
+
+/* Bounds of a header field's value in the raw bytes: after the colon, before the final newline. */
+static gboolean
+field_value (const guint8 *raw, size_t len, size_t start, const char *name, size_t *value_start,
+	     size_t *value_end)
+{
+	size_t name_len = strlen (name), i = start + name_len, end;
+
+	if (start + name_len >= len ||
+	    g_ascii_strncasecmp ((const char *) raw + start, name, name_len) != 0)
+		return FALSE;
+	while (i < len && (raw[i] == ' ' || raw[i] == '\t'))
+		i++;
+	if (i >= len || raw[i] != ':')
+		return FALSE;
+	end = field_end (raw, len, start);
+	if (end > i + 1 && raw[end - 1] == '\n')
+		end--;
+	if (end > i + 1 && raw[end - 1] == '\r')
+		end--;
+	*value_start = i + 1;
+	*value_end = end;
+	return TRUE;
+}
+
+/* TRUE when the raw bytes of a value are the value GMime parsed there (carriage returns and
+ * surrounding blanks aside): the proof that a header offset points where we think. */
+static gboolean
+same_value (const guint8 *raw, size_t len, const char *parsed)
+{
+	size_t i = 0, j = 0, parsed_len = strlen (parsed);
+
+	while (i < len && g_ascii_isspace (raw[i]))
+		i++;
+	while (j < parsed_len && g_ascii_isspace (parsed[j]))
+		j++;
+	while (len > i && g_ascii_isspace (raw[len - 1]))
+		len--;
+	while (parsed_len > j && g_ascii_isspace (parsed[parsed_len - 1]))
+		parsed_len--;
+	while (i < len && j < parsed_len) {
+		if (raw[i] == '\r') {
+			i++;
+			continue;
+		}
+		if (parsed[j] == '\r') {
+			j++;
+			continue;
+		}
+		if (raw[i] != (guint8) parsed[j])
+			return FALSE;
+		i++;
+		j++;
+	}
+	return i == len && j == parsed_len;
+}
+
+/* Skips blanks, folding and (comments) in a structured header value. */
+static size_t
+skip_cfws (const char *v, size_t i, size_t len)
+{
+	int depth = 0;
+
+	while (i < len) {
+		if (v[i] == '(')
+			depth++;
+		else if (v[i] == ')' && depth > 0)
+			depth--;
+		else if (v[i] == '\\' && depth > 0 && i + 1 < len)
+			i++;
+		else if (depth == 0 && !g_ascii_isspace (v[i]))
+			break;
+		i++;
+	}
+	return i;
+}
+
+/* End of a parameter value (token or quoted-string) starting at `i`. */
+static size_t
+param_value_end (const char *v, size_t i, size_t len)
+{
+	if (i < len && v[i] == '"') {
+		for (i++; i < len && v[i] != '"'; i++)
+			if (v[i] == '\\' && i + 1 < len)
+				i++;
+		return i < len ? i + 1 : len;
+	}
+	while (i < len && v[i] != ';' && !g_ascii_isspace (v[i]) && v[i] != '(')
+		i++;
+	return i;
+}
+
+/* Finds the next parameter of a structured value (";" name "=" value) from `*pos` on, outside
+ * quotes and comments.  Returns FALSE when there is none. */
+static gboolean
+next_param (const char *value, size_t len, size_t *pos, size_t *name_start, size_t *name_end,
+	    size_t *value_start, size_t *value_end)
+{
+	size_t i = *pos;
+
+	while (i < len) {
+		size_t n0, n1, v0;
+
+		i = skip_cfws (value, i, len);
+		if (i >= len)
+			break;
+		if (value[i] == '"') {
+			i = param_value_end (value, i, len);
+			continue;
+		}
+		if (value[i] != ';') {
+			i++;
+			continue;
+		}
+		n0 = skip_cfws (value, i + 1, len);
+		n1 = n0;
+		while (n1 < len &&
+		       (g_ascii_isalnum (value[n1]) || strchr ("-_*.", value[n1]) != NULL))
+			n1++;
+		v0 = skip_cfws (value, n1, len);
+		if (n1 == n0 || v0 >= len || value[v0] != '=') {
+			i = n1 > i + 1 ? n1 : i + 1;
+			continue;
+		}
+		v0 = skip_cfws (value, v0 + 1, len);
+		*name_start = n0;
+		*name_end = n1;
+		*value_start = v0;
+		*value_end = param_value_end (value, v0, len);
+		*pos = *value_end > i + 1 ? *value_end : i + 1;
+		return TRUE;
+	}
+	*pos = len;
+	return FALSE;
+}
+
+static gboolean
+is_charset_name (const char *name, size_t len)
+{
+	return len == 7 && g_ascii_strncasecmp (name, "charset", 7) == 0;
+}
+
+/* Bounds of the plain charset parameter's value (quotes included), if there is one. */
+static gboolean
+find_charset_param (const char *value, size_t len, size_t *start_out, size_t *end_out)
+{
+	size_t pos = 0, n0, n1;
+
+	while (next_param (value, len, &pos, &n0, &n1, start_out, end_out))
+		if (is_charset_name (value + n0, n1 - n0))
+			return TRUE;
+	return FALSE;
+}
+
+/* A Content-Type value with its charset parameter set to utf-8 and every other byte kept:
+ * GMime's own setter would re-encode the other parameters (DESIGN.md, GMime trap 3). */
+static GString *
+content_type_with_utf8 (const char *value, size_t len, const char *newline, const char *unused)
+{
+	GString *out = g_string_sized_new (len + 20);
+	size_t pos = 0, copied = 0, n0, n1, v0, v1, tail, line_start;
+	gboolean found = FALSE;
+
+	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
+		if (is_charset_name (value + n0, n1 - n0)) {
+			/* keep the quotes if it had them */
+			g_string_append_len (out, value + copied, v0 - copied);
+			g_string_append (out, value[v0] == '"' ? "\"utf-8\"" : "utf-8");
+			copied = v1;
+			found = TRUE;
+		} else if (n1 - n0 > 7 && g_ascii_strncasecmp (value + n0, "charset*", 8) == 0) {
+			/* an RFC 2231 form of charset: replaced whole by the plain one */
+			g_string_append_len (out, value + copied, n0 - copied);
+			g_string_append (out,
+					 found ? "x-mimeutf8-old-charset=utf-8" : "charset=utf-8");
+			copied = v1;
+			found = TRUE;
+		}
+	}
+	if (found) {
+		g_string_append_len (out, value + copied, len - copied);
+		return out;
+	}
+	/* append, before trailing blanks, folding if the last line would grow past 78 */
+	tail = len;
+	while (tail > 0 && g_ascii_isspace (value[tail - 1]))
+		tail--;
+	g_string_append_len (out, value, tail);
+	line_start = tail;
+	while (line_start > 0 && value[line_start - 1] != '\n')
+		line_start--;
+	if (tail - line_start + strlen ("Content-Type:; charset=utf-8") > 78 && line_start < tail)
+		g_string_append_printf (out, ";%s\tcharset=utf-8", newline);
+	else
+		g_string_append (out, "; charset=utf-8");
+	g_string_append_len (out, value + tail, len - tail);
+	return out;
+}
+
+/* Newline used by the line that ends just before `at`. */
+static const char *
+newline_before (const Walk *walk, size_t at)
+{
+	if (at >= 2 && walk->raw[at - 1] == '\n')
+		return walk->raw[at - 2] == '\r' ? "\r\n" : "\n";
+	return walk->newline;
+}
+
+/* Smallest offset of a parsed header of `object` (and of `outer`, the message whose header block
+ * it shares), or -1. */
+static gint64
+first_header_offset (GMimeObject *object, GMimeObject *outer, size_t body_start)
+{
+	GMimeHeaderList *lists[2] = { g_mime_object_get_header_list (object),
+				      outer ? g_mime_object_get_header_list (outer) : NULL };
+	gint64 first = -1;
+	guint l;
+	int i;
+
+	for (l = 0; l < 2; l++) {
+		if (lists[l] == NULL)
+			continue;
+		for (i = 0; i < g_mime_header_list_get_count (lists[l]); i++) {
+			gint64 offset = g_mime_header_get_offset (
+				g_mime_header_list_get_header_at (lists[l], i));
+
+			if (offset >= 0 && (size_t) offset < body_start &&
+			    (first < 0 || offset < first))
+				first = offset;
+		}
+	}
+	return first;
+}
+
+static gboolean
+is_field_name_char (guint8 c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* TRUE when the part's header block, up to the line at `upto`, reads the same to every parser: it
+ * starts where the part starts (after a boundary line, a blank line or an mbox From_ line, or at
+ * the top), and every line is a field "name:" or its folded continuation.  GMime also skips a
+ * garbage line, takes "Name :" and CR-only line ends; other readers end the header block there,
+ * so a rewrite after such a line would be invisible to them. */
+static gboolean
+header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
+		       size_t upto)
+{
+	const guint8 *raw = walk->raw;
+	gint64 first = first_header_offset (object, outer, body_start);
+	size_t i, prev;
+
+	if (first < 0 || (size_t) first > upto)
+		return TRUE; /* no header before it: header_insert_point checks the blank line */
+	i = (size_t) first;
+	if (i > 0) {
+		if (raw[i - 1] != '\n')
+			return FALSE;
+		prev = i - 1;
+		while (prev > 0 && raw[prev - 1] != '\n')
+			prev--;
+		if (!(raw[prev] == '\n' || (raw[prev] == '\r' && raw[prev + 1] == '\n') ||
+		      (raw[prev] == '-' && raw[prev + 1] == '-') ||
+		      (prev == 0 && memcmp (raw, "From ", 5) == 0)))
+			return FALSE;
+	}
+	while (i <= upto && i < body_start) {
+		const guint8 *nl = memchr (raw + i, '\n', body_start - i);
+		size_t j = i;
+
+		if (nl == NULL)
+			return FALSE;
+		if (raw[i] == '\n' || (raw[i] == '\r' && raw[i + 1] == '\n'))
+			return TRUE; /* the blank line that ends the block */
+		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
+			/* an mbox From_ line at the top, which GMime reads past */
+		} else if (raw[i] != ' ' && raw[i] != '\t') {
+			while (j < (size_t) (nl - raw) && is_field_name_char (raw[j]))
+				j++;
+			if (j == i || raw[j] != ':')
+				return FALSE;
+		} else if (i == (size_t) first) {
+			return FALSE;
+		}
+		i = (size_t) (nl - raw) + 1;
+	}
+	return TRUE;
+}
+
+/* Where new header lines of `object` go: after its last header field, else before the blank
+ * line that ends its (empty) header block.  (size_t) -1 if that place cannot be found. */
+static size_t
+header_insert_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start)
+{
+	GMimeHeaderList *lists[2] = { g_mime_object_get_header_list (object),
+				      outer ? g_mime_object_get_header_list (outer) : NULL };
+	gint64 last = -1;
+	guint l;
+	int i;
+
+	for (l = 0; l < 2; l++) {
+		if (lists[l] == NULL)
+			continue;
+		for (i = 0; i < g_mime_header_list_get_count (lists[l]); i++) {
+			gint64 offset = g_mime_header_get_offset (
+				g_mime_header_list_get_header_at (lists[l], i));
+
+			if (offset >= 0 && (size_t) offset < body_start && offset > last)
+				last = offset;
+		}
+	}
+	if (last >= 0) {
+		size_t end = field_end (walk->raw, body_start, (size_t) last);
+
+		return end > 0 && walk->raw[end - 1] == '\n' ? end : (size_t) -1;
+	}
+	/* no header at all: "--boundary NL" then the blank line, then the body; anything else is a
+	 * line GMime skipped, which other readers take for the start of the body */
+	if (body_start >= 2 && walk->raw[body_start - 1] == '\n') {
+		size_t blank = body_start - 1, line;
+
+		if (blank >= 1 && walk->raw[blank - 1] == '\r')
+			blank--;
+		if (blank < 1 || walk->raw[blank - 1] != '\n')
+			return (size_t) -1;
+		line = blank - 1;
+		while (line > 0 && walk->raw[line - 1] != '\n')
+			line--;
+		if (blank - line >= 3 && walk->raw[line] == '-' && walk->raw[line + 1] == '-')
+			return blank;
+	}
+	return (size_t) -1;
+}
+
+/* Sets one header of a part in the raw message: `rewrite` maps the old value to the new one. */
+static gboolean
+splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
+	       const char *name,
+	       GString *(*rewrite) (const char *value, size_t len, const char *newline,
+				    const char *new_value),
+	       const char *new_value)
+{
+	GMimeHeader *header =
+		g_mime_header_list_get_header (g_mime_object_get_header_list (object), name);
+	size_t value_start, value_end, at;
+	GByteArray *bytes;
+
+	if (header != NULL && g_mime_header_get_offset (header) >= 0) {
+		size_t start = (size_t) g_mime_header_get_offset (header);
+		GString *value;
+
+		if (!field_value (walk->raw, walk->raw_len, start, name, &value_start,
+				  &value_end) ||
+		    !same_value (walk->raw + value_start, value_end - value_start,
+				 g_mime_header_get_raw_value (header)))
+			return FALSE;
+		value = rewrite ((const char *) walk->raw + value_start, value_end - value_start,
+				 newline_before (walk, field_end (walk->raw, walk->raw_len, start)),
+				 new_value);
+		bytes = g_byte_array_new_take ((guint8 *) value->str, value->len);
+		g_string_free (value, FALSE);
+		add_edit (walk, value_start, value_end, bytes);
+		return TRUE;
+	}
+	at = header_insert_point (walk, object, outer, body_start);
+	if (at == (size_t) -1)
+		return FALSE;
+	bytes = bytes_of (name);
+	g_byte_array_append (bytes, (const guint8 *) ": ", 2);
+	g_byte_array_append (bytes, (const guint8 *) new_value, strlen (new_value));
+	g_byte_array_append (bytes, (const guint8 *) newline_before (walk, at),
+			     strlen (newline_before (walk, at)));
+	add_edit (walk, at, at, bytes);
+	return TRUE;
+}
+
+static GString *
+rewrite_encoding (const char *value, size_t len, const char *newline, const char *new_encoding)
+{
+	GString *out = g_string_new (NULL);
+	size_t lead = 0;
+
+	while (lead < len && (value[lead] == ' ' || value[lead] == '\t'))
+		lead++;
+	g_string_append_len (out, value, lead);
+	if (lead == 0)
+		g_string_append_c (out, ' ');
+	g_string_append (out, new_encoding);
+	return out;
+}
+
+/* ---- text parts ------------------------------------------------------------------------------ */
+
+typedef struct {
+	GByteArray *decoded_copy; /* decoded body when it had to be copied */
+	const guint8 *decoded;    /* decoded body bytes */
+	size_t decoded_len;
+	GByteArray *converted; /* new decoded body, NULL if the body stays */
+	GMimeContentEncoding encoding_in;
+	GMimeContentEncoding encoding_out;
+	gboolean relabel; /* charset parameter becomes utf-8 */
+} TextPlan;
+
+/* The part's body with its transfer encoding removed.  In splice mode a raw body is read in place. */
+static void
+decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content (part);
+	GMimeStream *stream = content ? g_mime_data_wrapper_get_stream (content) : NULL;
+	GMimeStream *sink;
+
+	plan->decoded = (const guint8 *) "";
+	plan->decoded_len = 0;
+	if (stream == NULL)
+		return;
+	if (walk->raw_array != NULL && GMIME_IS_STREAM_MEM (stream) &&
+	    ((GMimeStreamMem *) stream)->buffer == walk->raw_array &&
+	    (plan->encoding_in == GMIME_CONTENT_ENCODING_DEFAULT ||
+	     plan->encoding_in == GMIME_CONTENT_ENCODING_7BIT ||
+	     plan->encoding_in == GMIME_CONTENT_ENCODING_8BIT ||
+	     plan->encoding_in == GMIME_CONTENT_ENCODING_BINARY)) {
+		plan->decoded = walk->raw + stream->bound_start;
+		plan->decoded_len = (size_t) (stream->bound_end - stream->bound_start);
+		return;
+	}
+	plan->decoded_copy = g_byte_array_new ();
+	sink = g_mime_stream_mem_new_with_byte_array (plan->decoded_copy);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	g_mime_data_wrapper_write_to_stream (content, sink);
+	g_object_unref (sink);
+	plan->decoded = plan->decoded_copy->data;
+	plan->decoded_len = plan->decoded_copy->len;
+}
+
+static size_t
+count_high (const guint8 *data, size_t len)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < len; i++)
+		n += data[i] >> 7;
+	return n;
+}
+
+/* The transfer encoding of the rewritten body: base64 and quoted-printable stay; raw bodies
+ * become 8bit when they gained 8-bit bytes, quoted-printable when a line grew too long, and
+ * 7-bit-clean encodings under force_7bit. */
+static GMimeContentEncoding
+choose_encoding (const MimeUtf8Options *options, GMimeContentEncoding in, const guint8 *data,
+		 size_t len)
+{
+	size_t high;
+
+	if (in == GMIME_CONTENT_ENCODING_BASE64 || in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		return in;
+	high = count_high (data, len);
+	if (options->force_7bit && high > 0)
+		/* whichever is smaller: QP costs 2 more bytes per 8-bit byte, base64 a third */
+		return high * 2 > len / 3 ? GMIME_CONTENT_ENCODING_BASE64
+					  : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+	if (in != GMIME_CONTENT_ENCODING_BINARY && _mimeutf8_longest_line (data, len) > MAX_LINE)
+		return GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+	if (high > 0 && in != GMIME_CONTENT_ENCODING_BINARY)
+		return GMIME_CONTENT_ENCODING_8BIT;
+	return in;
+}
+
+/* TRUE when an HTML <meta> in the prescan window names a charset other than utf-8. */
+static gboolean
+meta_needs_rewrite (const guint8 *html, size_t len)
+{
+	size_t start, end;
+
+	if (!_mimeutf8_html_meta_charset (html, len, &start, &end))
+		return FALSE;
+	return !(end - start == 5 &&
+		 g_ascii_strncasecmp ((const char *) html + start, "utf-8", 5) == 0);
+}
+
+/* The HTML <meta> charset, in converted text, now says utf-8. */
+static void
+rewrite_meta (GByteArray *html)
+{
+	size_t start, end, tail;
+
+	if (!meta_needs_rewrite (html->data, html->len))
+		return;
+	_mimeutf8_html_meta_charset (html->data, html->len, &start, &end);
+	tail = html->len - end;
+	if (end - start < 5)
+		g_byte_array_set_size (html, html->len + 5 - (end - start));
+	memmove (html->data + start + 5, html->data + end, tail);
+	memcpy (html->data + start, "utf-8", 5);
+	g_byte_array_set_size (html, start + 5 + tail);
+}
+
+/* The declared charset.  GMime gives up on the parameters after a stray token
+ * ("text/html;iso-8859-1; charset=utf-8"); the raw value is then read the way the rewrite
+ * reads it, so that a rewritten label is always read back. */
+static const char *
+part_label (Walk *walk, GMimeObject *object)
+{
+	const char *label = g_mime_object_get_content_type_parameter (object, "charset");
+	GMimeHeader *header;
+	const char *raw;
+	size_t start, end;
+
+	if (label != NULL)
+		return label;
+	header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
+						"Content-Type");
+	if (header == NULL || (raw = g_mime_header_get_raw_value (header)) == NULL ||
+	    !find_charset_param (raw, strlen (raw), &start, &end))
+		return NULL;
+	if (end > start && raw[start] == '"') {
+		start++;
+		if (end > start && raw[end - 1] == '"')
+			end--;
+	}
+	{
+		g_autofree char *copy = g_strndup (raw + start, end - start);
+
+		return _mimeutf8_report_intern (walk->report, copy);
+	}
+}
+
+static gboolean
+label_is_utf8 (const char *label)
+{
+	const char *start, *end;
+
+	if (label == NULL)
+		return FALSE;
+	start = label;
+	end = label + strlen (label);
+	while (start < end && (g_ascii_isspace (*start) || *start == '"'))
+		start++;
+	while (end > start && (g_ascii_isspace (end[-1]) || end[-1] == '"'))
+		end--;
+	return end - start == 5 && g_ascii_strncasecmp (start, "utf-8", 5) == 0;
+}
+
+/* Works out what a text part becomes.  Returns FALSE when the part stays as it is. */
+static gboolean
+plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPlan *plan)
+{
+	GMimeObject *object = GMIME_OBJECT (part);
+	const char *label = part_label (walk, object);
+	gboolean html = g_mime_content_type_is_type (g_mime_object_get_content_type (object),
+						     "text", "html");
+	_MimeUtf8Evidence evidence = {
+		label, html, (const _MimeUtf8Charset *const *) walk->message_charsets->pdata,
+		walk->message_charsets->len
+	};
+	_MimeUtf8Decision decision;
+	_MimeUtf8Scan scan;
+	MimeUtf8ConvertStats stats;
+
+	plan->encoding_in = g_mime_part_get_content_encoding (part);
+	record->encoding_in = encoding_name (plan->encoding_in);
+	record->encoding_out = record->encoding_in;
+	if (plan->encoding_in == GMIME_CONTENT_ENCODING_UUENCODE) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "uuencoded";
+		return FALSE;
+	}
+	decode_body (walk, part, plan);
+	record->bytes_in = plan->decoded_len;
+	record->bytes_out = plan->decoded_len;
+
+	if (label_is_utf8 (label)) {
+		_mimeutf8_utf8_scan (plan->decoded, plan->decoded_len, &scan);
+		if (scan.invalid == 0 && scan.nul == 0) {
+			record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+			record->charset = "utf-8";
+			record->rule = MIMEUTF8_RULE_LABEL;
+			/* under force_7bit an 8-bit body still needs a 7-bit transfer encoding */
+			plan->encoding_out = choose_encoding (walk->options, plan->encoding_in,
+							      plan->decoded, plan->decoded_len);
+			if (!walk->options->force_7bit || plan->encoding_out == plan->encoding_in ||
+			    scan.multibyte == 0)
+				return FALSE;
+			record->encoding_out = encoding_name (plan->encoding_out);
+			return TRUE;
+		}
+	}
+
+	_mimeutf8_decide (walk->options, plan->decoded, plan->decoded_len, &evidence, &decision);
+	record->rule = decision.rule;
+	if (decision.detected[0] != '\0')
+		record->detected = _mimeutf8_report_intern (walk->report, decision.detected);
+	if (decision.leave_alone) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = decision.reason;
+		record->charset = decision.charset ? decision.charset->name : NULL;
+		return FALSE;
+	}
+	record->charset = decision.charset->name;
+	record->action = MIMEUTF8_ACTION_CONVERTED;
+	plan->relabel = TRUE;
+
+	if (decision.rule == MIMEUTF8_RULE_ASCII &&
+	    memchr (plan->decoded, 0, plan->decoded_len) == NULL) {
+		/* nothing to convert: the label alone changes, and a stale <meta> */
+		plan->encoding_out = plan->encoding_in;
+		if (html && meta_needs_rewrite (plan->decoded, plan->decoded_len)) {
+			plan->converted = g_byte_array_sized_new (plan->decoded_len + 8);
+			g_byte_array_append (plan->converted, plan->decoded, plan->decoded_len);
+			rewrite_meta (plan->converted);
+			record->bytes_out = plan->converted->len;
+		}
+	} else {
+		g_autoptr (MimeUtf8Translator) translator =
+			_mimeutf8_translator_new_for (decision.charset);
+
+		plan->converted =
+			g_byte_array_sized_new (plan->decoded_len + plan->decoded_len / 4 + 16);
+		mimeutf8_translator_convert (translator, plan->decoded + decision.skip,
+					     plan->decoded_len - decision.skip, plan->converted);
+		mimeutf8_translator_end (translator, plan->converted);
+		mimeutf8_translator_get_stats (translator, &stats);
+		record->replacements = stats.replacements;
+		record->first_replacement =
+			stats.first_replacement >= 0
+				? stats.first_replacement + (int64_t) decision.skip
+				: -1;
+		if (html)
+			rewrite_meta (plan->converted);
+		record->bytes_out = plan->converted->len;
+		plan->encoding_out = choose_encoding (walk->options, plan->encoding_in,
+						      plan->converted->data, plan->converted->len);
+		if (plan->encoding_out == plan->encoding_in &&
+		    plan->converted->len == plan->decoded_len &&
+		    memcmp (plan->converted->data, plan->decoded, plan->decoded_len) == 0) {
+			g_byte_array_unref (plan->converted);
+			plan->converted = NULL;
+		}
+	}
+	if (plan->converted == NULL && walk->options->force_7bit &&
+	    count_high (plan->decoded, plan->decoded_len) > 0)
+		plan->encoding_out = choose_encoding (walk->options, plan->encoding_in,
+						      plan->decoded, plan->decoded_len);
+	record->encoding_out = encoding_name (plan->encoding_out);
+	return TRUE;
+}
+
+/* The body in its new transfer encoding, with the part's newline. */
+static GByteArray *
+encode_body (const TextPlan *plan, const guint8 *data, size_t len, const char *newline,
+	     gboolean raw_ends_with_newline)
+{
+	GByteArray *out = g_byte_array_sized_new (len + len / 2 + 16);
+
+	switch (plan->encoding_out) {
+	case GMIME_CONTENT_ENCODING_BASE64:
+		_mimeutf8_base64_encode (data, len, newline, out);
+		if (!raw_ends_with_newline && out->len >= strlen (newline))
+			g_byte_array_set_size (out, out->len - strlen (newline));
+		break;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		_mimeutf8_qp_encode (data, len, newline, out);
+		break;
+	default:
+		g_byte_array_append (out, data, len);
+		break;
+	}
+	return out;
+}
+
+/* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
+static size_t
+edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
+	    const char *name)
+{
+	GMimeHeader *header =
+		g_mime_header_list_get_header (g_mime_object_get_header_list (object), name);
+
+	if (header != NULL && g_mime_header_get_offset (header) >= 0)
+		return (size_t) g_mime_header_get_offset (header);
+	return header_insert_point (walk, object, outer, body_start);
+}
+
+static void
+apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
+	      MimeUtf8PartReport *record)
+{
+	GMimeObject *object = GMIME_OBJECT (part);
+	GMimeDataWrapper *content = g_mime_part_get_content (part);
+	GMimeStream *stream = content ? g_mime_data_wrapper_get_stream (content) : NULL;
+	size_t body_start, body_end, upto;
+	const char *newline;
+
+	if (stream == NULL || !GMIME_IS_STREAM_MEM (stream) ||
+	    ((GMimeStreamMem *) stream)->buffer != walk->raw_array || stream->bound_start < 0 ||
+	    stream->bound_end < stream->bound_start || (size_t) stream->bound_end > walk->raw_len) {
+		walk_fail (walk, "a text part's body is not where the parser says");
+		return;
+	}
+	body_start = (size_t) stream->bound_start;
+	body_end = (size_t) stream->bound_end;
+	newline = newline_before (walk, body_start);
+	upto = 0;
+	if (plan->relabel)
+		upto = edit_point (walk, object, outer, body_start, "Content-Type");
+	if (plan->encoding_out != plan->encoding_in)
+		upto = MAX (upto, edit_point (walk, object, outer, body_start,
+					      "Content-Transfer-Encoding"));
+	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
+	    (upto == (size_t) -1 ||
+	     !header_block_is_clean (walk, object, outer, body_start, upto))) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "malformed header block";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		return;
+	}
+
+	/* MIME headers mean nothing without MIME-Version: a plain RFC 822 message that gets a
+	 * Content-Type gets that too, just before it (an equal-place insertion keeps its order) */
+	if (plan->relabel && outer != NULL && GMIME_IS_MESSAGE (outer) &&
+	    g_mime_object_get_header (object, "Content-Type") == NULL &&
+	    g_mime_object_get_header (outer, "MIME-Version") == NULL) {
+		size_t at = header_insert_point (walk, object, outer, body_start);
+		GByteArray *line = bytes_of ("MIME-Version: 1.0");
+
+		g_byte_array_append (line, (const guint8 *) newline_before (walk, at),
+				     strlen (newline_before (walk, at)));
+		add_edit (walk, at, at, line);
+	}
+	if (plan->relabel && !splice_header (walk, object, outer, body_start, "Content-Type",
+					     content_type_with_utf8, "text/plain; charset=utf-8")) {
+		walk_fail (walk, "a text part's Content-Type header cannot be located");
+		return;
+	}
+	if (plan->encoding_out != plan->encoding_in) {
+		if (!splice_header (walk, object, outer, body_start, "Content-Transfer-Encoding",
+				    rewrite_encoding, encoding_name (plan->encoding_out))) {
+			walk_fail (walk, "a text part's header block cannot be located");
+			return;
+		}
+	}
+	if (plan->converted != NULL || plan->encoding_out != plan->encoding_in) {
+		const guint8 *data = plan->converted ? plan->converted->data : plan->decoded;
+		size_t len = plan->converted ? plan->converted->len : plan->decoded_len;
+		gboolean ends_nl = body_end > body_start && walk->raw[body_end - 1] == '\n';
+
+		add_edit (walk, body_start, body_end,
+			  encode_body (plan, data, len, newline, ends_nl));
+	}
+}
+
+static void
+apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
+{
+	GMimeObject *object = GMIME_OBJECT (part);
+	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
+							     "Content-Type");
+
+	if (plan->converted != NULL) {
+		GMimeStream *stream = g_mime_stream_mem_new_with_byte_array (plan->converted);
+		GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream (
+			stream, GMIME_CONTENT_ENCODING_DEFAULT);
+
+		plan->converted = NULL; /* the stream owns it now */
+		g_mime_part_set_content (part, content);
+		g_object_unref (content);
+		g_object_unref (stream);
+	}
+	if (plan->encoding_out != plan->encoding_in)
+		g_mime_part_set_content_encoding (part, plan->encoding_out);
+	if (!plan->relabel)
+		return;
+	if (header != NULL) {
+		const char *raw_value = g_mime_header_get_raw_value (header);
+		GString *value = content_type_with_utf8 (raw_value, strlen (raw_value), "\n", NULL);
+
+		g_mime_header_set_raw_value (header, value->str);
+		g_string_free (value, TRUE);
+	} else {
+		g_mime_object_set_header (object, "Content-Type", "text/plain; charset=utf-8",
+					  NULL);
+	}
+}
+
+/* ---- output ---------------------------------------------------------------------------------- */
+
+typedef struct {
+	GByteArray *array;
+	GMimeStream *stream;
+	gboolean failed;
+} Sink;
+
+static void
+sink_write (Sink *sink, const guint8 *data, size_t len)
+{
+	if (len == 0 || sink->failed)
+		return;
+	if (sink->array != NULL)
+		g_byte_array_append (sink->array, data, len);
+	else if (g_mime_stream_write (sink->stream, (const char *) data, len) != (ssize_t) len)
+		sink->failed = TRUE;
+}
+
+/* ---- the walk -------------------------------------------------------------------------------- */
+
+/* TRUE when the part has two `name` headers with different values. */
+static gboolean
+conflicting_headers (GMimeObject *object, const char *name)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list (object);
+	const char *first = NULL;
+	int i;
+
+	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+
+		if (g_ascii_strcasecmp (g_mime_header_get_name (header), name) != 0)
+			continue;
+		if (first == NULL)
+			first = g_mime_header_get_raw_value (header);
+		else if (strcmp (first, g_mime_header_get_raw_value (header)) != 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static char *
+lower_type (GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type (object);
+
+	if (type == NULL)
+		return g_strdup ("text/plain");
+	return g_ascii_strdown (g_mime_content_type_get_mime_type (type), -1);
+}
+
+static void walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *path,
+			 gboolean sealed);
+static void walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report,
+		       int depth);
+static void walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix);
+static size_t splice (const Walk *walk, Sink *sink);
+static void walk_clear (Walk *walk);
+
+/* A message/rfc822 part sent base64 or quoted-printable (which RFC 2046 forbids) is not parsed by
+ * GMime.  Its decoded bytes are normalized as a message of their own; when that changes anything,
+ * the part is written back decoded, as RFC 2046 wants it. */
+static void
+walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const char *path,
+		      MimeUtf8PartReport *record)
+{
+	TextPlan plan = { 0 };
+	Walk inner;
+
+	plan.encoding_in = g_mime_part_get_content_encoding (part);
+	record->encoding_in = encoding_name (plan.encoding_in);
+	record->encoding_out = record->encoding_in;
+	if (walk->raw == NULL || walk->depth >= MAX_ENCODED_DEPTH)
+		return;
+	decode_body (walk, part, &plan);
+	walk_init (&inner, walk->options, walk->report, walk->depth + 1);
+	walk_raw (&inner, plan.decoded, plan.decoded_len, path);
+	if (inner.failure != NULL) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = _mimeutf8_report_intern (walk->report, inner.failure);
+	} else if (inner.edits->len > 0) {
+		GByteArray *out = g_byte_array_sized_new (plan.decoded_len + plan.decoded_len / 8);
+		Sink sink = { out, NULL, FALSE };
+
+		splice (&inner, &sink);
+		plan.converted = out;
+		plan.encoding_out = count_high (out->data, out->len) > 0
+					    ? GMIME_CONTENT_ENCODING_8BIT
+					    : GMIME_CONTENT_ENCODING_7BIT;
+		record->encoding_out = encoding_name (plan.encoding_out);
+		record->bytes_in = plan.decoded_len;
+		record->bytes_out = out->len;
+		apply_splice (walk, part, outer, &plan, record);
+	}
+	walk_clear (&inner);
+	if (plan.converted != NULL)
+		g_byte_array_unref (plan.converted);
+	if (plan.decoded_copy != NULL)
+		g_byte_array_unref (plan.decoded_copy);
+}
+
+static void
+walk_message (Walk *walk, GMimeMessage *message, const char *prefix, gboolean sealed)
+{
+	GMimeObject *body = g_mime_message_get_mime_part (message);
+	g_autofree char *path = NULL;
+
+	if (body == NULL)
+		return;
+	if (GMIME_IS_MULTIPART (body))
+		path = prefix[0] ? g_strdup_printf ("%s.0", prefix) : g_strdup ("0");
+	else
+		path = prefix[0] ? g_strdup_printf ("%s.1", prefix) : g_strdup ("1");
+	walk_object (walk, body, GMIME_OBJECT (message), path, sealed);
+}
+
+static void
+walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *path, gboolean sealed)
+{
+	g_autofree char *type = lower_type (object);
+	MimeUtf8PartReport *record;
+	TextPlan plan = { 0 };
+
+	record = _mimeutf8_report_add_part (walk->report, path, type,
+					    GMIME_IS_PART (object) ? part_label (walk, object)
+								   : NULL);
+	record->action = MIMEUTF8_ACTION_NOT_TEXT;
+
+	if (!walk->options->convert_signed &&
+	    (GMIME_IS_MULTIPART_SIGNED (object) || GMIME_IS_MULTIPART_ENCRYPTED (object) ||
+	     GMIME_IS_APPLICATION_PKCS7_MIME (object)))
+		sealed = TRUE;
+
+	if (GMIME_IS_MULTIPART (object)) {
+		GMimeMultipart *multipart = GMIME_MULTIPART (object);
+		/* the children of the message's top multipart are "1", "2"...; of others "P.1" */
+		gboolean top = strcmp (path, "0") == 0 || g_str_has_suffix (path, ".0");
+		g_autofree char *base =
+			top ? g_strndup (path, strlen (path) - (path[1] ? 2 : 1)) : g_strdup (path);
+		int i;
+
+		for (i = 0; i < g_mime_multipart_get_count (multipart) && walk->failure == NULL;
+		     i++) {
+			g_autofree char *child = base[0] ? g_strdup_printf ("%s.%d", base, i + 1)
+							 : g_strdup_printf ("%d", i + 1);
+
+			walk_object (walk, g_mime_multipart_get_part (multipart, i), NULL, child,
+				     sealed);
+		}
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PART (object)) {
+		GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (object));
+
+		if (inner != NULL)
+			walk_message (walk, inner, path, sealed);
+		return;
+	}
+	if (GMIME_IS_PART (object) &&
+	    g_mime_content_type_is_type (g_mime_object_get_content_type (object), "message",
+					 "rfc822")) {
+		walk_encoded_message (walk, GMIME_PART (object), outer, path, record);
+		return;
+	}
+	if (!GMIME_IS_PART (object) ||
+	    !g_mime_content_type_is_type (g_mime_object_get_content_type (object), "text", "*"))
+		return;
+	if (conflicting_headers (object, "Content-Type")) {
+		/* readers would not agree on what this part is: leave the message as it is */
+		walk_fail (walk, "a part has conflicting Content-Type headers");
+		return;
+	}
+	if (sealed) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "signed";
+		return;
+	}
+	if (plan_text_part (walk, GMIME_PART (object), record, &plan)) {
+		if (walk->raw != NULL)
+			apply_splice (walk, GMIME_PART (object), outer, &plan, record);
+		else
+			apply_in_place (walk, GMIME_PART (object), &plan);
+	}
+	if (plan.converted != NULL)
+		g_byte_array_unref (plan.converted);
+	if (plan.decoded_copy != NULL)
+		g_byte_array_unref (plan.decoded_copy);
+}
+
+/* Charset labels the message states (part labels and encoded-words in its headers), as evidence
+ * for parts that state none.  US-ASCII labels say nothing about 8-bit bytes and are skipped. */
+static void
+add_message_charset (Walk *walk, const char *label, size_t len)
+{
+	const _MimeUtf8Charset *charset;
+	char buffer[32];
+
+	if (len == 0 || len >= sizeof buffer)
+		return;
+	memcpy (buffer, label, len);
+	buffer[len] = '\0';
+	g_strstrip (buffer);
+	if (g_ascii_strcasecmp (buffer, "us-ascii") == 0 ||
+	    g_ascii_strcasecmp (buffer, "ascii") == 0)
+		return;
+	charset = _mimeutf8_charset_lookup (buffer, strlen (buffer));
+	if (charset != NULL && charset != _mimeutf8_cs_utf8 &&
+	    !g_ptr_array_find (walk->message_charsets, charset, NULL))
+		g_ptr_array_add (walk->message_charsets, (gpointer) charset);
+}
+
+static void
+collect_header_charsets (Walk *walk, GMimeObject *object)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list (object);
+	int i;
+
+	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
+		const char *value =
+			g_mime_header_get_raw_value (g_mime_header_list_get_header_at (headers, i));
+		const char *p = value;
+
+		while (p != NULL && (p = strstr (p, "=?")) != NULL) {
+			const char *end = strchr (p + 2, '?');
+
+			if (end == NULL)
+				break;
+			add_message_charset (walk, p + 2, end - p - 2);
+			p = end;
+		}
+	}
+}
+
+static void
+collect_charsets (GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	Walk *walk = data;
+	const char *label;
+
+	if (GMIME_IS_PART (part) && (label = part_label (walk, part)) != NULL)
+		add_message_charset (walk, label, strlen (label));
+}
+
+static void
+walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report, int depth)
+{
+	memset (walk, 0, sizeof *walk);
+	walk->options = options;
+	walk->report = report;
+	walk->depth = depth;
+	walk->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
+	walk->message_charsets = g_ptr_array_new ();
+	walk->newline = "\n";
+}
+
+static void
+walk_collect_charsets (Walk *walk, GMimeMessage *message)
+{
+	collect_header_charsets (walk, GMIME_OBJECT (message));
+	g_mime_message_foreach (message, collect_charsets, walk);
+}
+
+static void
+walk_clear (Walk *walk)
+{
+	guint i;
+
+	for (i = 0; i < walk->edits->len; i++)
+		g_byte_array_unref (g_array_index (walk->edits, Edit, i).bytes);
+	g_array_unref (walk->edits);
+	g_ptr_array_unref (walk->message_charsets);
+	g_free (walk->failure);
+}
+
+static int
+compare_edits (gconstpointer a, gconstpointer b)
+{
+	const Edit *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* an insertion before a replacement at the same place */
+	return (x->end - x->start > 0) - (y->end - y->start > 0);
+}
+
+/* ---- entry points ---------------------------------------------------------------------------- */
+
+static MimeUtf8Status
+finish (MimeUtf8Report *report, MimeUtf8Report **report_out, MimeUtf8Status status)
+{
+	if (report_out != NULL)
+		*report_out = report;
+	else
+		mimeutf8_report_free (report);
+	return status;
+}
+
+static MimeUtf8Status
+passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const guint8 *raw, size_t len,
+	     Sink *sink, int code, const char *why, GError **error)
+{
+	sink_write (sink, raw, len);
+	_mimeutf8_report_set_bytes (report, len, len);
+	if (sink->failed) {
+		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "write failed");
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed");
+		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+	}
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_PASSTHROUGH, why);
+	g_set_error (error, MIMEUTF8_ERROR, code, "%s", why);
+	return finish (report, report_out, MIMEUTF8_STATUS_PASSTHROUGH);
+}
+
+/* Parses the message in `raw` (borrowed, never copied) and walks it, filling `walk->edits`; the
+ * report's paths start with `prefix`.  On return nothing points into `raw` any more. */
+static void
+walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix)
+{
+	g_autoptr (GMimeParser) parser = NULL;
+	g_autoptr (GMimeMessage) message = NULL;
+	g_autoptr (GMimeStream) stream = NULL;
+	GMimeParserOptions *parser_options;
+	GByteArray *array;
+	const guint8 *nl;
+	guint i;
+
+	if (len > G_MAXUINT) {
+		walk_fail (walk, "message larger than 4 GiB");
+		return;
+	}
+	/* GMime reads the bytes in place: the array borrows them and gives them back below */
+	array = len > 0 ? g_byte_array_new_take ((guint8 *) raw, len) : g_byte_array_new ();
+	stream = g_mime_stream_mem_new_with_byte_array (array);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) stream, FALSE);
+	parser = g_mime_parser_new_with_stream (stream);
+	g_mime_parser_set_persist_stream (parser, TRUE);
+	g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+	parser_options = g_mime_parser_options_new ();
+	g_mime_parser_options_set_rfc2047_compliance_mode (parser_options,
+							   GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode (parser_options,
+							     GMIME_RFC_COMPLIANCE_LOOSE);
+	message = g_mime_parser_construct_message (parser, parser_options);
+	g_mime_parser_options_free (parser_options);
+
+	walk->raw = raw;
+	walk->raw_len = len;
+	walk->raw_array = array;
+	nl = memchr (raw, '\n', len);
+	if (nl != NULL && nl > raw && nl[-1] == '\r')
+		walk->newline = "\r\n";
+	if (message == NULL) {
+		walk_fail (walk, "does not parse as a message");
+	} else {
+		walk_collect_charsets (walk, message);
+		walk_message (walk, message, prefix, FALSE);
+	}
+	g_array_sort (walk->edits, compare_edits);
+	for (i = 1; i < walk->edits->len; i++)
+		if (g_array_index (walk->edits, Edit, i).start <
+		    g_array_index (walk->edits, Edit, i - 1).end)
+			walk_fail (walk, "internal: overlapping rewrites");
+
+	/* the message and its parts point into `raw`: drop them before giving the bytes back */
+	g_clear_object (&message);
+	g_clear_object (&parser);
+	g_clear_object (&stream);
+	g_byte_array_steal (array, NULL);
+	g_byte_array_unref (array);
+	walk->raw_array = NULL;
+}
+
+/* Writes the walked message: its bytes with the edits applied.  Returns the length written. */
+static size_t
+splice (const Walk *walk, Sink *sink)
+{
+	size_t pos = 0, written = 0;
+	guint i;
+
+	for (i = 0; i < walk->edits->len; i++) {
+		const Edit *edit = &g_array_index (walk->edits, Edit, i);
+
+		sink_write (sink, walk->raw + pos, edit->start - pos);
+		sink_write (sink, edit->bytes->data, edit->bytes->len);
+		written += edit->start - pos + edit->bytes->len;
+		pos = edit->end;
+	}
+	sink_write (sink, walk->raw + pos, walk->raw_len - pos);
+	return written + walk->raw_len - pos;
+}
+
+/* Normalizes the message in `raw`, splicing the result into `sink`. */
+static MimeUtf8Status
+normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, Sink *sink,
+	       MimeUtf8Report **report_out, GError **error)
+{
+	MimeUtf8Report *report = _mimeutf8_report_new ();
+	MimeUtf8Options defaults;
+	Walk walk;
+	size_t out_len;
+
+	mimeutf8_init ();
+	options = _mimeutf8_options_check (options, &defaults, error);
+	if (options == NULL) {
+		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
+		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+	}
+	walk_init (&walk, options, report, 0);
+	walk_raw (&walk, raw, len, "");
+	if (walk.failure != NULL) {
+		g_autofree char *why = g_steal_pointer (&walk.failure);
+
+		walk_clear (&walk);
+		return passthrough (report, report_out, raw, len, sink, MIMEUTF8_ERROR_PARSE, why,
+				    error);
+	}
+	out_len = splice (&walk, sink);
+	_mimeutf8_report_set_bytes (report, len, out_len);
+	_mimeutf8_report_set_status (
+		report,
+		walk.edits->len > 0 ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
+	walk_clear (&walk);
+	if (sink->failed) {
+		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "write failed");
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed");
+		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+	}
+	return finish (report, report_out, mimeutf8_report_get_status (report));
+}
+
+MimeUtf8Status
+mimeutf8_normalize_buffer (const MimeUtf8Options *options, const void *data, size_t len,
+			   GByteArray *out, MimeUtf8Report **report_out, GError **error)
+{
+	Sink sink = { out, NULL, FALSE };
+
+	return normalize_raw (options, data, len, &sink, report_out, error);
+}
+
+/* Reads all of `fd` into `array`.  FALSE with errno set on a read error. */
+static gboolean
+read_all (int fd, GByteArray *array)
+{
+	for (;;) {
+		guint old = array->len;
+		ssize_t n;
+
+		g_byte_array_set_size (array, old + READ_CHUNK);
+		do
+			n = read (fd, array->data + old, READ_CHUNK);
+		while (n < 0 && errno == EINTR);
+		g_byte_array_set_size (array, old + (n > 0 ? (guint) n : 0));
+		if (n == 0)
+			return TRUE;
+		if (n < 0)
+			return FALSE;
+	}
+}
+
+static gboolean
+write_all (int fd, const guint8 *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write (fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		data += n;
+		len -= (size_t) n;
+	}
+	return TRUE;
+}
+
+static MimeUtf8Status
+io_failure (MimeUtf8Report **report_out, const char *what, int saved_errno, GError **error)
+{
+	MimeUtf8Report *report = _mimeutf8_report_new ();
+
+	g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "%s: %s", what,
+		     g_strerror (saved_errno));
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED,
+				     (*error) ? (*error)->message : what);
+	return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+}
+
+MimeUtf8Status
+mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
+		       MimeUtf8Report **report_out, GError **error)
+{
+	g_autoptr (GByteArray) input = NULL;
+	g_autoptr (GByteArray) output = g_byte_array_new ();
+	GError *local = NULL;
+	MimeUtf8Status status;
+	const guint8 *raw;
+	size_t len;
+	void *map = MAP_FAILED;
+	struct stat st;
+
+	/* a regular file is mapped; anything else (a pipe) is read */
+	if (fstat (in_fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0 &&
+	    lseek (in_fd, 0, SEEK_CUR) == 0)
+		map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, in_fd, 0);
+	if (map != MAP_FAILED) {
+		raw = map;
+		len = (size_t) st.st_size;
+	} else {
+		input = g_byte_array_new ();
+		if (!read_all (in_fd, input))
+			return io_failure (report_out, "read failed", errno,
+					   error ? error : &local);
+		raw = input->data;
+		len = input->len;
+	}
+	status = mimeutf8_normalize_buffer (options, raw, len, output, report_out, error);
+	if (map != MAP_FAILED)
+		munmap (map, len);
+	g_clear_error (&local);
+	if (status == MIMEUTF8_STATUS_FAILED)
+		return status;
+	if (!write_all (out_fd, output->data, output->len)) {
+		int saved = errno;
+
+		if (report_out != NULL && *report_out != NULL)
+			_mimeutf8_report_set_status (*report_out, MIMEUTF8_STATUS_FAILED,
+						     "write failed");
+		g_clear_error (error);
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed: %s",
+			     g_strerror (saved));
+		return MIMEUTF8_STATUS_FAILED;
+	}
+	return status;
+}
+
+MimeUtf8Status
+mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in, GMimeStream *out,
+			   MimeUtf8Report **report_out, GError **error)
+{
+	g_autoptr (GByteArray) input = g_byte_array_new ();
+	Sink sink = { NULL, out, FALSE };
+	char buffer[READ_CHUNK];
+	ssize_t n;
+
+	mimeutf8_init ();
+	if (GMIME_IS_STREAM_MEM (in) && in->bound_end == -1 && in->position == in->bound_start &&
+	    ((GMimeStreamMem *) in)->buffer != NULL) {
+		GByteArray *whole = ((GMimeStreamMem *) in)->buffer;
+		size_t start = (size_t) in->bound_start;
+
+		return normalize_raw (options, whole->data + start, whole->len - start, &sink,
+				      report_out, error);
+	}
+	while ((n = g_mime_stream_read (in, buffer, sizeof buffer)) > 0)
+		g_byte_array_append (input, (const guint8 *) buffer, (guint) n);
+	if (n < 0)
+		return io_failure (report_out, "read failed", errno ? errno : EIO, error);
+	return normalize_raw (options, input->data, input->len, &sink, report_out, error);
+}
+
+MimeUtf8Status
+mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
+			    MimeUtf8Report **report_out, GError **error)
+{
+	MimeUtf8Report *report = _mimeutf8_report_new ();
+	MimeUtf8Options defaults;
+	Walk walk;
+	gboolean changed = FALSE;
+	guint i;
+
+	mimeutf8_init ();
+	options = _mimeutf8_options_check (options, &defaults, error);
+	if (options == NULL) {
+		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
+		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+	}
+	walk_init (&walk, options, report, 0);
+	walk_collect_charsets (&walk, message);
+	walk_message (&walk, message, "", FALSE);
+	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++)
+		if (mimeutf8_report_get_part (report, i)->action == MIMEUTF8_ACTION_CONVERTED)
+			changed = TRUE;
+	walk_clear (&walk);
+	_mimeutf8_report_set_status (
+		report, changed ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
+	return finish (report, report_out, mimeutf8_report_get_status (report));
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""CLI tests of the mimeutf8 command: modes, options, exit codes, the report.
+
+  cli.py MIMEUTF8 FIXTURES_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TOOL, FIXTURES = sys.argv[1], sys.argv[2]
+MESSAGES = os.path.join(FIXTURES, "messages")
+EXPECTED = os.path.join(FIXTURES, "expected")
+results = {"passed": 0, "failed": 0}
+
+
+def run(args, stdin=b"", **kw):
+    return subprocess.run([TOOL] + args, input=stdin, capture_output=True, **kw)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def case(fn):
+    try:
+        fn()
+        results["passed"] += 1
+        print("ok     %s" % fn.__name__)
+    except AssertionError as e:
+        results["failed"] += 1
+        print("FAILED %s: %s" % (fn.__name__, e))
+    return fn
+
+
+def fixture_names():
+    return sorted(n for n in os.listdir(MESSAGES) if n.endswith(".eml"))
+
+
+@case
+def test_cli__filter_matches_fixtures():
+    for name in fixture_names():
+        r = run([], read(os.path.join(MESSAGES, name)))
+        assert r.returncode == 0, "%s: exit %d" % (name, r.returncode)
+        assert r.stdout == read(os.path.join(EXPECTED, name)), "%s: output differs" % name
+        assert r.stderr == b"", "%s: wrote to stderr: %r" % (name, r.stderr)
+
+
+@case
+def test_cli__batch_matches_filter():
+    with tempfile.TemporaryDirectory() as out:
+        names = fixture_names()
+        r = run(["-o", out] + [os.path.join(MESSAGES, n) for n in names])
+        assert r.returncode == 0, r.stderr
+        for n in names:
+            assert read(os.path.join(out, n)) == read(os.path.join(EXPECTED, n)), n
+        assert sorted(os.listdir(out)) == names, "stray files in OUTDIR: %s" % os.listdir(out)
+
+
+@case
+def test_cli__batch_directory_argument():
+    with tempfile.TemporaryDirectory() as out:
+        r = run(["-o", os.path.join(out, "new", "dir"), MESSAGES])
+        assert r.returncode == 0, r.stderr
+        assert sorted(os.listdir(os.path.join(out, "new", "dir"))) == fixture_names()
+
+
+@case
+def test_cli__report_json_lines():
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "report.jsonl")
+        names = ["koi8r-8bit.eml", "utf8-unchanged.eml", "signed.eml"]
+        r = run(["-o", os.path.join(out, "o"), "--report", report] + [os.path.join(MESSAGES, n) for n in names])
+        assert r.returncode == 0, r.stderr
+        lines = [json.loads(l) for l in open(report)]
+        assert [os.path.basename(l["name"]) for l in lines] == names
+        assert [l["status"] for l in lines] == ["normalized", "unchanged", "unchanged"], lines
+        part = lines[0]["parts"][0]
+        for key in ("path", "type", "declared", "charset", "action", "reason", "rule", "detected",
+                    "encoding_in", "encoding_out", "bytes_in", "bytes_out", "replacements", "first_replacement"):
+            assert key in part, "report part lacks %s" % key
+        assert (part["path"], part["declared"], part["charset"], part["action"], part["rule"]) == \
+            ("1", "koi8-r", "koi8-r", "converted", "label"), part
+        assert lines[2]["parts"][1]["action"] == "left-alone" and lines[2]["parts"][1]["reason"] == "signed"
+
+
+@case
+def test_cli__filter_report():
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "r.jsonl")
+        r = run(["--report=" + report], read(os.path.join(MESSAGES, "latin1-qp.eml")))
+        assert r.returncode == 0
+        line = json.loads(open(report).read())
+        assert line["name"] == "-" and line["parts"][0]["charset"] == "windows-1252", line
+
+
+@case
+def test_cli__text_mode():
+    r = run(["--text", "--from", "koi8-r"], "Привет\n".encode("koi8-r"))
+    assert r.returncode == 0 and r.stdout == "Привет\n".encode(), r
+    with tempfile.NamedTemporaryFile() as f:
+        f.write("caf\u00e9 \u201cok\u201d".encode("cp1252"))
+        f.flush()
+        r = run(["--text", "--from=latin1", f.name])
+        assert r.returncode == 0 and r.stdout == "caf\u00e9 \u201cok\u201d".encode(), r
+    # the same rules as a text part: valid UTF-8 under a latin1 label stays UTF-8
+    r = run(["--text", "--from", "iso-8859-1"], "déjà".encode())
+    assert r.stdout == "déjà".encode(), r.stdout
+    # strict: bytes invalid in the charset are written unchanged, with a message
+    r = run(["--text", "--from", "utf-8", "--policy", "strict"], b"bad \xff")
+    assert r.returncode == 0 and r.stdout == b"bad \xff" and r.stderr, r
+
+
+@case
+def test_cli__policies():
+    msg = read(os.path.join(MESSAGES, "latin1-qp.eml")).replace(b"iso-8859-1", b"utf-8")
+    lenient = run([], msg)
+    strict = run(["--policy=strict"], msg)
+    assert lenient.returncode == strict.returncode == 0
+    assert b"Agn=C3=A8s" in lenient.stdout, "lenient did not detect windows-1252"
+    assert strict.stdout == msg, "strict changed a part that does not decode as labelled"
+
+
+@case
+def test_cli__seven_bit():
+    for name in fixture_names():
+        if name == "signed.eml":
+            continue
+        r = run(["--7bit"], read(os.path.join(MESSAGES, name)))
+        assert r.returncode == 0
+        body = r.stdout.split(b"\n\n", 1)[1] if b"\n\n" in r.stdout else r.stdout.split(b"\r\n\r\n", 1)[1]
+        assert max(body) < 128, "%s: 8-bit byte in a --7bit body" % name
+        assert max(len(l) for l in r.stdout.splitlines()) <= 998, name
+        again = run(["--7bit"], r.stdout)
+        assert again.stdout == r.stdout, "%s: --7bit output is not stable" % name
+
+
+@case
+def test_cli__usage_errors():
+    for args in (["--bogus"], ["--policy=loose"], ["--text"], ["--from=koi8-r"], ["--text", "--from=nope"],
+                 ["extra-arg"], ["-o"], ["-o", "/tmp"], ["--fallback-charset=../../x"],
+                 ["--text", "--from=koi8-r", "--report=/tmp/x"]):
+        r = run(args)
+        assert r.returncode == 64, "%s: exit %d" % (args, r.returncode)
+        assert r.stdout == b"", args
+        assert b"mimeutf8" in r.stderr, args
+
+
+@case
+def test_cli__missing_input():
+    with tempfile.TemporaryDirectory() as out:
+        r = run(["-o", out, "/nonexistent/x.eml", os.path.join(MESSAGES, "koi8r-8bit.eml")])
+        assert r.returncode == 66, r.returncode
+        assert b"/nonexistent/x.eml" in r.stderr
+        assert os.listdir(out) == ["koi8r-8bit.eml"], "the good file was not converted"
+    r = run(["--text", "--from=utf-8", "/nonexistent/x.txt"])
+    assert r.returncode == 66
+
+
+@case
+def test_cli__unwritable_outputs():
+    r = run(["-o", "/proc/no/such/dir", os.path.join(MESSAGES, "koi8r-8bit.eml")])
+    assert r.returncode == 74, r.returncode
+    r = run(["--report=/proc/no/such/file"], b"Subject: x\n\nhi\n")
+    assert r.returncode == 74, r.returncode
+
+
+@case
+def test_cli__full_disk_is_transient():
+    if not os.path.exists("/dev/full"):
+        return
+    with open(os.path.join(MESSAGES, "koi8r-8bit.eml"), "rb") as i, open("/dev/full", "wb") as o:
+        r = subprocess.run([TOOL], stdin=i, stdout=o, stderr=subprocess.PIPE)
+    assert r.returncode == 75, r.returncode
+    assert r.stderr, "no error message"
+
+
+@case
+def test_cli__help_and_version():
+    r = run(["--help"])
+    assert r.returncode == 0
+    for section in (b"NAME", b"SYNOPSIS", b"DESCRIPTION", b"OPTIONS", b"EXIT STATUS"):
+        assert section in r.stdout, section
+    r = run(["--version"])
+    assert r.returncode == 0 and r.stdout.startswith(b"mimeutf8 "), r.stdout
+
+
+@case
+def test_cli__garbage_is_passed_through():
+    for data in (b"", b"\x00\x01\x02\xff", b"no headers at all\n", b"\r\r\r"):
+        r = run([], data)
+        assert r.returncode == 0, data
+        again = run([], r.stdout)
+        assert again.stdout == r.stdout, data
+
+
+print("%d passed, %d failed" % (results["passed"], results["failed"]))
+sys.exit(1 if results["failed"] else 0)

@@ -1,0 +1,191 @@
+/* test-decide.c: the evidence order for a text part's charset, case by case. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mimeutf8-private.h"
+
+typedef struct {
+	const char *what;
+	const char *bytes;
+	size_t len; /* 0: strlen (bytes) */
+	const char *label;
+	gboolean html;
+	MimeUtf8Policy policy;
+	const char *charset; /* expected canonical name; NULL: left alone */
+	MimeUtf8Rule rule;
+	size_t skip;
+} Case;
+
+/* Russian, French and Japanese text in their legacy encodings, long enough for detection. */
+#define KOI8R_TEXT                                                                                 \
+	"\xf0\xd2\xc9\xd7\xc5\xd4, \xcb\xc1\xcb \xc4\xc5\xcc\xc1? \xf7\xd3\xd4\xd2\xc5\xde\xc1 "   \
+	"\xda\xc1\xd7\xd4\xd2\xc1 \xd7 \xc4\xc5\xd3\xd1\xd4\xd8 \xde\xc1\xd3\xcf\xd7. "            \
+	"\xf3\xd0\xc1\xd3\xc9\xc2\xcf \xda\xc1 \xd0\xc9\xd3\xd8\xcd\xcf \xc9 \xc4\xcf\xcb\xd5"     \
+	"\xcd\xc5\xce\xd4\xd9.\n"
+#define SJIS_TEXT                                                                                  \
+	"\x89\xef\x8b\x63\x82\xcc\x8e\x91\x97\xbf\x82\xf0\x93\x59\x95\x74\x82\xb5\x82\xdc\x82\xb7" \
+	"\x81\x42\x97\x5c\x92\xe8\x82\xf0\x8a\x6d\x94\x46\x82\xb5\x82\xc4\x82\xad\x82\xbe\x82\xb3" \
+	"\x82\xa2\x81\x42\n"
+
+static const Case cases[] = {
+	{ "utf-8 bom beats a latin1 label",
+	  "\xef\xbb\xbf"
+	  "caf\xc3\xa9",
+	  0, "iso-8859-1", FALSE, MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_BOM, 3 },
+	{ "utf-16le bom", "\xff\xfeh\0i\0", 6, NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "utf-16le",
+	  MIMEUTF8_RULE_BOM, 2 },
+	{ "utf-16be bom", "\xfe\xff\0h\0i", 6, "utf-16", FALSE, MIMEUTF8_POLICY_LENIENT, "utf-16be",
+	  MIMEUTF8_RULE_BOM, 2 },
+	{ "ascii under a latin1 label", "plain text\n", 0, "iso-8859-1", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_ASCII, 0 },
+	{ "ascii without label", "plain text\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "utf-8",
+	  MIMEUTF8_RULE_ASCII, 0 },
+	{ "ascii bytes under iso-2022-jp are decoded with it", "\x1b$B$3$s\x1b(B\n", 0,
+	  "iso-2022-jp", FALSE, MIMEUTF8_POLICY_LENIENT, "iso-2022-jp", MIMEUTF8_RULE_LABEL, 0 },
+	{ "ascii bytes under utf-7 are decoded with it", "Hi +AOk-\n", 0, "unicode-1-1-utf-7",
+	  FALSE, MIMEUTF8_POLICY_LENIENT, "utf-7", MIMEUTF8_RULE_LABEL, 0 },
+	{ "unlabelled iso-2022-jp is recognized", "\x1b$B$3$s$K$A$O\x1b(B\n", 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "iso-2022-jp", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "valid utf-8 beats a latin1 label", "caf\xc3\xa9 cr\xc3\xa8me\n", 0, "iso-8859-1", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "valid utf-8 without label", "caf\xc3\xa9\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT,
+	  "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "a multi-byte label is kept over utf-8 sniffing", SJIS_TEXT, 0, "shift_jis", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "shift_jis", MIMEUTF8_RULE_LABEL, 0 },
+	{ "latin1 label means windows-1252", "caf\xe9 \x93quoted\x94\n", 0, "latin1", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
+	{ "alias label", KOI8R_TEXT, 0, "KOI8_R", FALSE, MIMEUTF8_POLICY_LENIENT, "koi8-r",
+	  MIMEUTF8_RULE_LABEL, 0 },
+	{ "utf-8 label with one bad byte keeps utf-8", "caf\xc3\xa9 cr\xc3\xa8me \xff ok\n", 0,
+	  "utf-8", FALSE, MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_LABEL, 0 },
+	{ "utf-8 label on koi8-r text goes to detection", KOI8R_TEXT, 0, "utf-8", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "unlabelled shift_jis is detected", SJIS_TEXT SJIS_TEXT, 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "shift_jis", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "little 8-bit evidence falls back", "caf\xe9\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT,
+	  "windows-1252", MIMEUTF8_RULE_FALLBACK, 0 },
+	{ "unknown label counts as none", "caf\xe9\n", 0, "x-unknown", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_FALLBACK, 0 },
+	{ "html meta is evidence", "<meta charset=\"koi8-r\">" KOI8R_TEXT, 0, NULL, TRUE,
+	  MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_META, 0 },
+	{ "declared: the label even on utf-8 bytes", "caf\xc3\xa9\n", 0, "iso-8859-1", FALSE,
+	  MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
+	{ "declared: no label is the fallback", "caf\xe9\n", 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_FALLBACK, 0 },
+	{ "strict: clean bytes convert", KOI8R_TEXT, 0, "koi8-r", FALSE, MIMEUTF8_POLICY_STRICT,
+	  "koi8-r", MIMEUTF8_RULE_LABEL, 0 },
+	{ "strict: invalid bytes are left alone", "caf\xc3\xa9 \xff\n", 0, "utf-8", FALSE,
+	  MIMEUTF8_POLICY_STRICT, NULL, MIMEUTF8_RULE_LABEL, 0 },
+	{ "strict: 8-bit without label is left alone", "caf\xe9\n", 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_STRICT, NULL, MIMEUTF8_RULE_NONE, 0 },
+};
+
+static void
+test_decide__cases (void **state)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+		const Case *c = &cases[i];
+		MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+		_MimeUtf8Evidence evidence = { c->label, c->html, NULL, 0 };
+		_MimeUtf8Decision decision;
+		size_t len = c->len ? c->len : strlen (c->bytes);
+
+		options.policy = c->policy;
+		_mimeutf8_decide (&options, (const guint8 *) c->bytes, len, &evidence, &decision);
+		print_message ("case: %s\n", c->what);
+		if (c->charset == NULL) {
+			assert_true (decision.leave_alone);
+			assert_non_null (decision.reason);
+			continue;
+		}
+		assert_false (decision.leave_alone);
+		assert_non_null (decision.charset);
+		assert_string_equal (decision.charset->name, c->charset);
+		assert_int_equal (decision.rule, c->rule);
+		assert_int_equal (decision.skip, c->skip);
+	}
+}
+
+static void
+test_decide__message_evidence (void **state)
+{
+	/* windows-1251 text that the detector alone might take for another Cyrillic charset */
+	static const char text[] = "\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0\n";
+	const _MimeUtf8Charset *message[] = { _mimeutf8_charset_by_name ("windows-1251") };
+	_MimeUtf8Evidence evidence = { NULL, FALSE, message, 1 };
+	_MimeUtf8Decision decision;
+
+	_mimeutf8_decide (NULL, (const guint8 *) text, strlen (text), &evidence, &decision);
+	assert_string_equal (decision.charset->name, "windows-1251");
+	assert_true (decision.rule == MIMEUTF8_RULE_MESSAGE ||
+		     decision.rule == MIMEUTF8_RULE_DETECTED);
+}
+
+static void
+test_decide__fallback_option (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	_MimeUtf8Evidence evidence = { NULL, FALSE, NULL, 0 };
+	_MimeUtf8Decision decision;
+
+	options.fallback_charset = "koi8-r";
+	_mimeutf8_decide (&options, (const guint8 *) "\xf0\n", 2, &evidence, &decision);
+	assert_string_equal (decision.charset->name, "koi8-r");
+	assert_int_equal (decision.rule, MIMEUTF8_RULE_FALLBACK);
+}
+
+static void
+test_decide__html_meta_prescan (void **state)
+{
+	static const char html[] = "<html><head><META http-equiv=\"Content-Type\" "
+				   "content=\"text/html; charset=ISO-8859-2\"></head>";
+	GString *late = g_string_new (NULL);
+	size_t start, end;
+
+	assert_true (
+		_mimeutf8_html_meta_charset ((const guint8 *) html, strlen (html), &start, &end));
+	assert_int_equal (end - start, strlen ("ISO-8859-2"));
+	assert_memory_equal (html + start, "ISO-8859-2", end - start);
+	/* past the 1024-byte prescan window a <meta> is not looked at, as browsers do */
+	g_string_append_printf (late, "%*s<meta charset=koi8-r>", 1100, "");
+	assert_false (
+		_mimeutf8_html_meta_charset ((const guint8 *) late->str, late->len, &start, &end));
+	g_string_free (late, TRUE);
+}
+
+static void
+test_decide__convert_text (void **state)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	MimeUtf8ConvertStats stats;
+	const char *charset = NULL;
+	GError *error = NULL;
+
+	assert_int_equal (mimeutf8_convert_text (NULL, "latin1", "caf\xe9\x80", 5, out, &stats,
+						 &charset, &error),
+			  MIMEUTF8_CONVERT_OK);
+	assert_string_equal (charset, "windows-1252");
+	assert_int_equal (out->len, strlen ("caf\xc3\xa9\xe2\x82\xac"));
+	assert_memory_equal (out->data, "caf\xc3\xa9\xe2\x82\xac", out->len);
+	assert_int_equal (stats.replacements, 0);
+}
+
+int
+main (void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test (test_decide__cases),
+		cmocka_unit_test (test_decide__message_evidence),
+		cmocka_unit_test (test_decide__fallback_option),
+		cmocka_unit_test (test_decide__html_meta_prescan),
+		cmocka_unit_test (test_decide__convert_text),
+	};
+
+	mimeutf8_init ();
+	return cmocka_run_group_tests (tests, NULL, NULL);
+}
