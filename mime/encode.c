@@ -1,0 +1,160 @@
+/* encode.c: base64 and quoted-printable (RFC 2045) for the bodies we rewrite, with the message's
+ * own newline. */
+#include <string.h>
+
+#include "mimeutf8-private.h"
+
+/* RFC 2045 section 6.7 and 6.8: encoded lines are at most 76 characters. */
+#define LINE_MAX_CHARS 76
+/* 57 bytes are 76 base64 characters. */
+#define BASE64_LINE_BYTES (LINE_MAX_CHARS / 4 * 3)
+
+static const char base64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char hex_upper[] = "0123456789ABCDEF";
+
+void
+_mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out)
+{
+	size_t nl = strlen (newline), lines = (len + BASE64_LINE_BYTES - 1) / BASE64_LINE_BYTES;
+	size_t old = out->len, i = 0, extra = (len + 2) / 3 * 4 + lines * nl;
+	guint8 *o;
+
+	/* GLib aborts rather than let a GByteArray pass 4 GiB; so do we, before the cast below. */
+	if (len > G_MAXUINT || extra > G_MAXUINT - old)
+		g_error ("mimeutf8: base64 output of more than %u bytes", G_MAXUINT);
+	g_byte_array_set_size (out, (guint) (old + extra));
+	o = out->data + old;
+	while (i < len) {
+		size_t line_end = i + MIN (len - i, (size_t) BASE64_LINE_BYTES);
+
+		for (; i + 3 <= line_end; i += 3) {
+			guint32 v =
+				(guint32) data[i] << 16 | (guint32) data[i + 1] << 8 | data[i + 2];
+
+			*o++ = base64_alphabet[v >> 18];
+			*o++ = base64_alphabet[(v >> 12) & 0x3F];
+			*o++ = base64_alphabet[(v >> 6) & 0x3F];
+			*o++ = base64_alphabet[v & 0x3F];
+		}
+		if (i < line_end) {
+			/* Only the last line can end with 1 or 2 bytes: 57 is a multiple of 3. */
+			guint32 v = (guint32) data[i] << 16;
+
+			if (line_end - i == 2)
+				v |= (guint32) data[i + 1] << 8;
+			*o++ = base64_alphabet[v >> 18];
+			*o++ = base64_alphabet[(v >> 12) & 0x3F];
+			*o++ = line_end - i == 2 ? base64_alphabet[(v >> 6) & 0x3F] : '=';
+			*o++ = '=';
+			i = line_end;
+		}
+		memcpy (o, newline, nl);
+		o += nl;
+	}
+	g_assert ((size_t) (o - out->data) == out->len);
+}
+
+/* A byte that quoted-printable text may carry as itself anywhere on a line. */
+static inline gboolean
+qp_literal (guint8 c)
+{
+	return (c >= 0x20 && c < 0x7F && c != '=') || c == '\t';
+}
+
+/* Length of the line break at `p`: 1 for LF, 2 for CR LF, 0 for none (a lone CR is not one). */
+static inline size_t
+line_break_len (const guint8 *p, const guint8 *end)
+{
+	if (*p == '\n')
+		return 1;
+	if (*p == '\r' && end - p >= 2 && p[1] == '\n')
+		return 2;
+	return 0;
+}
+
+/* Output goes through a small buffer: one append per few kilobytes instead of one per byte, and no
+ * reservation for the 3-to-1 worst case. */
+typedef struct {
+	GByteArray *out;
+	guint8 buf[4096];
+	size_t n;
+} QpWriter;
+
+static inline void
+qp_put (QpWriter *w, const void *bytes, size_t len)
+{
+	if (w->n + len > sizeof w->buf) {
+		g_byte_array_append (w->out, w->buf, (guint) w->n);
+		w->n = 0;
+	}
+	memcpy (w->buf + w->n, bytes, len);
+	w->n += len;
+}
+
+void
+_mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out)
+{
+	const guint8 *p = data, *end = data + len;
+	size_t nl = strlen (newline), col = 0;
+	QpWriter w;
+
+	g_return_if_fail (nl <= 2);
+	w.out = out;
+	w.n = 0;
+	while (p < end) {
+		size_t brk = line_break_len (p, end), width;
+		gboolean last_on_line;
+		guint8 token[3];
+
+		if (brk > 0) {
+			qp_put (&w, newline, nl);
+			col = 0;
+			p += brk;
+			continue;
+		}
+		/* Transports strip blanks at the end of a line, so those are encoded. */
+		last_on_line = p + 1 == end || line_break_len (p + 1, end) > 0;
+		if (qp_literal (*p) && !(last_on_line && (*p == ' ' || *p == '\t'))) {
+			token[0] = *p;
+			width = 1;
+		} else {
+			token[0] = '=';
+			token[1] = (guint8) hex_upper[*p >> 4];
+			token[2] = (guint8) hex_upper[*p & 0x0F];
+			width = 3;
+		}
+		/* A soft break takes one column for its '='; the last token of a line does not need
+		 * one, and an =XX is never split. */
+		if (col + width > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
+			qp_put (&w, "=", 1);
+			qp_put (&w, newline, nl);
+			col = 0;
+		}
+		qp_put (&w, token, width);
+		col += width;
+		p++;
+	}
+	g_byte_array_append (out, w.buf, (guint) w.n);
+}
+
+size_t
+_mimeutf8_longest_line (const guint8 *data, size_t len)
+{
+	const guint8 *p = data, *end = data + len;
+	size_t longest = 0;
+
+	while (p < end) {
+		const guint8 *lf = memchr (p, '\n', (size_t) (end - p));
+		const guint8 *line_end = lf != NULL ? lf : end;
+		size_t n = (size_t) (line_end - p);
+
+		if (lf != NULL && n > 0 && line_end[-1] == '\r')
+			n--;
+		longest = MAX (longest, n);
+		if (lf == NULL)
+			break;
+		p = lf + 1;
+	}
+	return longest;
+}

@@ -1,0 +1,854 @@
+/* translator.c: the streaming, lenient converter from a charset of the table to strictly valid
+ * UTF-8, one U+FFFD for each invalid sequence, over our own UTF-8 decoder, byte tables built once,
+ * or cached iconv descriptors. */
+#include <errno.h>
+#include <iconv.h>
+#include <string.h>
+
+#include "mimeutf8-private.h"
+
+/* The macro turns its first argument into the string; clang-format would space out the dashes. */
+/* clang-format off */
+G_DEFINE_QUARK (mimeutf8-error-quark, mimeutf8_error)
+/* clang-format on */
+
+/* The public header promises that no more than this is held back between chunks. */
+#define HOLD_MAX 16
+/* Input is converted this much at a time, so that the room reserved in the caller's array for the
+ * worst case (3 bytes out for 1 in) stays a small overshoot, whatever the chunk size. */
+#define WINDOW (16 * 1024)
+/* iconv descriptors each thread keeps for reuse: iconv_open costs far more than converting a
+ * typical part, and a message rarely uses more than two or three charsets. */
+#define CD_CACHE_SIZE 8
+/* A label quoted in an error message is cut here: labels come from mail. */
+#define LABEL_QUOTE_MAX 64
+
+#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
+#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
+
+static const guint8 replacement_char[3] = { 0xEF, 0xBF, 0xBD };
+
+/* What one byte of a single-byte charset becomes.  utf8 is padded so that every entry can be
+ * stored with one 4-byte copy. */
+typedef struct {
+	guint8 utf8[4];
+	guint8 len;
+	guint8 replaced; /* counts as a replacement: NUL, or a byte the charset leaves undefined */
+} ByteEntry;
+
+typedef struct {
+	ByteEntry entry[256];
+	gboolean ascii; /* bytes 0x01-0x7F are themselves: the word-at-a-time copy applies */
+} ByteTable;
+
+typedef enum {
+	MODE_UTF8,
+	MODE_TABLE,
+	MODE_ICONV,
+} Mode;
+
+struct _MimeUtf8Translator {
+	const _MimeUtf8Charset *charset;
+	Mode mode;
+	const ByteTable *table; /* MODE_TABLE */
+	ByteTable *own_table;   /* for a charset that is not in the table: freed with us */
+	iconv_t cd;             /* MODE_ICONV */
+	gboolean unavailable;   /* iconv cannot convert this charset here: ASCII only */
+	guint8 held[HOLD_MAX];  /* an incomplete sequence at the end of the last chunk */
+	size_t n_held;
+	MimeUtf8ConvertStats stats;
+};
+
+/* ---- counting ------------------------------------------------------------------------------ */
+
+static void
+count_replacement (MimeUtf8Translator *translator, uint64_t offset)
+{
+	translator->stats.replacements++;
+	if (translator->stats.first_replacement < 0)
+		translator->stats.first_replacement = (int64_t) offset;
+}
+
+static void
+append_replacement (MimeUtf8Translator *translator, GByteArray *out, uint64_t offset)
+{
+	g_byte_array_append (out, replacement_char, sizeof replacement_char);
+	count_replacement (translator, offset);
+}
+
+/* Makes room for `extra` more bytes at the end of `out` and returns where they start.  A GByteArray
+ * cannot pass 4 GiB; GLib aborts rather than wrap, and so do we, before a length is cut short. */
+static guint8 *
+out_grow (GByteArray *out, size_t extra)
+{
+	size_t old = out->len;
+
+	if (extra > G_MAXUINT - old)
+		g_error ("mimeutf8: output of more than %u bytes", G_MAXUINT);
+	g_byte_array_set_size (out, (guint) (old + extra));
+	return out->data + old;
+}
+
+static inline guint64
+load64 (const guint8 *p)
+{
+	guint64 v;
+
+	memcpy (&v, p, sizeof v);
+	return v;
+}
+
+/* TRUE when all 8 bytes are 0x01-0x7F (see utf8.c for the zero-byte test). */
+static inline gboolean
+ascii_word (guint64 v)
+{
+	return ((v | (v - LOW_BITS)) & HIGH_BITS) == 0;
+}
+
+/* Bytes a UTF-8 sequence with this lead byte needs (a guess for bytes that cannot lead). */
+static inline size_t
+utf8_need (guint8 lead)
+{
+	return lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+/* ---- the iconv descriptor cache ------------------------------------------------------------ */
+
+/* A thread's idle descriptors, oldest first.  Names point into the charset table. */
+typedef struct {
+	const char *name[CD_CACHE_SIZE];
+	iconv_t cd[CD_CACHE_SIZE];
+	size_t n;
+} CdCache;
+
+static void
+cd_cache_free (gpointer data)
+{
+	CdCache *cache = data;
+	size_t i;
+
+	for (i = 0; i < cache->n; i++)
+		iconv_close (cache->cd[i]);
+	g_free (cache);
+}
+
+/* Per thread, so that taking and giving back needs no lock; a translator may still be freed on
+ * another thread than the one that made it: its descriptor then joins that thread's cache. */
+static GPrivate cd_cache_key = G_PRIVATE_INIT (cd_cache_free);
+
+/* A descriptor from `iconv_name` to UTF-8 in its initial state, or (iconv_t) -1. */
+static iconv_t
+cd_take (const char *iconv_name)
+{
+	CdCache *cache = g_private_get (&cd_cache_key);
+	size_t i;
+
+	if (cache != NULL) {
+		for (i = cache->n; i-- > 0;) {
+			iconv_t cd = cache->cd[i];
+
+			if (strcmp (cache->name[i], iconv_name) != 0)
+				continue;
+			memmove (&cache->name[i], &cache->name[i + 1],
+				 (cache->n - i - 1) * sizeof cache->name[0]);
+			memmove (&cache->cd[i], &cache->cd[i + 1],
+				 (cache->n - i - 1) * sizeof cache->cd[0]);
+			cache->n--;
+			iconv (cd, NULL, NULL, NULL, NULL);
+			return cd;
+		}
+	}
+	/* The allowlist keeps converters with known CVEs closed even if a bad table entry asks. */
+	g_return_val_if_fail (_mimeutf8_charset_iconv_allowed (iconv_name), (iconv_t) -1);
+	return iconv_open ("UTF-8", iconv_name);
+}
+
+static void
+cd_give (const char *iconv_name, iconv_t cd)
+{
+	CdCache *cache = g_private_get (&cd_cache_key);
+
+	if (cache == NULL) {
+		cache = g_new0 (CdCache, 1);
+		g_private_set (&cd_cache_key, cache);
+	}
+	if (cache->n == CD_CACHE_SIZE) {
+		iconv_close (cache->cd[0]);
+		memmove (&cache->name[0], &cache->name[1],
+			 (CD_CACHE_SIZE - 1) * sizeof cache->name[0]);
+		memmove (&cache->cd[0], &cache->cd[1], (CD_CACHE_SIZE - 1) * sizeof cache->cd[0]);
+		cache->n--;
+	}
+	cache->name[cache->n] = iconv_name;
+	cache->cd[cache->n] = cd;
+	cache->n++;
+}
+
+/* ---- single-byte tables -------------------------------------------------------------------- */
+
+static void
+entry_set_replacement (ByteEntry *entry)
+{
+	memcpy (entry->utf8, replacement_char, sizeof replacement_char);
+	entry->len = sizeof replacement_char;
+	entry->replaced = TRUE;
+}
+
+/* Bytes glibc leaves undefined that WHATWG (what browsers and most mail readers decode with) maps
+ * to a character: without these the character would become U+FFFD.  Where the two define a byte
+ * differently, glibc's mapping stays (test-translator.c lists those differences). */
+static const struct {
+	const char *charset;
+	guint8 byte;
+	gunichar code;
+} whatwg_defined[] = {
+	{ "windows-1255", 0xCA, 0x05BA }, /* HEBREW POINT HOLAM HASER FOR VAV */
+};
+
+/* The WHATWG character of a byte iconv rejects, or 0. */
+static gunichar
+whatwg_fallback (const _MimeUtf8Charset *charset, unsigned int b)
+{
+	size_t i;
+
+	if (b >= 0x80 && b <= 0x9F && (charset->flags & _MIMEUTF8_CS_C1_CONTROLS) != 0)
+		return b;
+	for (i = 0; i < G_N_ELEMENTS (whatwg_defined); i++)
+		if (whatwg_defined[i].byte == b &&
+		    strcmp (whatwg_defined[i].charset, charset->name) == 0)
+			return whatwg_defined[i].code;
+	return 0;
+}
+
+/* Every byte through iconv once.  A byte counts as defined when it gives exactly one code point of
+ * the BMP, as in every single-byte charset (table_convert counts on 3 bytes at most).  The flush
+ * collects what converters that compose (CP1255, CP1258) keep back, which gives the plain
+ * one-byte-one-character mapping WHATWG has too.  Bytes iconv rejects get WHATWG's character
+ * when there is one (the C1 controls of windows-125x, above), else U+FFFD. */
+static ByteTable *
+table_build (const _MimeUtf8Charset *charset, iconv_t cd)
+{
+	ByteTable *table = g_new0 (ByteTable, 1);
+	unsigned int b;
+
+	for (b = 0; b < 256; b++) {
+		ByteEntry *entry = &table->entry[b];
+		guint8 in = (guint8) b, buf[16];
+		char *inp = (char *) &in, *outp = (char *) buf;
+		size_t inleft = 1, outleft = sizeof buf, n;
+		gboolean ok = FALSE;
+
+		if (cd != (iconv_t) -1) {
+			iconv (cd, NULL, NULL, NULL, NULL);
+			ok = iconv (cd, &inp, &inleft, &outp, &outleft) != (size_t) -1 &&
+			     inleft == 0 && iconv (cd, NULL, NULL, &outp, &outleft) != (size_t) -1;
+		}
+		n = (size_t) (outp - (char *) buf);
+		if (b == 0) {
+			entry_set_replacement (entry);
+		} else if (ok && n >= 1 && n <= 3 && _mimeutf8_utf8_invalid_len (buf, n) == 0 &&
+			   utf8_need (buf[0]) == n) {
+			memcpy (entry->utf8, buf, n);
+			entry->len = (guint8) n;
+		} else if (whatwg_fallback (charset, b) != 0) {
+			entry->len = (guint8) g_unichar_to_utf8 (whatwg_fallback (charset, b),
+								 (char *) entry->utf8);
+		} else {
+			entry_set_replacement (entry);
+		}
+	}
+	table->ascii = TRUE;
+	for (b = 1; b < 0x80; b++)
+		if (table->entry[b].len != 1 || table->entry[b].utf8[0] != b)
+			table->ascii = FALSE;
+	return table;
+}
+
+/* The table of a charset, or NULL when iconv cannot open it. */
+static ByteTable *
+table_build_for (const _MimeUtf8Charset *charset)
+{
+	iconv_t cd = cd_take (charset->iconv_name);
+	ByteTable *table;
+
+	if (cd == (iconv_t) -1)
+		return NULL;
+	table = table_build (charset, cd);
+	cd_give (charset->iconv_name, cd);
+	return table;
+}
+
+/* What a charset iconv cannot open decodes as: ASCII, and U+FFFD for every other byte, so that
+ * the loss shows in the counts instead of a crash or an empty part. */
+static const ByteTable *
+table_ascii_only (void)
+{
+	static const ByteTable *table;
+
+	if (g_once_init_enter (&table)) {
+		static const _MimeUtf8Charset none = { "", "", _MIMEUTF8_DECODER_SINGLE_BYTE, 0,
+						       1 };
+		ByteTable *built = table_build (&none, (iconv_t) -1);
+		unsigned int b;
+
+		for (b = 1; b < 0x80; b++) {
+			built->entry[b].utf8[0] = (guint8) b;
+			built->entry[b].len = 1;
+			built->entry[b].replaced = FALSE;
+		}
+		built->ascii = TRUE;
+		g_once_init_leave (&table, built);
+	}
+	return table;
+}
+
+/* The table of a charset, built on first use and kept for the life of the process: 256 iconv calls
+ * are cheap once, not per part.  NULL when the charset is not one of the table's. */
+static const ByteTable *
+table_shared (const _MimeUtf8Charset *charset, gboolean *unavailable_out)
+{
+	static gpointer *slots; /* one per charset of the table */
+	static size_t n_slots;
+	size_t n, index;
+	const _MimeUtf8Charset *all = _mimeutf8_charset_all (&n);
+	ByteTable *built;
+	gpointer *slot;
+
+	if (g_once_init_enter (&slots)) {
+		n_slots = n;
+		g_once_init_leave (&slots, g_new0 (gpointer, n));
+	}
+	if (charset < all || charset >= all + n_slots)
+		return NULL;
+	index = (size_t) (charset - all);
+	slot = &slots[index];
+	*unavailable_out = FALSE;
+	if (g_atomic_pointer_get (slot) != NULL)
+		return g_atomic_pointer_get (slot);
+	built = table_build_for (charset);
+	if (built == NULL) {
+		/* Not cached: a later call may find the converter. */
+		*unavailable_out = TRUE;
+		return table_ascii_only ();
+	}
+	/* Two threads may build at once; the first one in wins and the other drops its copy. */
+	if (!g_atomic_pointer_compare_and_exchange (slot, NULL, built))
+		g_free (built);
+	return g_atomic_pointer_get (slot);
+}
+
+/* ---- UTF-8 --------------------------------------------------------------------------------- */
+
+/* Where the window after `p` ends: WINDOW bytes on, moved back to the start of a sequence the
+ * window would cut, so that the validator sees whole sequences and clean text is one copy. */
+static const guint8 *
+utf8_window_end (const guint8 *p, const guint8 *end)
+{
+	const guint8 *q = p + MIN ((size_t) (end - p), (size_t) WINDOW);
+	size_t i;
+
+	for (i = 1; i <= 3 && q - i >= p; i++) {
+		guint8 c = q[-i];
+
+		if (c < 0x80)
+			break;
+		if (c >= 0xC0) {
+			if (utf8_need (c) > i)
+				q -= i;
+			break;
+		}
+	}
+	return q;
+}
+
+/* Decodes [p, stop) byte by byte, the slow path for windows with NUL or invalid bytes; may read
+ * on to `end` for a sequence that crosses `stop`.  Returns where it stopped: at or after `stop`,
+ * or `end` when it held back an incomplete sequence.  data[0] is at stream offset `base`. */
+static const guint8 *
+utf8_repair (MimeUtf8Translator *translator, const guint8 *data, uint64_t base, const guint8 *p,
+	     const guint8 *stop, const guint8 *end, GByteArray *out)
+{
+	const guint8 *run = p; /* start of valid bytes not yet copied */
+
+	while (p < stop) {
+		int r;
+
+		if (*p != 0 && *p < 0x80) {
+			size_t n = _mimeutf8_ascii_prefix (p, (size_t) (stop - p));
+			const guint8 *nul = memchr (p, 0, n);
+
+			p = nul != NULL ? nul : p + n;
+			continue;
+		}
+		if (*p == 0) {
+			g_byte_array_append (out, run, (guint) (p - run));
+			append_replacement (translator, out, base + (uint64_t) (p - data));
+			run = ++p;
+			continue;
+		}
+		r = _mimeutf8_utf8_invalid_len (p, (size_t) (end - p));
+		if (r == 0) {
+			p += utf8_need (*p);
+			continue;
+		}
+		g_byte_array_append (out, run, (guint) (p - run));
+		if (r < 0) {
+			memcpy (translator->held, p, (size_t) (end - p));
+			translator->n_held = (size_t) (end - p);
+			return end;
+		}
+		append_replacement (translator, out, base + (uint64_t) (p - data));
+		p += r;
+		run = p;
+	}
+	g_byte_array_append (out, run, (guint) (p - run));
+	return p;
+}
+
+static void
+utf8_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GByteArray *out)
+{
+	uint64_t base = translator->stats.bytes_in;
+	const guint8 *p = data, *end = data + len;
+
+	if (translator->n_held > 0 && len > 0) {
+		/* Complete or refute the held sequence with as few new bytes as it needs. */
+		guint8 seq[4];
+		size_t n = translator->n_held, take = MIN (len, sizeof seq - n);
+		int r;
+
+		memcpy (seq, translator->held, n);
+		memcpy (seq + n, data, take);
+		r = _mimeutf8_utf8_invalid_len (seq, n + take);
+		if (r < 0) {
+			memcpy (translator->held, seq, n + take);
+			translator->n_held = n + take;
+			return;
+		}
+		if (r == 0) {
+			g_byte_array_append (out, seq, (guint) utf8_need (seq[0]));
+			p += utf8_need (seq[0]) - n;
+		} else {
+			/* The held bytes are a valid prefix: the invalid subpart has them all. */
+			append_replacement (translator, out, base - n);
+			p += (size_t) r - n;
+		}
+		translator->n_held = 0;
+	}
+	while (p < end) {
+		const guint8 *stop = utf8_window_end (p, end);
+		_MimeUtf8Scan scan;
+
+		if (stop > p) {
+			_mimeutf8_utf8_scan (p, (size_t) (stop - p), &scan);
+			if (scan.invalid == 0 && scan.nul == 0) {
+				g_byte_array_append (out, p, (guint) (stop - p));
+				p = stop;
+				continue;
+			}
+		} else {
+			stop = end; /* only the start of a sequence is left */
+		}
+		p = utf8_repair (translator, data, base, p, stop, end, out);
+	}
+}
+
+/* ---- single-byte charsets ------------------------------------------------------------------ */
+
+static void
+table_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GByteArray *out)
+{
+	const ByteTable *table = translator->table;
+	uint64_t base = translator->stats.bytes_in;
+	const guint8 *p = data, *end = data + len;
+
+	while (p < end) {
+		const guint8 *wend = p + MIN ((size_t) (end - p), (size_t) WINDOW);
+		guint8 *o;
+
+		/* 3 bytes out per byte in at most, plus 1 for the padded 4-byte entry copy. */
+		o = out_grow (out, 3 * (size_t) (wend - p) + 1);
+		while (p < wend) {
+			const ByteEntry *entry;
+
+			if (table->ascii && (guint8) (*p - 1) < 0x7F) {
+				while (wend - p >= 8 && ascii_word (load64 (p))) {
+					memcpy (o, p, 8);
+					o += 8;
+					p += 8;
+				}
+				while (p < wend && (guint8) (*p - 1) < 0x7F)
+					*o++ = *p++;
+				continue;
+			}
+			entry = &table->entry[*p];
+			memcpy (o, entry->utf8, 4);
+			o += entry->len;
+			if (G_UNLIKELY (entry->replaced))
+				count_replacement (translator, base + (uint64_t) (p - data));
+			p++;
+		}
+		g_byte_array_set_size (out, (guint) (o - out->data));
+	}
+}
+
+/* ---- iconv --------------------------------------------------------------------------------- */
+
+/* The offset in `in` of the character whose output holds byte `k` of what converting all `len`
+ * bytes gives.  Only for converters without state: each trial starts from the initial state.
+ * Output grows with the input converted, so bisect for the shortest input whose output passes
+ * byte k; converting one byte less stops (EINVAL) at the start of that character. */
+static size_t
+iconv_locate (iconv_t cd, const guint8 *in, size_t len, size_t k)
+{
+	size_t room = 3 * len + 16, lo = 1, hi = len;
+	g_autofree guint8 *scratch = g_malloc (room);
+	size_t start;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		char *inp = (char *) in, *outp = (char *) scratch;
+		size_t inleft = mid, outleft = room;
+
+		iconv (cd, NULL, NULL, NULL, NULL);
+		iconv (cd, &inp, &inleft, &outp, &outleft);
+		if ((size_t) (outp - (char *) scratch) > k)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	{
+		char *inp = (char *) in, *outp = (char *) scratch;
+		size_t inleft = lo - 1, outleft = room;
+
+		iconv (cd, NULL, NULL, NULL, NULL);
+		iconv (cd, &inp, &inleft, &outp, &outleft);
+		start = (size_t) (inp - (char *) in);
+	}
+	iconv (cd, NULL, NULL, NULL, NULL);
+	return start;
+}
+
+/* iconv's output is trusted to be UTF-8 but not to be ours: a NUL, or a surrogate or worse from a
+ * converter's corner case, would break the promise of strictly valid UTF-8 without NUL.  Checks
+ * what one iconv call appended at `old`, and replaces what is wrong.  [in, in_end) is what the
+ * call consumed, from stream offset `offset`.  Cheap: one scan of bytes still in cache. */
+static void
+iconv_check_output (MimeUtf8Translator *translator, GByteArray *out, size_t old, const guint8 *in,
+		    const guint8 *in_end, uint64_t offset)
+{
+	_MimeUtf8Scan scan;
+	g_autofree guint8 *produced = NULL;
+	size_t n = out->len - old, i = 0;
+
+	_mimeutf8_utf8_scan (out->data + old, n, &scan);
+	if (scan.invalid == 0 && scan.nul == 0)
+		return;
+	produced = g_memdup2 (out->data + old, n);
+	g_byte_array_set_size (out, (guint) old);
+	while (i < n) {
+		int r = produced[i] == 0 ? 1 : _mimeutf8_utf8_invalid_len (produced + i, n - i);
+		uint64_t at = offset;
+
+		if (r == 0) {
+			size_t seq = utf8_need (produced[i]);
+
+			g_byte_array_append (out, produced + i, (guint) seq);
+			i += seq;
+			continue;
+		}
+		/* A surrogate is one code point, however it was encoded: one U+FFFD. */
+		if (n - i >= 3 && produced[i] == 0xED && produced[i + 1] >= 0xA0 &&
+		    produced[i + 1] <= 0xBF && produced[i + 2] >= 0x80 && produced[i + 2] <= 0xBF)
+			r = 3;
+		else if (r < 0)
+			r = (int) (n - i);
+		/* Exact offsets cost a bisection, so only the first replacement of a stream gets
+		 * one, and only when the converter has no state to replay; otherwise the offset is
+		 * where this call's input began. */
+		if (translator->stats.first_replacement < 0 && in_end > in &&
+		    (translator->charset->flags & _MIMEUTF8_CS_STATEFUL_7BIT) == 0)
+			at = offset + iconv_locate (translator->cd, in, (size_t) (in_end - in), i);
+		append_replacement (translator, out, at);
+		i += (size_t) r;
+	}
+}
+
+/* Converts [in, in + len), from stream offset `offset`, replacing invalid sequences.  Returns the
+ * bytes consumed: all, or all but an incomplete sequence of at most HOLD_MAX bytes at the end. */
+static size_t
+iconv_run (MimeUtf8Translator *translator, const guint8 *in, size_t len, uint64_t offset,
+	   GByteArray *out)
+{
+	const guint8 *p = in, *end = in + len;
+	unsigned int unit = MAX (translator->charset->error_unit, 1);
+
+	while (p < end) {
+		size_t chunk = MIN ((size_t) (end - p), (size_t) WINDOW);
+		size_t old = out->len, room = 3 * chunk + 16, inleft = chunk, outleft = room, r;
+		char *inp = (char *) p, *outp;
+		const guint8 *start = p;
+		int err;
+
+		outp = (char *) out_grow (out, room);
+		r = iconv (translator->cd, &inp, &inleft, &outp, &outleft);
+		err = errno;
+		g_byte_array_set_size (out, (guint) (outp - (char *) out->data));
+		p = (const guint8 *) inp;
+		iconv_check_output (translator, out, old, start, p,
+				    offset + (uint64_t) (start - in));
+		if (r != (size_t) -1 || err == E2BIG)
+			continue;
+		if (err == EINVAL) {
+			/* Cut by the window: the next round has the rest of the character. */
+			if (start + chunk < end && p > start)
+				continue;
+			if ((size_t) (end - p) <= HOLD_MAX)
+				return (size_t) (p - in);
+			/* No real character is that long: the bytes are invalid. */
+		}
+		append_replacement (translator, out, offset + (uint64_t) (p - in));
+		p += MIN ((size_t) unit, (size_t) (end - p));
+	}
+	return len;
+}
+
+static void
+iconv_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GByteArray *out)
+{
+	uint64_t base = translator->stats.bytes_in;
+	size_t used;
+
+	/* Nothing new: what is held stays held (GMime filters end with an empty chunk). */
+	if (len == 0)
+		return;
+	if (translator->n_held > 0) {
+		/* The held bytes plus enough new ones to finish any character: a character cut by
+		 * `take` is found incomplete again and converted from `data` below. */
+		guint8 tmp[2 * HOLD_MAX];
+		size_t n = translator->n_held, take = MIN (len, (size_t) HOLD_MAX);
+
+		memcpy (tmp, translator->held, n);
+		memcpy (tmp + n, data, take);
+		translator->n_held = 0;
+		used = iconv_run (translator, tmp, n + take, base - n, out);
+		if (used < n) {
+			/* A tail longer than `take` means take == len: keep it all. */
+			memcpy (translator->held, tmp + used, n + take - used);
+			translator->n_held = n + take - used;
+			return;
+		}
+		data += used - n;
+		len -= used - n;
+		base += used - n;
+	}
+	used = iconv_run (translator, data, len, base, out);
+	if (used < len)
+		memcpy (translator->held, data + used, len - used);
+	translator->n_held = len - used;
+}
+
+/* Ends a stateful input: what a converter kept back, and its return to the initial state. */
+static void
+iconv_flush (MimeUtf8Translator *translator, GByteArray *out)
+{
+	size_t old = out->len, room = 64, outleft = room;
+	char *outp;
+
+	outp = (char *) out_grow (out, room);
+	iconv (translator->cd, NULL, NULL, &outp, &outleft);
+	g_byte_array_set_size (out, (guint) (outp - (char *) out->data));
+	iconv_check_output (translator, out, old, NULL, NULL, translator->stats.bytes_in);
+	iconv (translator->cd, NULL, NULL, NULL, NULL);
+}
+
+/* ---- the public face ----------------------------------------------------------------------- */
+
+static void
+stats_clear (MimeUtf8ConvertStats *stats)
+{
+	stats->bytes_in = 0;
+	stats->bytes_out = 0;
+	stats->replacements = 0;
+	stats->first_replacement = -1;
+}
+
+MimeUtf8Translator *
+_mimeutf8_translator_new_for (const _MimeUtf8Charset *charset)
+{
+	MimeUtf8Translator *translator;
+
+	g_return_val_if_fail (charset != NULL, NULL);
+	translator = g_new0 (MimeUtf8Translator, 1);
+	translator->charset = charset;
+	translator->cd = (iconv_t) -1;
+	stats_clear (&translator->stats);
+	switch (charset->decoder) {
+	case _MIMEUTF8_DECODER_UTF8:
+		translator->mode = MODE_UTF8;
+		break;
+	case _MIMEUTF8_DECODER_SINGLE_BYTE:
+		translator->mode = MODE_TABLE;
+		translator->table = table_shared (charset, &translator->unavailable);
+		if (translator->table == NULL) {
+			translator->own_table = table_build_for (charset);
+			translator->table = translator->own_table;
+		}
+		if (translator->table == NULL) {
+			translator->table = table_ascii_only ();
+			translator->unavailable = TRUE;
+		}
+		break;
+	case _MIMEUTF8_DECODER_ICONV:
+	default:
+		translator->mode = MODE_ICONV;
+		translator->cd = cd_take (charset->iconv_name);
+		if (translator->cd == (iconv_t) -1) {
+			translator->mode = MODE_TABLE;
+			translator->table = table_ascii_only ();
+			translator->unavailable = TRUE;
+		}
+		break;
+	}
+	return translator;
+}
+
+/* The label, shortened and escaped: it comes from mail and goes into a UTF-8 message. */
+static char *
+label_quote (const char *label)
+{
+	g_autofree char *cut = g_strndup (label, LABEL_QUOTE_MAX);
+	g_autofree char *escaped = g_strescape (cut, NULL);
+
+	return g_strdup_printf ("\"%s\"%s", escaped, strlen (label) > LABEL_QUOTE_MAX ? "..." : "");
+}
+
+MimeUtf8Translator *
+mimeutf8_translator_new (const char *label, GError **error)
+{
+	const _MimeUtf8Charset *charset;
+	MimeUtf8Translator *translator;
+
+	mimeutf8_init ();
+	charset = label != NULL ? _mimeutf8_charset_lookup (label, strlen (label)) : NULL;
+	if (charset == NULL) {
+		g_autofree char *quoted = label_quote (label != NULL ? label : "(null)");
+
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_UNKNOWN_CHARSET,
+			     "unknown charset label %s", quoted);
+		return NULL;
+	}
+	translator = _mimeutf8_translator_new_for (charset);
+	if (translator->unavailable) {
+		/* Callers of the public API can do better than ASCII and U+FFFD: tell them. */
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_UNKNOWN_CHARSET,
+			     "iconv cannot convert from %s (%s) on this system", charset->name,
+			     charset->iconv_name);
+		mimeutf8_translator_free (translator);
+		return NULL;
+	}
+	return translator;
+}
+
+void
+mimeutf8_translator_convert (MimeUtf8Translator *translator, const void *data, size_t len,
+			     GByteArray *out)
+{
+	size_t old;
+
+	g_return_if_fail (translator != NULL);
+	g_return_if_fail (out != NULL);
+	g_return_if_fail (data != NULL || len == 0);
+	old = out->len;
+	switch (translator->mode) {
+	case MODE_UTF8:
+		utf8_convert (translator, data, len, out);
+		break;
+	case MODE_TABLE:
+		table_convert (translator, data, len, out);
+		break;
+	case MODE_ICONV:
+		iconv_convert (translator, data, len, out);
+		break;
+	}
+	translator->stats.bytes_in += len;
+	translator->stats.bytes_out += out->len - old;
+}
+
+void
+mimeutf8_translator_end (MimeUtf8Translator *translator, GByteArray *out)
+{
+	size_t old;
+
+	g_return_if_fail (translator != NULL);
+	g_return_if_fail (out != NULL);
+	old = out->len;
+	if (translator->n_held > 0) {
+		append_replacement (translator, out,
+				    translator->stats.bytes_in - translator->n_held);
+		translator->n_held = 0;
+	}
+	if (translator->mode == MODE_ICONV)
+		iconv_flush (translator, out);
+	translator->stats.bytes_out += out->len - old;
+}
+
+void
+mimeutf8_translator_reset (MimeUtf8Translator *translator)
+{
+	g_return_if_fail (translator != NULL);
+	translator->n_held = 0;
+	stats_clear (&translator->stats);
+	if (translator->mode == MODE_ICONV)
+		iconv (translator->cd, NULL, NULL, NULL, NULL);
+}
+
+void
+mimeutf8_translator_get_stats (const MimeUtf8Translator *translator,
+			       MimeUtf8ConvertStats *stats_out)
+{
+	g_return_if_fail (translator != NULL);
+	g_return_if_fail (stats_out != NULL);
+	*stats_out = translator->stats;
+}
+
+const char *
+mimeutf8_translator_get_charset (const MimeUtf8Translator *translator)
+{
+	g_return_val_if_fail (translator != NULL, NULL);
+	return translator->charset->name;
+}
+
+void
+mimeutf8_translator_free (MimeUtf8Translator *translator)
+{
+	if (translator == NULL)
+		return;
+	if (translator->cd != (iconv_t) -1)
+		cd_give (translator->charset->iconv_name, translator->cd);
+	g_free (translator->own_table);
+	g_free (translator);
+}
+
+MimeUtf8ConvertStatus
+mimeutf8_convert (const char *label, const void *data, size_t len, GByteArray *out,
+		  MimeUtf8ConvertStats *stats_out, GError **error)
+{
+	g_autoptr (MimeUtf8Translator) translator = NULL;
+	MimeUtf8ConvertStats stats;
+
+	stats_clear (&stats);
+	if (stats_out != NULL)
+		*stats_out = stats;
+	g_return_val_if_fail (out != NULL, MIMEUTF8_CONVERT_ERROR);
+	g_return_val_if_fail (data != NULL || len == 0, MIMEUTF8_CONVERT_ERROR);
+	translator = mimeutf8_translator_new (label, error);
+	if (translator == NULL)
+		return MIMEUTF8_CONVERT_ERROR;
+	mimeutf8_translator_convert (translator, data, len, out);
+	mimeutf8_translator_end (translator, out);
+	mimeutf8_translator_get_stats (translator, &stats);
+	if (stats_out != NULL)
+		*stats_out = stats;
+	return stats.replacements > 0 ? MIMEUTF8_CONVERT_REPLACED : MIMEUTF8_CONVERT_OK;
+}

@@ -1,0 +1,379 @@
+/* test-encode.c: base64 and quoted-printable output, checked by rule and decoded back with GMime.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mimeutf8-private.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static GByteArray *
+qp_decode (const guint8 *data, size_t len)
+{
+	GByteArray *out = g_byte_array_sized_new ((guint) len + 16);
+	int state = 0;
+	guint32 save = 0;
+	size_t n;
+
+	g_byte_array_set_size (out, (guint) len + 16);
+	n = g_mime_encoding_quoted_decode_step (data, len, out->data, &state, &save);
+	g_byte_array_set_size (out, (guint) n);
+	return out;
+}
+
+/* What the QP text should decode to: every LF or CR LF replaced by `newline`. */
+static GByteArray *
+with_newline (const guint8 *data, size_t len, const char *newline)
+{
+	GByteArray *out = g_byte_array_new ();
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (data[i] == '\n') {
+			g_byte_array_append (out, (const guint8 *) newline,
+					     (guint) strlen (newline));
+		} else if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
+			g_byte_array_append (out, (const guint8 *) newline,
+					     (guint) strlen (newline));
+			i++;
+		} else {
+			g_byte_array_append (out, &data[i], 1);
+		}
+	}
+	return out;
+}
+
+static void
+assert_same (const char *what, const guint8 *got, size_t got_len, const guint8 *want,
+	     size_t want_len)
+{
+	if (got_len != want_len || (got_len > 0 && memcmp (got, want, got_len) != 0)) {
+		g_autofree char *g0 = g_strndup ((const char *) got, got_len);
+		g_autofree char *w0 = g_strndup ((const char *) want, want_len);
+		g_autofree char *g = g_strescape (g0, NULL);
+		g_autofree char *w = g_strescape (w0, NULL);
+
+		fail_msg ("%s:\n  got  \"%s\"\n  want \"%s\"", what, g, w);
+	}
+}
+
+/* The rules every quoted-printable output follows, whatever the input: lines of at most 76
+ * characters, ended by `newline` (the last one may have none), printable ASCII and TAB only,
+ * no blank before a line end, '=' only as =XX or as a soft break. */
+static void
+assert_qp_form (const GByteArray *qp, const char *newline)
+{
+	const guint8 *p = qp->data, *end = qp->data + qp->len;
+	size_t nl = strlen (newline);
+
+	while (p < end) {
+		const guint8 *line = p, *line_end;
+
+		while (p < end && !(end - p >= (ptrdiff_t) nl && memcmp (p, newline, nl) == 0))
+			p++;
+		line_end = p;
+		if (p < end)
+			p += nl;
+		if (line_end - line > 76)
+			fail_msg ("line of %d characters", (int) (line_end - line));
+		if (line_end > line && (line_end[-1] == ' ' || line_end[-1] == '\t'))
+			fail_msg ("blank at a line end");
+		for (const guint8 *c = line; c < line_end; c++) {
+			if (*c == '=') {
+				if (c + 1 == line_end)
+					continue; /* soft break */
+				if (line_end - c < 3 || !g_ascii_isxdigit (c[1]) ||
+				    !g_ascii_isxdigit (c[2]) || g_ascii_islower (c[1]) ||
+				    g_ascii_islower (c[2]))
+					fail_msg ("'=' neither =XX nor a soft break");
+				c += 2;
+			} else if (!(*c == '\t' || (*c >= 0x20 && *c < 0x7F))) {
+				fail_msg ("byte 0x%02X left as is", *c);
+			}
+		}
+	}
+}
+
+/* ---- quoted-printable ---------------------------------------------------------------------- */
+
+typedef struct {
+	const char *name;
+	const char *in;
+	size_t in_len;
+	const char *newline;
+	const char *out;
+} QpCase;
+
+#define QP(name, in, newline, out)                                                                 \
+	{                                                                                          \
+		name, in, sizeof (in) - 1, newline, out                                            \
+	}
+#define A10 "aaaaaaaaaa"
+#define A70 A10 A10 A10 A10 A10 A10 A10
+
+static const QpCase qp_cases[] = {
+	QP ("empty", "", "\n", ""),
+	QP ("plain", "hello, world", "\n", "hello, world"),
+	QP ("equals sign", "a=b", "\n", "a=3Db"),
+	QP ("UTF-8", "caf\xC3\xA9", "\n", "caf=C3=A9"),
+	QP ("DEL and controls",
+	    "\x7F\x01\x1B"
+	    "x",
+	    "\n", "=7F=01=1Bx"),
+	QP ("tab inside a line", "a\tb", "\n", "a\tb"),
+	QP ("LF to LF", "one\ntwo\n", "\n", "one\ntwo\n"),
+	QP ("LF to CRLF", "one\ntwo\n", "\r\n", "one\r\ntwo\r\n"),
+	QP ("CRLF to LF", "one\r\ntwo", "\n", "one\ntwo"),
+	QP ("CRLF to CRLF", "one\r\ntwo\r\n", "\r\n", "one\r\ntwo\r\n"),
+	QP ("empty lines", "\n\n\r\n", "\n", "\n\n\n"),
+	QP ("space before LF", "trailing \nx", "\n", "trailing=20\nx"),
+	QP ("tab before CRLF", "tab\t\r\nx", "\r\n", "tab=09\r\nx"),
+	QP ("only the last blank needs it", "a  \t\n", "\n", "a  =09\n"),
+	QP ("space at the very end", "end ", "\n", "end=20"),
+	QP ("tab at the very end", "end\t", "\n", "end=09"),
+	QP ("lone CR", "lone\rcr", "\n", "lone=0Dcr"),
+	QP ("CR at the end", "cr\r", "\n", "cr=0D"),
+	QP ("CR CR LF", "a\r\r\nb", "\n", "a=0D\nb"),
+	QP ("space before a lone CR", "a \rb", "\n", "a =0Db"),
+	QP ("76 characters stay one line", A70 "aaaaaa", "\n", A70 "aaaaaa"),
+	QP ("76 characters then LF", A70 "aaaaaa\nb", "\n", A70 "aaaaaa\nb"),
+	QP ("77 characters get a soft break", A70 "aaaaaaa", "\n", A70 "aaaaa=\naa"),
+	QP ("soft break with CRLF", A70 "aaaaaaa", "\r\n", A70 "aaaaa=\r\naa"),
+	QP ("=XX that would pass 76 moves down", A70 "aaaa=", "\n", A70 "aaaa=\n=3D"),
+	QP ("=XX ending a line at 76 stays", A70 "aaa=", "\n", A70 "aaa=3D"),
+	QP ("=XX never split", A70 "aaa\xC3\xA9", "\n", A70 "aaa=\n=C3=A9"),
+	QP ("=XX pairs", A70 "aa\xC3\xA9", "\n", A70 "aa=C3=\n=A9"),
+	QP ("trailing space at 76", A70 "aaaaa ", "\n", A70 "aaaaa=\n=20"),
+	QP ("space before a soft break stays", A70 "aaaa bbb", "\n", A70 "aaaa =\nbbb"),
+	QP ("last line without a break", "x\nlast", "\n", "x\nlast"),
+};
+
+static void
+test_encode__qp_cases (void **state)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (qp_cases); i++) {
+		const QpCase *c = &qp_cases[i];
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+		g_autoptr (GByteArray) decoded = NULL;
+		g_autoptr (GByteArray) want = NULL;
+
+		g_byte_array_append (out, (const guint8 *) "kept", 4);
+		_mimeutf8_qp_encode ((const guint8 *) c->in, c->in_len, c->newline, out);
+		assert_memory_equal (out->data, "kept", 4);
+		g_byte_array_remove_range (out, 0, 4);
+		assert_same (c->name, out->data, out->len, (const guint8 *) c->out,
+			     strlen (c->out));
+		assert_qp_form (out, c->newline);
+		decoded = qp_decode (out->data, out->len);
+		want = with_newline ((const guint8 *) c->in, c->in_len, c->newline);
+		assert_same (c->name, decoded->data, decoded->len, want->data, want->len);
+	}
+}
+
+static gboolean
+has_crlf (const GByteArray *data)
+{
+	guint i;
+
+	for (i = 0; i + 1 < data->len; i++)
+		if (data->data[i] == '\r' && data->data[i + 1] == '\n')
+			return TRUE;
+	return FALSE;
+}
+
+/* Random text, long lines and all: the form holds, GMime decodes it back, and encoding what it
+ * decodes gives the same text again. */
+static void
+test_encode__qp_round_trip (void **state)
+{
+	static const char *const pieces[] = { "word ", "=",  "\xC3\xA9", "\t", " ", "\n",
+					      "\r\n",  "\r", "\x7F",     "\0", "x", A70 };
+	static const char *const newlines[] = { "\n", "\r\n" };
+	guint32 seed = 3;
+	size_t round, nl;
+
+	for (round = 0; round < 300; round++) {
+		g_autoptr (GByteArray) in = g_byte_array_new ();
+		size_t j, n = 1 + round * 7 % 400;
+
+		for (j = 0; j < n; j++) {
+			const char *p;
+
+			seed = seed * 1103515245 + 12345;
+			p = pieces[(seed >> 16) % G_N_ELEMENTS (pieces)];
+			g_byte_array_append (in, (const guint8 *) p, (guint) MAX (strlen (p), 1));
+		}
+		for (nl = 0; nl < G_N_ELEMENTS (newlines); nl++) {
+			g_autoptr (GByteArray) qp = g_byte_array_new ();
+			g_autoptr (GByteArray) again = g_byte_array_new ();
+			g_autoptr (GByteArray) decoded = NULL;
+			g_autoptr (GByteArray) want = NULL;
+
+			_mimeutf8_qp_encode (in->data, in->len, newlines[nl], qp);
+			assert_qp_form (qp, newlines[nl]);
+			decoded = qp_decode (qp->data, qp->len);
+			want = with_newline (in->data, in->len, newlines[nl]);
+			assert_same ("round trip", decoded->data, decoded->len, want->data,
+				     want->len);
+			/* With LF lines, "=0D" before a break decodes to CR LF, which is a break
+			 * when encoded again: only then may the second encoding differ. */
+			if (nl == 0 && has_crlf (decoded))
+				continue;
+			_mimeutf8_qp_encode (decoded->data, decoded->len, newlines[nl], again);
+			assert_same ("encode again", again->data, again->len, qp->data, qp->len);
+		}
+	}
+}
+
+static void
+test_encode__qp_long_line (void **state)
+{
+	g_autoptr (GByteArray) in = g_byte_array_new ();
+	g_autoptr (GByteArray) qp = g_byte_array_new ();
+	g_autoptr (GByteArray) decoded = NULL;
+	size_t j;
+
+	for (j = 0; j < 100000; j++)
+		g_byte_array_append (in, (const guint8 *) (j % 3 == 0 ? "\xE2" : "x"), 1);
+	_mimeutf8_qp_encode (in->data, in->len, "\r\n", qp);
+	assert_qp_form (qp, "\r\n");
+	assert_true (_mimeutf8_longest_line (qp->data, qp->len) <= 76);
+	decoded = qp_decode (qp->data, qp->len);
+	assert_same ("long line", decoded->data, decoded->len, in->data, in->len);
+}
+
+/* ---- base64 -------------------------------------------------------------------------------- */
+
+static void
+test_encode__base64 (void **state)
+{
+	static const char *const newlines[] = { "\n", "\r\n" };
+	g_autoptr (GByteArray) in = g_byte_array_new ();
+	size_t len, nl;
+
+	for (len = 0; len < 700; len++) {
+		guint8 b = (guint8) (len * 131 + 7);
+
+		for (nl = 0; nl < G_N_ELEMENTS (newlines); nl++) {
+			const char *newline = newlines[nl];
+			g_autoptr (GByteArray) out = g_byte_array_new ();
+			g_autofree char *want = g_base64_encode (in->data, in->len);
+			g_autoptr (GString) joined = g_string_new (NULL);
+			g_autofree guchar *decoded = NULL;
+			gsize decoded_len = 0;
+			size_t n_lines = 0, nl_len = strlen (newline);
+			const guint8 *p, *end;
+
+			g_byte_array_append (out, (const guint8 *) "kept", 4);
+			_mimeutf8_base64_encode (in->data, in->len, newline, out);
+			assert_memory_equal (out->data, "kept", 4);
+			g_byte_array_remove_range (out, 0, 4);
+			p = out->data;
+			end = out->data + out->len;
+			/* Lines of 76, the last one shorter, each ended by the newline. */
+			while (p < end) {
+				const guint8 *line = p;
+				size_t line_len;
+
+				while (p < end && *p != '\r' && *p != '\n')
+					p++;
+				line_len = (size_t) (p - line);
+				assert_true ((size_t) (end - p) >= nl_len);
+				assert_memory_equal (p, newline, nl_len);
+				p += nl_len;
+				if (p < end)
+					assert_int_equal (line_len, 76);
+				else
+					assert_true (line_len > 0 && line_len <= 76 &&
+						     line_len % 4 == 0);
+				g_string_append_len (joined, (const char *) line,
+						     (gssize) line_len);
+				n_lines++;
+			}
+			assert_int_equal (n_lines, (in->len + 56) / 57);
+			assert_string_equal (joined->str, want);
+			decoded = g_base64_decode (joined->str, &decoded_len);
+			assert_int_equal (decoded_len, in->len);
+			assert_memory_equal (decoded, in->data, in->len);
+		}
+		g_byte_array_append (in, &b, 1);
+	}
+}
+
+/* GMime's own base64 decoder reads our lines back. */
+static void
+test_encode__base64_gmime (void **state)
+{
+	g_autoptr (GByteArray) in = g_byte_array_new ();
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autofree guint8 *decoded = NULL;
+	int b64_state = 0;
+	guint32 save = 0;
+	size_t j, n;
+
+	for (j = 0; j < 100000; j++) {
+		guint8 b = (guint8) (j * 2654435761u >> 13);
+
+		g_byte_array_append (in, &b, 1);
+	}
+	_mimeutf8_base64_encode (in->data, in->len, "\r\n", out);
+	decoded = g_malloc (out->len);
+	n = g_mime_encoding_base64_decode_step (out->data, out->len, decoded, &b64_state, &save);
+	assert_int_equal (n, in->len);
+	assert_memory_equal (decoded, in->data, in->len);
+	assert_int_equal (_mimeutf8_longest_line (out->data, out->len), 76);
+}
+
+/* ---- longest line -------------------------------------------------------------------------- */
+
+static void
+test_encode__longest_line (void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len, longest;
+	} cases[] = {
+		{ "", 0, 0 },
+		{ "abc", 3, 3 },
+		{ "ab\ncdef\n", 8, 4 },
+		{ "ab\r\ncd", 6, 2 },
+		{ "abcd\r\n", 6, 4 },
+		{ "abc\r", 4, 4 }, /* a CR without LF is part of the line */
+		{ "a\rb\nc", 5, 3 },
+		{ "\n\n\r\n", 4, 0 },
+		{ "x\n\nlonger", 9, 6 },
+		{ "\r\n", 2, 0 },
+	};
+	g_autoptr (GByteArray) big = g_byte_array_new ();
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++)
+		assert_int_equal (
+			_mimeutf8_longest_line ((const guint8 *) cases[i].in, cases[i].len),
+			cases[i].longest);
+	for (i = 0; i < 1000; i++)
+		g_byte_array_append (big, (const guint8 *) "x", 1);
+	g_byte_array_append (big, (const guint8 *) "\r\nshort\n", 8);
+	assert_int_equal (_mimeutf8_longest_line (big->data, big->len), 1000);
+}
+
+int
+main (void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test (test_encode__qp_cases),
+		cmocka_unit_test (test_encode__qp_round_trip),
+		cmocka_unit_test (test_encode__qp_long_line),
+		cmocka_unit_test (test_encode__base64),
+		cmocka_unit_test (test_encode__base64_gmime),
+		cmocka_unit_test (test_encode__longest_line),
+	};
+
+	return cmocka_run_group_tests (tests, NULL, NULL);
+}
