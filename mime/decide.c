@@ -128,6 +128,28 @@ detect (const guint8 *data, size_t len, char *answer, size_t answer_size)
 	g_strlcpy (answer, name != NULL ? name : "", answer_size);
 }
 
+/* uchardet tells ISO-8859-2 from windows-1250, and ISO-8859-1 from ISO-8859-15, poorly.  The
+ * bytes decide better: 0x80-0x9F are C1 controls in ISO-8859-x, never text, but letters and
+ * punctuation in the windows code pages; and text in ISO-8859-15 uses its letters at 0xA4 0xA6
+ * 0xA8 0xBC 0xBD 0xBE (€ Š š Œ œ Ÿ), where ISO-8859-1 has rare signs (¤ ¦ ¨ ¼ ½ ¾). */
+static const _MimeUtf8Charset *
+refine_latin (const _MimeUtf8Charset *detected, const guint8 *data, size_t len)
+{
+	size_t c1 = 0, latin9 = 0, i;
+
+	if (strcmp (detected->name, "iso-8859-2") != 0 &&
+	    strcmp (detected->name, "windows-1252") != 0)
+		return detected;
+	for (i = 0; i < len; i++) {
+		c1 += data[i] >= 0x80 && data[i] <= 0x9F;
+		latin9 += data[i] == 0xA4 || data[i] == 0xA6 || data[i] == 0xA8 ||
+			  data[i] == 0xBC || data[i] == 0xBD || data[i] == 0xBE;
+	}
+	if (strcmp (detected->name, "iso-8859-2") == 0)
+		return c1 > 0 ? _mimeutf8_charset_by_name ("windows-1250") : detected;
+	return c1 == 0 && latin9 > 0 ? _mimeutf8_charset_by_name ("iso-8859-15") : detected;
+}
+
 static void
 decided (_MimeUtf8Decision *decision, const _MimeUtf8Charset *charset, MimeUtf8Rule rule)
 {
@@ -161,6 +183,8 @@ decide_unlabelled (const MimeUtf8Options *options, const guint8 *data, size_t le
 	if (decision->detected[0] != '\0')
 		detected =
 			_mimeutf8_charset_lookup (decision->detected, strlen (decision->detected));
+	if (detected != NULL)
+		detected = refine_latin (detected, data, MIN (len, DETECT_SAMPLE));
 	if (detected != NULL && high >= DETECT_MIN_HIGH_BYTES)
 		detected_clean = decodes_cleanly (detected, data, len);
 
