@@ -114,6 +114,38 @@ void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, G
 /* Length of the longest line of `data`, not counting its CR LF or LF. */
 size_t _mimeutf8_longest_line (const guint8 *data, size_t len);
 
+/* ---- headers.c: header text to UTF-8 (RFC 2047, RFC 2231, raw 8-bit) ---------------------- */
+
+/* What rewriting one header did. */
+typedef struct {
+	/* "rfc2047", "rfc2231", "8bit-utf8", "8bit-message" or "8bit-fallback": the strongest
+	 * evidence used; NULL when nothing was decoded. */
+	const char *rule;
+	/* The legacy charset the old text was in (the first one met), or NULL. */
+	const _MimeUtf8Charset *charset;
+	/* Invalid sequences replaced by U+FFFD. */
+	guint64 replacements;
+	/* Decoded CR, LF or NUL were replaced (by a space; NUL by U+FFFD). */
+	gboolean sanitized;
+	/* A limit (encoded-words or parameters in one header) was exceeded: nothing was rewritten
+	 * and the caller passes the message through. */
+	gboolean limit_hit;
+} _MimeUtf8HeaderChange;
+
+/* Normal form for the value of one header field.  `value` is the raw value: the bytes after the
+ * colon up to, not including, the newline that ends the field (folding inside is kept as it is).
+ * Returns the new raw value (the caller puts it after "Name:"), or NULL when the header is
+ * already normal or is not one that is rewritten.
+ *  - eight_bit: charset for raw 8-bit bytes that are not valid UTF-8 (the charset decided for
+ *    the message's first text part), or NULL; then `fallback` is used.
+ *  - newline: "\n" or "\r\n", for folding long output.
+ *  - options: mode (options->headers) and limits (max_encoded_words, max_params; 0 = default). */
+GString *_mimeutf8_header_normalize (const char *name, const char *value, size_t len,
+				     const MimeUtf8Options *options,
+				     const _MimeUtf8Charset *eight_bit,
+				     const _MimeUtf8Charset *fallback, const char *newline,
+				     _MimeUtf8HeaderChange *change_out);
+
 /* ---- report.c --------------------------------------------------------------------------------- */
 
 MimeUtf8Report *_mimeutf8_report_new (void);
@@ -126,6 +158,10 @@ const char *_mimeutf8_report_intern (MimeUtf8Report *report, const char *value);
 void _mimeutf8_report_set_status (MimeUtf8Report *report, MimeUtf8Status status,
 				  const char *reason);
 void _mimeutf8_report_set_bytes (MimeUtf8Report *report, uint64_t bytes_in, uint64_t bytes_out);
+/* A new header record with its strings copied; the report owns it. */
+MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path,
+						   const char *name, const char *rule,
+						   const char *charset);
 
 /* ---- normalize.c ------------------------------------------------------------------------------ */
 

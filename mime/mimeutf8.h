@@ -57,6 +57,17 @@ typedef enum {
 	MIMEUTF8_POLICY_STRICT = 2,
 } MimeUtf8Policy;
 
+/* How message and part headers are written. */
+typedef enum {
+	/* Headers that needed a change are rewritten as RFC 2047 UTF-8 encoded-words (RFC 2231
+	 * UTF-8 for parameters): the output's headers stay 7-bit. */
+	MIMEUTF8_HEADERS_ENCODED = 0,
+	/* Headers that needed a change are rewritten as raw UTF-8, as RFC 6532 allows. */
+	MIMEUTF8_HEADERS_UTF8 = 1,
+	/* Headers are not touched. */
+	MIMEUTF8_HEADERS_KEEP = 2,
+} MimeUtf8HeaderMode;
+
 #define MIMEUTF8_OPTIONS_VERSION 1
 
 /* Options for one normalization.  Declare with MIMEUTF8_OPTIONS_INIT, then set fields: new fields
@@ -71,12 +82,23 @@ typedef struct {
 	gboolean force_7bit;
 	/* Convert signed and encrypted content too (this breaks signatures). */
 	gboolean convert_signed;
+	MimeUtf8HeaderMode headers;
+	/* Limits on what one message may make the library do.  0 means the default (in brackets);
+	 * a message over a limit is passed through unchanged, and the report says which limit. */
+	uint64_t max_message_size;      /* bytes [50 MiB] */
+	unsigned int max_depth;         /* MIME nesting [64] */
+	unsigned int max_parts;         /* MIME parts [10,000] */
+	uint64_t max_header_block;      /* bytes of one header block [1 MiB] */
+	unsigned int max_params;        /* parameters in one header [128] */
+	unsigned int max_encoded_words; /* RFC 2047 encoded-words in one header [1,000] */
+	unsigned int timeout_ms;        /* wall time for one message [10,000] */
 } MimeUtf8Options;
 
-#define MIMEUTF8_OPTIONS_INIT                                                                      \
-	{                                                                                          \
-		MIMEUTF8_OPTIONS_VERSION, MIMEUTF8_POLICY_LENIENT, NULL, FALSE, FALSE              \
-	}
+/* clang-format off */
+#define MIMEUTF8_OPTIONS_INIT \
+	{ MIMEUTF8_OPTIONS_VERSION, MIMEUTF8_POLICY_LENIENT, NULL, FALSE, FALSE, \
+	  MIMEUTF8_HEADERS_ENCODED, 0, 0, 0, 0, 0, 0, 0 }
+/* clang-format on */
 
 /* ---- Report ---------------------------------------------------------------------------------- */
 
@@ -147,6 +169,24 @@ typedef struct {
 	const char *detected;
 } MimeUtf8PartReport;
 
+/* The record of one header the library rewrote.  Owned by its report; fields only appended. */
+typedef struct {
+	/* Path of the part whose header it is: "" for the message's own headers, "2" for the
+	 * headers of the message inside message part 2, or a part path for Content-* headers. */
+	const char *path;
+	/* The field name as written. */
+	const char *name;
+	/* What decoded it: "rfc2047", "rfc2231", "8bit-utf8", "8bit-message" (the charset of the
+	 * message's first text part), "8bit-fallback". */
+	const char *rule;
+	/* Canonical charset the old text was in, or NULL. */
+	const char *charset;
+	/* Invalid sequences replaced by U+FFFD. */
+	uint64_t replacements;
+	/* CR, LF or NUL in decoded text were replaced, so that no header could be forged. */
+	gboolean sanitized;
+} MimeUtf8HeaderReport;
+
 typedef struct _MimeUtf8Report MimeUtf8Report;
 
 /* Frees a report; NULL is a no-op. */
@@ -160,6 +200,10 @@ uint64_t mimeutf8_report_get_bytes_out (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_parts (const MimeUtf8Report *report);
 /* The record of part `index` (0 <= index < n_parts), in depth-first order.  Owned by the report. */
 const MimeUtf8PartReport *mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index);
+size_t mimeutf8_report_get_n_headers (const MimeUtf8Report *report);
+/* The record of rewritten header `index`, in message order.  Owned by the report. */
+const MimeUtf8HeaderReport *mimeutf8_report_get_header (const MimeUtf8Report *report,
+							 size_t index);
 /* The report as one line of JSON, without the newline (format: README, "Report").  `name` is the
  * input's name, or NULL.  Free with g_free. */
 char *mimeutf8_report_to_json (const MimeUtf8Report *report, const char *name);

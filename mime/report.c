@@ -9,6 +9,7 @@ struct _MimeUtf8Report {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	GPtrArray *parts;      /* of MimeUtf8PartReport, freed with g_free */
+	GPtrArray *headers;    /* of MimeUtf8HeaderReport, freed with g_free */
 	GStringChunk *strings; /* every string a part record points to */
 };
 
@@ -19,6 +20,7 @@ _mimeutf8_report_new (void)
 
 	report->status = MIMEUTF8_STATUS_UNCHANGED;
 	report->parts = g_ptr_array_new_with_free_func (g_free);
+	report->headers = g_ptr_array_new_with_free_func (g_free);
 	report->strings = g_string_chunk_new (256);
 	return report;
 }
@@ -29,6 +31,7 @@ mimeutf8_report_free (MimeUtf8Report *report)
 	if (report == NULL)
 		return;
 	g_ptr_array_unref (report->parts);
+	g_ptr_array_unref (report->headers);
 	g_string_chunk_free (report->strings);
 	g_free (report->reason);
 	g_free (report);
@@ -52,6 +55,20 @@ _mimeutf8_report_add_part (MimeUtf8Report *report, const char *path, const char 
 	part->first_replacement = -1;
 	g_ptr_array_add (report->parts, part);
 	return part;
+}
+
+MimeUtf8HeaderReport *
+_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path, const char *name,
+			     const char *rule, const char *charset)
+{
+	MimeUtf8HeaderReport *header = g_new0 (MimeUtf8HeaderReport, 1);
+
+	header->path = _mimeutf8_report_intern (report, path);
+	header->name = _mimeutf8_report_intern (report, name);
+	header->rule = _mimeutf8_report_intern (report, rule);
+	header->charset = _mimeutf8_report_intern (report, charset);
+	g_ptr_array_add (report->headers, header);
+	return header;
 }
 
 void
@@ -104,6 +121,19 @@ mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index)
 {
 	g_return_val_if_fail (index < report->parts->len, NULL);
 	return g_ptr_array_index (report->parts, index);
+}
+
+size_t
+mimeutf8_report_get_n_headers (const MimeUtf8Report *report)
+{
+	return report->headers->len;
+}
+
+const MimeUtf8HeaderReport *
+mimeutf8_report_get_header (const MimeUtf8Report *report, size_t index)
+{
+	g_return_val_if_fail (index < report->headers->len, NULL);
+	return g_ptr_array_index (report->headers, index);
 }
 
 static const char *const status_names[] = {
@@ -246,6 +276,24 @@ mimeutf8_report_to_json (const MimeUtf8Report *report, const char *name)
 		json_key_int (json, "bytes_out", (int64_t) part->bytes_out);
 		json_key_int (json, "replacements", (int64_t) part->replacements);
 		json_key_int (json, "first_replacement", part->first_replacement);
+		g_string_append_c (json, '}');
+	}
+	g_string_append_c (json, ']');
+	json_key (json, "headers");
+	g_string_append_c (json, '[');
+	for (i = 0; i < report->headers->len; i++) {
+		const MimeUtf8HeaderReport *header = g_ptr_array_index (report->headers, i);
+
+		if (i > 0)
+			g_string_append_c (json, ',');
+		g_string_append_c (json, '{');
+		json_key_string (json, "path", header->path);
+		json_key_string (json, "name", header->name);
+		json_key_string (json, "rule", header->rule);
+		json_key_string (json, "charset", header->charset);
+		json_key_int (json, "replacements", (int64_t) header->replacements);
+		json_key (json, "sanitized");
+		g_string_append (json, header->sanitized ? "true" : "false");
 		g_string_append_c (json, '}');
 	}
 	g_string_append (json, "]}");

@@ -44,6 +44,7 @@ test_report__json (void **state)
 	part->bytes_out = 12;
 	part->replacements = 1;
 	part->first_replacement = 4;
+	_mimeutf8_report_add_header (report, "", "Subject", "rfc2047", "koi8-r")->sanitized = TRUE;
 	json = mimeutf8_report_to_json (report, "a\\b.eml");
 	assert_string_equal (
 		json,
@@ -58,7 +59,9 @@ test_report__json (void **state)
 		"\"charset\":\"windows-1252\",\"action\":\"converted\",\"reason\":null,"
 		"\"rule\":\"fallback\",\"detected\":null,\"encoding_in\":null,\"encoding_out\":"
 		"null,"
-		"\"bytes_in\":10,\"bytes_out\":12,\"replacements\":1,\"first_replacement\":4}]}");
+		"\"bytes_in\":10,\"bytes_out\":12,\"replacements\":1,\"first_replacement\":4}],"
+		"\"headers\":[{\"path\":\"\",\"name\":\"Subject\",\"rule\":\"rfc2047\","
+		"\"charset\":\"koi8-r\",\"replacements\":0,\"sanitized\":true}]}");
 }
 
 static void
