@@ -54,6 +54,11 @@ gboolean _mimeutf8_charset_iconv_allowed (const char *iconv_name);
 const _MimeUtf8Charset *_mimeutf8_charset_all (size_t *n_out);
 extern const _MimeUtf8Charset *const _mimeutf8_cs_utf8;
 
+/* ---- iconv-guard.c ---------------------------------------------------------------------------- */
+
+/* TRUE when iconv_open may see this name: it is a label or an iconv name of the table. */
+gboolean _mimeutf8_iconv_name_allowed (const char *name);
+
 /* ---- utf8.c: UTF-8 facts about byte strings --------------------------------------------------- */
 
 /* Length of the leading run of bytes < 0x80. */

@@ -20,6 +20,9 @@
 static gpointer
 init_once (gpointer unused)
 {
+	/* glibc would load converter modules from wherever GCONV_PATH points, on the first
+	 * iconv_open: clear it before GMime's initialization opens any */
+	g_unsetenv ("GCONV_PATH");
 	g_mime_init ();
 	return NULL;
 }
