@@ -93,6 +93,10 @@ typedef struct {
 	const char *newline;
 	/* Messages around this one: 0 for the top, 1 inside an encoded message/rfc822... */
 	int depth;
+	/* MIME nesting of the object being walked, parts seen, and when time is up. */
+	unsigned int level;
+	unsigned int parts;
+	gint64 deadline;
 	/* Set when a part cannot be rewritten where it stands: the message is then passed through. */
 	char *failure;
 } Walk;
@@ -1027,7 +1031,11 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 		return;
 	decode_body (walk, part, &plan);
 	walk_init (&inner, walk->options, walk->report, walk->depth + 1);
+	inner.level = walk->level + 1;
+	inner.parts = walk->parts;
+	inner.deadline = walk->deadline;
 	walk_raw (&inner, plan.decoded, plan.decoded_len, path);
+	walk->parts = inner.parts;
 	if (inner.failure != NULL) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = _mimeutf8_report_intern (walk->report, inner.failure);
@@ -1074,6 +1082,20 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	MimeUtf8PartReport *record;
 	TextPlan plan = { 0 };
 
+	if (walk->failure != NULL)
+		return;
+	if (++walk->parts > _mimeutf8_limit_parts (walk->options)) {
+		walk_fail (walk, "limit: number of parts");
+		return;
+	}
+	if (walk->level > _mimeutf8_limit_depth (walk->options)) {
+		walk_fail (walk, "limit: nesting depth");
+		return;
+	}
+	if (g_get_monotonic_time () > walk->deadline) {
+		walk_fail (walk, "limit: time");
+		return;
+	}
 	record = _mimeutf8_report_add_part (walk->report, path, type,
 					    GMIME_IS_PART (object) ? part_label (walk, object)
 								   : NULL);
@@ -1097,16 +1119,21 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 			g_autofree char *child = base[0] ? g_strdup_printf ("%s.%d", base, i + 1)
 							 : g_strdup_printf ("%d", i + 1);
 
+			walk->level++;
 			walk_object (walk, g_mime_multipart_get_part (multipart, i), NULL, child,
 				     sealed);
+			walk->level--;
 		}
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART (object)) {
 		GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (object));
 
-		if (inner != NULL)
+		if (inner != NULL) {
+			walk->level++;
 			walk_message (walk, inner, path, sealed);
+			walk->level--;
+		}
 		return;
 	}
 	if (GMIME_IS_PART (object) &&
@@ -1204,6 +1231,8 @@ walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report, i
 	walk->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
 	walk->message_charsets = g_ptr_array_new ();
 	walk->newline = "\n";
+	walk->deadline =
+		g_get_monotonic_time () + (gint64) _mimeutf8_limit_timeout_ms (options) * 1000;
 }
 
 static void
@@ -1277,8 +1306,14 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix)
 	const guint8 *nl;
 	guint i;
 
+	const char *why;
+
+	if (!_mimeutf8_prescan (walk->options, raw, len, &why)) {
+		walk_fail (walk, why);
+		return;
+	}
 	if (len > G_MAXUINT) {
-		walk_fail (walk, "message larger than 4 GiB");
+		walk_fail (walk, "limit: message size (GMime reads at most 4 GiB from memory)");
 		return;
 	}
 	/* GMime reads the bytes in place: the array borrows them and gives them back below */
@@ -1363,9 +1398,11 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, Si
 	if (walk.failure != NULL) {
 		g_autofree char *why = g_steal_pointer (&walk.failure);
 
+		int code = g_str_has_prefix (why, "limit:") ? MIMEUTF8_ERROR_LIMIT
+							    : MIMEUTF8_ERROR_PARSE;
+
 		walk_clear (&walk);
-		return passthrough (report, report_out, raw, len, sink, MIMEUTF8_ERROR_PARSE, why,
-				    error);
+		return passthrough (report, report_out, raw, len, sink, code, why, error);
 	}
 	out_len = splice (&walk, sink);
 	_mimeutf8_report_set_bytes (report, len, out_len);
