@@ -191,6 +191,10 @@ typedef struct _MimeUtf8Report MimeUtf8Report;
 
 /* Frees a report; NULL is a no-op. */
 void mimeutf8_report_free (MimeUtf8Report *report);
+/* A report for a message of `size` bytes written through unchanged for `reason`, for a caller
+ * that supervises normalization from outside (a worker that crashed or ran out of time).
+ * Transfer full. */
+MimeUtf8Report *mimeutf8_report_new_passthrough (const char *reason, uint64_t size);
 MimeUtf8Status mimeutf8_report_get_status (const MimeUtf8Report *report);
 /* Why the message was passed through or failed; NULL otherwise.  Owned by the report. */
 const char *mimeutf8_report_get_reason (const MimeUtf8Report *report);

@@ -25,6 +25,16 @@ _mimeutf8_report_new (void)
 	return report;
 }
 
+MimeUtf8Report *
+mimeutf8_report_new_passthrough (const char *reason, uint64_t size)
+{
+	MimeUtf8Report *report = _mimeutf8_report_new ();
+
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_PASSTHROUGH, reason);
+	_mimeutf8_report_set_bytes (report, size, size);
+	return report;
+}
+
 void
 mimeutf8_report_free (MimeUtf8Report *report)
 {

@@ -1,16 +1,22 @@
-/* mimeutf8.c: the command-line front-end: parses options, calls libmimeutf8, maps its errors to
- * sysexits codes.  It knows only the public header. */
+/* mimeutf8.c: the command-line front-end: parses options, calls libmimeutf8 (in this process for
+ * the filter, in supervised worker processes for the batch modes), maps errors to sysexits codes.
+ * It knows only the public header. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include "mbox.h"
 #include "mimeutf8.h"
+#include "workers.h"
 
 /* sysexits.h values, spelled out so that their meaning is next to the code */
 enum {
@@ -28,6 +34,8 @@ static const char help_text[] =
 	"SYNOPSIS\n"
 	"       mimeutf8 [OPTIONS] < in.eml > out.eml\n"
 	"       mimeutf8 [OPTIONS] -o OUTDIR FILE|DIR...\n"
+	"       mimeutf8 [OPTIONS] --mbox [FILE] > out.mbox\n"
+	"       mimeutf8 [OPTIONS] --maildir SRC DST\n"
 	"       mimeutf8 --text --from CHARSET [OPTIONS] [FILE]\n"
 	"\n"
 	"DESCRIPTION\n"
@@ -38,59 +46,76 @@ static const char help_text[] =
 	"       byte it does not need to change is copied unchanged; a message that needs nothing\n"
 	"       is written byte for byte, and running mimeutf8 on its own output changes nothing.\n"
 	"\n"
-	"       A message that cannot be normalized (it does not parse, a part cannot be located)\n"
-	"       is written unchanged and the report says why: that is never an error exit.\n"
+	"       A message that cannot be normalized (it does not parse, it passes a limit, it\n"
+	"       crashes or hangs the converter) is written unchanged and the report says why: "
+	"that\n"
+	"       is never an error exit.\n"
 	"\n"
-	"       With no -o, mimeutf8 is a filter: one message from standard input to standard\n"
-	"       output.  Nothing is written to standard output on a failure (exit 74 or 75).\n"
+	"       With no mode option, mimeutf8 is a filter: one message from standard input to\n"
+	"       standard output.  Nothing is written to standard output on a failure (exit 74 or\n"
+	"       75).\n"
 	"\n"
-	"       With -o OUTDIR, each FILE is normalized into OUTDIR under its own base name, in "
-	"one\n"
-	"       process; a DIR stands for every regular file in it, in name order.  OUTDIR is\n"
-	"       created if missing.  Each output is written to a temporary file and renamed, so "
-	"an\n"
-	"       output file is never partial.\n"
+	"       The batch modes keep one process for many messages, with -j worker processes that\n"
+	"       a supervisor replaces when one dies or passes the time limit.  Their output, and "
+	"the\n"
+	"       report, are the same whatever -j is.\n"
 	"\n"
-	"       With --text, FILE (or standard input) is plain text, not a message: it is "
-	"converted\n"
-	"       from CHARSET to UTF-8 on standard output under the same rules as a text part.\n"
+	"       -o OUTDIR: each FILE is normalized into OUTDIR under its own base name; a DIR "
+	"stands\n"
+	"       for every regular file in it, in name order.  OUTDIR is created if missing.  Each\n"
+	"       output is written to a temporary file and renamed, so it is never partial.\n"
+	"\n"
+	"       --mbox: an mbox (FILE, or standard input) is written to standard output as an "
+	"mbox,\n"
+	"       message after message, From_ lines kept, >From quoting as in mboxrd (mboxo input\n"
+	"       comes out the same when nothing changes).\n"
+	"\n"
+	"       --maildir SRC DST: every message in SRC/cur and SRC/new is written to the same\n"
+	"       place under DST through DST/tmp, keeping its file name (and so its flags) and its\n"
+	"       modification time.\n"
+	"\n"
+	"       --text: FILE (or standard input) is plain text, not a message: it is converted "
+	"from\n"
+	"       CHARSET to UTF-8 on standard output under the same rules as a text part.\n"
 	"\n"
 	"OPTIONS\n"
-	"       -o, --output-dir=OUTDIR\n"
-	"              Batch mode: write the normalized FILEs into OUTDIR.\n"
-	"\n"
-	"       --report=FILE\n"
-	"              Write a report to FILE as JSON Lines, one object per message (see README,\n"
-	"              \"Report\").\n"
-	"\n"
+	"       -o, --output-dir=OUTDIR   batch mode over files (above)\n"
+	"       --mbox                    mbox mode (above)\n"
+	"       --maildir                 maildir mode (above)\n"
+	"       -j, --jobs=N              worker processes for the batch modes (default: the\n"
+	"                                 number of cores)\n"
+	"       --report=FILE             write a report to FILE as JSON Lines, one object per\n"
+	"                                 message, in input order (see README, \"Report\")\n"
 	"       --policy=lenient|declared|strict\n"
 	"              lenient (default): evidence first, then the label, then detection.\n"
 	"              declared: trust the label; invalid bytes become U+FFFD; no sniffing.\n"
 	"              strict: a part that does not decode exactly as labelled is left unchanged.\n"
-	"\n"
 	"       --fallback-charset=CHARSET\n"
-	"              Charset for 8-bit text with no usable label that detection cannot place\n"
-	"              (default windows-1252).\n"
-	"\n"
-	"       --7bit\n"
-	"              Make every converted body 7-bit clean: quoted-printable, or base64 when\n"
-	"              that is smaller.\n"
-	"\n"
+	"              charset for 8-bit text with no usable label that detection cannot place\n"
+	"              (default windows-1252)\n"
+	"       --headers=encoded|utf8|keep\n"
+	"              encoded (default): headers that needed a change become RFC 2047 UTF-8\n"
+	"              encoded-words, so headers stay 7-bit.  utf8: raw UTF-8 (RFC 6532).\n"
+	"              keep: headers are not touched.\n"
+	"       --7bit    make every converted body 7-bit clean: quoted-printable, or base64 when\n"
+	"                 that is smaller\n"
 	"       --convert-signed\n"
-	"              Convert text inside multipart/signed, multipart/encrypted and\n"
-	"              application/pkcs7-mime too.  This breaks the signature.\n"
+	"                 convert text inside multipart/signed, multipart/encrypted and\n"
+	"                 application/pkcs7-mime too (this breaks the signature)\n"
+	"       --text, --from=CHARSET    text mode (above)\n"
+	"       -q, --quiet               no progress line (it is shown on a terminal only)\n"
+	"       -h, --help                this help\n"
+	"       -V, --version             the version\n"
 	"\n"
-	"       --text\n"
-	"              Convert plain text instead of a message; needs --from.\n"
-	"\n"
-	"       --from=CHARSET\n"
-	"              The charset label of --text input.\n"
-	"\n"
-	"       -h, --help\n"
-	"              Show this help.\n"
-	"\n"
-	"       -V, --version\n"
-	"              Show the version.\n"
+	"LIMITS\n"
+	"       A message over a limit is written through unchanged and reported (passthrough).\n"
+	"       --max-message-size=BYTES      default 52428800 (50 MiB)\n"
+	"       --max-depth=N                 MIME nesting, default 64\n"
+	"       --max-parts=N                 default 10000\n"
+	"       --max-header-block=BYTES      one header block, default 1048576 (1 MiB)\n"
+	"       --max-params=N                parameters in one header, default 128\n"
+	"       --max-encoded-words=N         RFC 2047 encoded-words in one header, default 1000\n"
+	"       --timeout=SECONDS             per message, default 10\n"
 	"\n"
 	"EXIT STATUS\n"
 	"       0   done (including messages written unchanged; the report says which)\n"
@@ -100,18 +125,30 @@ static const char help_text[] =
 	"       75  a local, transient fault: reading standard input or writing standard output\n"
 	"           failed, the disk is full, memory ran out.  A mail system may retry.\n"
 	"\n"
-	"       In batch mode every file is tried; the exit status is the first error met.\n";
+	"       In the batch modes every message is tried; the exit status is the first error.\n";
+
+typedef enum { MODE_FILTER, MODE_FILES, MODE_MBOX, MODE_MAILDIR, MODE_TEXT } Mode;
 
 typedef struct {
 	MimeUtf8Options options;
+	Mode mode;
 	const char *output_dir;
 	const char *report_path;
 	const char *text_from;
-	gboolean text;
+	unsigned int jobs;
+	gboolean quiet;
 	FILE *report;
+	int first_error;
+	/* progress */
+	gboolean progress;
+	guint64 done, total, unchanged, passthrough, bytes;
+	guint64 total_bytes;
+	gint64 started, shown;
+	/* mbox output */
+	GByteArray *mbox_out;
 } Cli;
 
-static void
+static G_NORETURN void
 usage_error (const char *format, const char *value)
 {
 	fprintf (stderr, "mimeutf8: ");
@@ -120,47 +157,223 @@ usage_error (const char *format, const char *value)
 	exit (EXIT_USAGE);
 }
 
-/* A transient fault when it could go away on a retry; otherwise an I/O error. */
-static int
-exit_for_errno (int code, int saved_errno)
+static void
+note_error (Cli *cli, int code)
 {
-	if (saved_errno == ENOSPC || saved_errno == ENOMEM || saved_errno == EAGAIN ||
-	    saved_errno == EDQUOT)
-		return EXIT_TEMPFAIL;
-	return code;
+	if (cli->first_error == EXIT_DONE)
+		cli->first_error = code;
 }
 
 static void
-write_report (Cli *cli, MimeUtf8Report *report, const char *name)
+write_report_line (Cli *cli, const char *json)
 {
-	char *json;
+	if (cli->report != NULL && json != NULL) {
+		fputs (json, cli->report);
+		fputc ('\n', cli->report);
+	}
+}
 
-	if (cli->report == NULL || report == NULL)
+/* ---- progress --------------------------------------------------------------------------------- */
+
+static void
+show_progress (Cli *cli, gboolean last)
+{
+	gint64 now = g_get_monotonic_time ();
+	double seconds = (now - cli->started) / 1e6, rate, eta = 0;
+
+	if (!cli->progress || (!last && now - cli->shown < 200000))
 		return;
-	json = mimeutf8_report_to_json (report, name);
-	fputs (json, cli->report);
-	fputc ('\n', cli->report);
+	cli->shown = now;
+	rate = seconds > 0 ? cli->bytes / 1e6 / seconds : 0;
+	if (cli->total > 0 && cli->done > 0)
+		eta = seconds * (cli->total - cli->done) / cli->done;
+	else if (cli->total_bytes > 0 && cli->bytes > 0)
+		eta = seconds * (cli->total_bytes - MIN (cli->bytes, cli->total_bytes)) /
+		      cli->bytes;
+	if (cli->total > 0)
+		fprintf (stderr, "\r%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " messages",
+			 cli->done, cli->total);
+	else
+		fprintf (stderr, "\r%" G_GUINT64_FORMAT " messages", cli->done);
+	fprintf (stderr,
+		 ", %.1f MB/s, %" G_GUINT64_FORMAT " unchanged, %" G_GUINT64_FORMAT
+		 " passed through, ETA %.0f s   %s",
+		 rate, cli->unchanged, cli->passthrough, eta, last ? "\n" : "");
+	fflush (stderr);
+}
+
+static void
+count_result (Cli *cli, const Result *result, guint64 size)
+{
+	cli->done++;
+	cli->bytes += size;
+	cli->unchanged += result->status == MIMEUTF8_STATUS_UNCHANGED;
+	cli->passthrough += result->status == MIMEUTF8_STATUS_PASSTHROUGH;
+	show_progress (cli, FALSE);
+}
+
+/* ---- the filter, in this process ---------------------------------------------------------------- */
+
+/* What the fail-open handler writes if normalization crashes or hangs: the input, which nothing
+ * has touched, then a report line saying so. */
+static struct {
+	const guint8 *input;
+	size_t len;
+	int report_fd;
+	char *crash_line;
+	char *timeout_line;
+	volatile sig_atomic_t writing;
+} failopen;
+
+static void
+write_raw (int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write (fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t) n;
+	}
+}
+
+static void
+failopen_handler (int sig)
+{
+	const char *line = sig == SIGALRM ? failopen.timeout_line : failopen.crash_line;
+
+	/* once the output has started, the original cannot follow it */
+	if (failopen.writing)
+		_exit (EXIT_TEMPFAIL);
+	write_raw (STDOUT_FILENO, failopen.input, failopen.len);
+	if (failopen.report_fd >= 0 && line != NULL)
+		write_raw (failopen.report_fd, line, strlen (line));
+	_exit (EXIT_DONE);
+}
+
+static char *
+passthrough_line (const char *reason, size_t size)
+{
+	MimeUtf8Report *report = mimeutf8_report_new_passthrough (reason, size);
+	char *json = mimeutf8_report_to_json (report, "-");
+	char *line = g_strconcat (json, "\n", NULL);
+
 	g_free (json);
+	mimeutf8_report_free (report);
+	return line;
+}
+
+static void
+arm_failopen (Cli *cli, const guint8 *input, size_t len)
+{
+	static char altstack[64 * 1024];
+	stack_t stack = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	static const int signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGALRM };
+	struct sigaction action = { 0 };
+	struct itimerval timer = { 0 };
+	unsigned int timeout_ms = cli->options.timeout_ms ? cli->options.timeout_ms : 10000;
+	size_t i;
+
+	failopen.input = input;
+	failopen.len = len;
+	failopen.report_fd = cli->report ? fileno (cli->report) : -1;
+	failopen.crash_line = passthrough_line ("crashed (the input was written unchanged)", len);
+	failopen.timeout_line =
+		passthrough_line ("limit: time (the input was written unchanged)", len);
+	/* a stack overflow needs a stack of its own to run the handler on */
+	sigaltstack (&stack, NULL);
+	action.sa_handler = failopen_handler;
+	action.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sigemptyset (&action.sa_mask);
+	for (i = 0; i < G_N_ELEMENTS (signals); i++)
+		sigaction (signals[i], &action, NULL);
+	/* the library passes a slow message through by itself; this catches a hang inside GMime */
+	timer.it_value.tv_sec = (timeout_ms + 1000) / 1000;
+	timer.it_value.tv_usec = (timeout_ms + 1000) % 1000 * 1000;
+	setitimer (ITIMER_REAL, &timer, NULL);
+}
+
+static void
+disarm_failopen (void)
+{
+	struct itimerval timer = { 0 };
+
+	setitimer (ITIMER_REAL, &timer, NULL);
+	failopen.writing = 1;
+}
+
+static gboolean
+read_all (int fd, GByteArray *array)
+{
+	for (;;) {
+		guint old = array->len;
+		ssize_t n;
+
+		g_byte_array_set_size (array, old + 65536);
+		do
+			n = read (fd, array->data + old, 65536);
+		while (n < 0 && errno == EINTR);
+		g_byte_array_set_size (array, old + (n > 0 ? (guint) n : 0));
+		if (n <= 0)
+			return n == 0;
+	}
 }
 
 static int
 run_filter (Cli *cli)
 {
+	g_autoptr (GByteArray) input = g_byte_array_new ();
+	g_autoptr (GByteArray) output = NULL;
 	MimeUtf8Report *report = NULL;
-	GError *error = NULL;
+	char *json;
 	MimeUtf8Status status;
 
-	status =
-		mimeutf8_normalize_fd (&cli->options, STDIN_FILENO, STDOUT_FILENO, &report, &error);
-	write_report (cli, report, "-");
-	mimeutf8_report_free (report);
-	if (status == MIMEUTF8_STATUS_FAILED) {
-		fprintf (stderr, "mimeutf8: %s\n", error ? error->message : "failed");
-		g_clear_error (&error);
+	if (!read_all (STDIN_FILENO, input)) {
+		fprintf (stderr, "mimeutf8: reading standard input: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
 	}
-	g_clear_error (&error);
+	output = g_byte_array_sized_new (input->len + input->len / 8 + 64);
+	arm_failopen (cli, input->data, input->len);
+	fault_injection ("-");
+	status = mimeutf8_normalize_buffer (&cli->options, input->data, input->len, output, &report,
+					    NULL);
+	disarm_failopen ();
+	json = mimeutf8_report_to_json (report, "-");
+	mimeutf8_report_free (report);
+	if (status == MIMEUTF8_STATUS_FAILED) {
+		/* a buffer cannot fail to be written to; should it, the message is kept */
+		g_byte_array_set_size (output, 0);
+		g_byte_array_append (output, input->data, input->len);
+	}
+	if (fwrite (output->data, 1, output->len, stdout) != output->len || fflush (stdout) != 0) {
+		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+		g_free (json);
+		return EXIT_TEMPFAIL;
+	}
+	write_report_line (cli, json);
+	g_free (json);
 	return EXIT_DONE;
+}
+
+/* ---- batch over files and maildirs ------------------------------------------------------------- */
+
+static void
+on_file_result (Job *job, Result *result, gpointer data)
+{
+	Cli *cli = data;
+	struct stat st;
+
+	if (result->error != NULL)
+		fprintf (stderr, "%smimeutf8: %s\n", cli->progress ? "\n" : "", result->error);
+	if (result->exit_code != 0)
+		note_error (cli, result->exit_code);
+	write_report_line (cli, result->json);
+	count_result (cli, result, stat (job->out_path, &st) == 0 ? (guint64) st.st_size : 0);
 }
 
 static int
@@ -169,16 +382,17 @@ compare_names (const void *a, const void *b)
 	return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* Every regular file of `dir`, in name order. */
+/* Every regular file of `dir` not starting with a dot, in name order; NULL if it cannot be read. */
 static GPtrArray *
 list_dir (const char *dir)
 {
-	GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *files;
 	DIR *d = opendir (dir);
 	struct dirent *entry;
 
 	if (d == NULL)
-		return files;
+		return NULL;
+	files = g_ptr_array_new_with_free_func (g_free);
 	while ((entry = readdir (d)) != NULL) {
 		char *path = g_build_filename (dir, entry->d_name, NULL);
 		struct stat st;
@@ -193,88 +407,195 @@ list_dir (const char *dir)
 	return files;
 }
 
-static int
-convert_file (Cli *cli, const char *path)
+static Job *
+file_job (const char *in_path, const char *out_dir, const char *tmp_dir, gboolean keep_mtime)
 {
-	g_autofree char *base = g_path_get_basename (path);
-	g_autofree char *target = g_build_filename (cli->output_dir, base, NULL);
-	g_autofree char *temp = g_strdup_printf ("%s/.%s.mimeutf8-XXXXXX", cli->output_dir, base);
-	MimeUtf8Report *report = NULL;
-	GError *error = NULL;
-	MimeUtf8Status status;
-	int in_fd, out_fd, code = EXIT_DONE;
+	Job *job = g_new0 (Job, 1);
+	g_autofree char *base = g_path_get_basename (in_path);
 
-	in_fd = open (path, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		fprintf (stderr, "mimeutf8: %s: %s\n", path, g_strerror (errno));
-		return errno == ENOENT || errno == EACCES || errno == ENOTDIR ? EXIT_NOINPUT
-									      : EXIT_IOERR;
-	}
-	out_fd = g_mkstemp_full (temp, O_WRONLY | O_CLOEXEC, 0644);
-	if (out_fd < 0) {
-		int saved = errno;
+	job->name = g_strdup (in_path);
+	job->in_path = g_strdup (in_path);
+	job->tmp_dir = g_strdup (tmp_dir);
+	job->out_path = g_build_filename (out_dir, base, NULL);
+	job->keep_mtime = keep_mtime;
+	return job;
+}
 
-		fprintf (stderr, "mimeutf8: %s: %s\n", temp, g_strerror (saved));
-		close (in_fd);
-		return exit_for_errno (EXIT_IOERR, saved);
-	}
-	status = mimeutf8_normalize_fd (&cli->options, in_fd, out_fd, &report, &error);
-	close (in_fd);
-	if (status == MIMEUTF8_STATUS_FAILED || close (out_fd) != 0 || rename (temp, target) != 0) {
-		int saved = errno;
-
-		fprintf (stderr, "mimeutf8: %s: %s\n", path,
-			 error ? error->message : g_strerror (saved));
-		unlink (temp);
-		code = exit_for_errno (EXIT_IOERR, saved);
-	}
-	write_report (cli, report, path);
-	mimeutf8_report_free (report);
-	g_clear_error (&error);
-	return code;
+static Pool *
+start_pool (Cli *cli, ResultFunc on_result)
+{
+	cli->started = g_get_monotonic_time ();
+	return pool_new (&cli->options, cli->jobs,
+			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result, cli);
 }
 
 static int
-run_batch (Cli *cli, int argc, char **argv)
+run_files (Cli *cli, int argc, char **argv)
 {
-	int first_error = EXIT_DONE, i;
-	guint j;
+	g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+	Pool *pool;
+	guint i;
+	int a;
 
 	if (g_mkdir_with_parents (cli->output_dir, 0755) != 0) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", cli->output_dir, g_strerror (errno));
 		return EXIT_IOERR;
 	}
-	for (i = 0; i < argc; i++) {
+	for (a = 0; a < argc; a++) {
 		struct stat st;
-		int code;
 
-		if (stat (argv[i], &st) == 0 && S_ISDIR (st.st_mode)) {
-			g_autoptr (GPtrArray) files = list_dir (argv[i]);
+		if (stat (argv[a], &st) == 0 && S_ISDIR (st.st_mode)) {
+			GPtrArray *files = list_dir (argv[a]);
 
-			for (j = 0; j < files->len; j++) {
-				code = convert_file (cli, g_ptr_array_index (files, j));
-				if (first_error == EXIT_DONE)
-					first_error = code;
+			if (files == NULL) {
+				fprintf (stderr, "mimeutf8: %s: %s\n", argv[a], g_strerror (errno));
+				note_error (cli, EXIT_NOINPUT);
+				continue;
 			}
-			continue;
+			for (i = 0; i < files->len; i++)
+				g_ptr_array_add (inputs, g_strdup (files->pdata[i]));
+			g_ptr_array_unref (files);
+		} else {
+			g_ptr_array_add (inputs, g_strdup (argv[a]));
 		}
-		code = convert_file (cli, argv[i]);
-		if (first_error == EXIT_DONE)
-			first_error = code;
 	}
-	return first_error;
+	cli->total = inputs->len;
+	pool = start_pool (cli, on_file_result);
+	for (i = 0; i < inputs->len; i++)
+		pool_submit (pool,
+			     file_job (inputs->pdata[i], cli->output_dir, cli->output_dir, FALSE));
+	pool_free (pool);
+	show_progress (cli, TRUE);
+	return cli->first_error;
 }
 
-static gboolean
-read_stream (FILE *in, GByteArray *data)
+static int
+run_maildir (Cli *cli, const char *src, const char *dst)
 {
-	char buffer[65536];
-	size_t n;
+	static const char *const subdirs[] = { "cur", "new" };
+	g_autofree char *tmp = g_build_filename (dst, "tmp", NULL);
+	GPtrArray *lists[2];
+	Pool *pool;
+	guint i, d;
 
-	while ((n = fread (buffer, 1, sizeof buffer, in)) > 0)
-		g_byte_array_append (data, (const guint8 *) buffer, (guint) n);
-	return !ferror (in);
+	for (d = 0; d < 2; d++) {
+		g_autofree char *in = g_build_filename (src, subdirs[d], NULL);
+		g_autofree char *out = g_build_filename (dst, subdirs[d], NULL);
+
+		lists[d] = list_dir (in);
+		if (lists[d] == NULL) {
+			fprintf (stderr, "mimeutf8: %s: %s\n", in, g_strerror (errno));
+			if (d == 1)
+				g_ptr_array_unref (lists[0]);
+			return EXIT_NOINPUT;
+		}
+		if (g_mkdir_with_parents (out, 0700) != 0) {
+			fprintf (stderr, "mimeutf8: %s: %s\n", out, g_strerror (errno));
+			return EXIT_IOERR;
+		}
+		cli->total += lists[d]->len;
+	}
+	if (g_mkdir_with_parents (tmp, 0700) != 0) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", tmp, g_strerror (errno));
+		return EXIT_IOERR;
+	}
+	pool = start_pool (cli, on_file_result);
+	for (d = 0; d < 2; d++) {
+		g_autofree char *out = g_build_filename (dst, subdirs[d], NULL);
+
+		for (i = 0; i < lists[d]->len; i++)
+			pool_submit (pool, file_job (lists[d]->pdata[i], out, tmp, TRUE));
+		g_ptr_array_unref (lists[d]);
+	}
+	pool_free (pool);
+	show_progress (cli, TRUE);
+	return cli->first_error;
 }
+
+/* ---- mbox ------------------------------------------------------------------------------------- */
+
+typedef struct {
+	GByteArray *from_line;
+	const char *separator;
+} MboxEntry;
+
+static void
+on_mbox_result (Job *job, Result *result, gpointer data)
+{
+	Cli *cli = data;
+	MboxEntry *entry = job->data;
+
+	mbox_append (cli->mbox_out, entry->from_line, result->output->data, result->output->len,
+		     entry->separator);
+	write_report_line (cli, result->json);
+	count_result (cli, result, result->output->len);
+	g_byte_array_unref (entry->from_line);
+	g_free (entry);
+	/* flush in large writes; what is written is finished messages, in order */
+	if (cli->mbox_out->len >= 1024 * 1024) {
+		if (fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) !=
+		    cli->mbox_out->len) {
+			fprintf (stderr, "mimeutf8: writing standard output: %s\n",
+				 g_strerror (errno));
+			exit (EXIT_TEMPFAIL);
+		}
+		g_byte_array_set_size (cli->mbox_out, 0);
+	}
+}
+
+static int
+run_mbox (Cli *cli, const char *path)
+{
+	FILE *in = stdin;
+	MboxReader *reader;
+	GByteArray *from_line, *message;
+	const char *separator;
+	gboolean error = FALSE;
+	Pool *pool;
+	guint64 n = 0;
+	struct stat st;
+
+	if (path != NULL && (in = fopen (path, "rb")) == NULL) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", path, g_strerror (errno));
+		return EXIT_NOINPUT;
+	}
+	if (fstat (fileno (in), &st) == 0 && S_ISREG (st.st_mode))
+		cli->total_bytes = (guint64) st.st_size;
+	cli->mbox_out = g_byte_array_new ();
+	reader = mbox_reader_new (in);
+	pool = start_pool (cli, on_mbox_result);
+	while (mbox_reader_next (reader, &from_line, &message, &separator, &error)) {
+		Job *job = g_new0 (Job, 1);
+		MboxEntry *entry = g_new0 (MboxEntry, 1);
+
+		entry->from_line = from_line;
+		entry->separator = separator;
+		job->name = g_strdup_printf ("%s#%" G_GUINT64_FORMAT, path ? path : "-", n++);
+		job->input = message;
+		job->data = entry;
+		pool_submit (pool, job);
+	}
+	pool_free (pool);
+	show_progress (cli, TRUE);
+	mbox_reader_free (reader);
+	if (error) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", path ? path : "standard input",
+			 ferror (in) ? g_strerror (errno)
+				     : "not an mbox (no From_ line at the top)");
+		note_error (cli, ferror (in) ? (path ? EXIT_IOERR : EXIT_TEMPFAIL) : EXIT_USAGE);
+	}
+	if (in != stdin)
+		fclose (in);
+	if (fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) != cli->mbox_out->len ||
+	    fflush (stdout) != 0) {
+		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+		return EXIT_TEMPFAIL;
+	}
+	g_byte_array_unref (cli->mbox_out);
+	return cli->first_error;
+}
+
+/* ---- text ------------------------------------------------------------------------------------- */
 
 static int
 run_text (Cli *cli, int argc, char **argv)
@@ -282,25 +603,21 @@ run_text (Cli *cli, int argc, char **argv)
 	g_autoptr (GByteArray) input = g_byte_array_new ();
 	g_autoptr (GByteArray) output = g_byte_array_new ();
 	const char *name = argc > 0 ? argv[0] : "-";
-	MimeUtf8ConvertStats stats;
 	GError *error = NULL;
-	FILE *in = stdin;
+	int fd = STDIN_FILENO;
 
-	if (argc > 0) {
-		in = fopen (argv[0], "rb");
-		if (in == NULL) {
-			fprintf (stderr, "mimeutf8: %s: %s\n", argv[0], g_strerror (errno));
-			return EXIT_NOINPUT;
-		}
+	if (argc > 0 && (fd = open (argv[0], O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", argv[0], g_strerror (errno));
+		return EXIT_NOINPUT;
 	}
-	if (!read_stream (in, input)) {
-		fprintf (stderr, "mimeutf8: %s: read failed\n", name);
+	if (!read_all (fd, input)) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", name, g_strerror (errno));
 		return argc > 0 ? EXIT_IOERR : EXIT_TEMPFAIL;
 	}
-	if (in != stdin)
-		fclose (in);
+	if (fd != STDIN_FILENO)
+		close (fd);
 	if (mimeutf8_convert_text (&cli->options, cli->text_from, input->data, input->len, output,
-				   &stats, NULL, &error) == MIMEUTF8_CONVERT_ERROR) {
+				   NULL, NULL, &error) == MIMEUTF8_CONVERT_ERROR) {
 		/* strict policy: the text is written unchanged, as a message would be */
 		fprintf (stderr, "mimeutf8: %s: %s\n", name, error->message);
 		g_clear_error (&error);
@@ -308,10 +625,30 @@ run_text (Cli *cli, int argc, char **argv)
 		g_byte_array_append (output, input->data, input->len);
 	}
 	if (fwrite (output->data, 1, output->len, stdout) != output->len || fflush (stdout) != 0) {
-		fprintf (stderr, "mimeutf8: write failed: %s\n", g_strerror (errno));
+		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
 	}
 	return EXIT_DONE;
+}
+
+/* ---- options ---------------------------------------------------------------------------------- */
+
+static guint64
+number_arg (const char *option, const char *value, guint64 max)
+{
+	guint64 n;
+
+	if (!g_ascii_string_to_unsigned (value, 10, 1, max, &n, NULL))
+		usage_error ("bad value for %s", option);
+	return n;
+}
+
+static void
+set_mode (Cli *cli, Mode mode)
+{
+	if (cli->mode != MODE_FILTER && cli->mode != mode)
+		usage_error ("%s", "-o, --mbox, --maildir and --text exclude one another");
+	cli->mode = mode;
 }
 
 int
@@ -325,31 +662,62 @@ main (int argc, char **argv)
 		OPT_7BIT,
 		OPT_SIGNED,
 		OPT_TEXT,
-		OPT_FROM
+		OPT_FROM,
+		OPT_HEADERS,
+		OPT_MBOX,
+		OPT_MAILDIR,
+		OPT_MAX_SIZE,
+		OPT_MAX_DEPTH,
+		OPT_MAX_PARTS,
+		OPT_MAX_HEADER,
+		OPT_MAX_PARAMS,
+		OPT_MAX_WORDS,
+		OPT_TIMEOUT,
 	};
 	static const struct option long_options[] = {
 		{ "output-dir", required_argument, NULL, 'o' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "fallback-charset", required_argument, NULL, OPT_FALLBACK },
+		{ "headers", required_argument, NULL, OPT_HEADERS },
 		{ "7bit", no_argument, NULL, OPT_7BIT },
 		{ "convert-signed", no_argument, NULL, OPT_SIGNED },
 		{ "text", no_argument, NULL, OPT_TEXT },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "mbox", no_argument, NULL, OPT_MBOX },
+		{ "maildir", no_argument, NULL, OPT_MAILDIR },
+		{ "max-message-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "max-parts", required_argument, NULL, OPT_MAX_PARTS },
+		{ "max-header-block", required_argument, NULL, OPT_MAX_HEADER },
+		{ "max-params", required_argument, NULL, OPT_MAX_PARAMS },
+		{ "max-encoded-words", required_argument, NULL, OPT_MAX_WORDS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	Cli cli = { .options = defaults };
+	long cores = sysconf (_SC_NPROCESSORS_ONLN);
 	int c, code;
 
 	/* glibc would load converter modules from GCONV_PATH: never from a place the caller picks */
 	unsetenv ("GCONV_PATH");
+	cli.jobs = cores > 0 ? (unsigned int) cores : 1;
 
-	while ((c = getopt_long (argc, argv, "o:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long (argc, argv, "o:j:qhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
+			set_mode (&cli, MODE_FILES);
 			cli.output_dir = optarg;
+			break;
+		case 'j':
+			cli.jobs = (unsigned int) number_arg ("-j", optarg, 256);
+			break;
+		case 'q':
+			cli.quiet = TRUE;
 			break;
 		case OPT_REPORT:
 			cli.report_path = optarg;
@@ -365,6 +733,17 @@ main (int argc, char **argv)
 				usage_error ("unknown policy '%s' (lenient, declared or strict)",
 					     optarg);
 			break;
+		case OPT_HEADERS:
+			if (strcmp (optarg, "encoded") == 0)
+				cli.options.headers = MIMEUTF8_HEADERS_ENCODED;
+			else if (strcmp (optarg, "utf8") == 0)
+				cli.options.headers = MIMEUTF8_HEADERS_UTF8;
+			else if (strcmp (optarg, "keep") == 0)
+				cli.options.headers = MIMEUTF8_HEADERS_KEEP;
+			else
+				usage_error ("unknown header mode '%s' (encoded, utf8 or keep)",
+					     optarg);
+			break;
 		case OPT_FALLBACK:
 			if (mimeutf8_charset_canonical (optarg) == NULL)
 				usage_error ("unknown charset '%s'", optarg);
@@ -377,12 +756,46 @@ main (int argc, char **argv)
 			cli.options.convert_signed = TRUE;
 			break;
 		case OPT_TEXT:
-			cli.text = TRUE;
+			set_mode (&cli, MODE_TEXT);
 			break;
 		case OPT_FROM:
 			if (mimeutf8_charset_canonical (optarg) == NULL)
 				usage_error ("unknown charset '%s'", optarg);
 			cli.text_from = optarg;
+			break;
+		case OPT_MBOX:
+			set_mode (&cli, MODE_MBOX);
+			break;
+		case OPT_MAILDIR:
+			set_mode (&cli, MODE_MAILDIR);
+			break;
+		case OPT_MAX_SIZE:
+			cli.options.max_message_size =
+				number_arg ("--max-message-size", optarg, G_MAXUINT);
+			break;
+		case OPT_MAX_DEPTH:
+			cli.options.max_depth =
+				(unsigned int) number_arg ("--max-depth", optarg, 1000);
+			break;
+		case OPT_MAX_PARTS:
+			cli.options.max_parts =
+				(unsigned int) number_arg ("--max-parts", optarg, G_MAXINT);
+			break;
+		case OPT_MAX_HEADER:
+			cli.options.max_header_block =
+				number_arg ("--max-header-block", optarg, G_MAXUINT);
+			break;
+		case OPT_MAX_PARAMS:
+			cli.options.max_params =
+				(unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
+			break;
+		case OPT_MAX_WORDS:
+			cli.options.max_encoded_words =
+				(unsigned int) number_arg ("--max-encoded-words", optarg, G_MAXINT);
+			break;
+		case OPT_TIMEOUT:
+			cli.options.timeout_ms =
+				(unsigned int) number_arg ("--timeout", optarg, 24 * 3600) * 1000;
 			break;
 		case 'h':
 			fputs (help_text, stdout);
@@ -398,20 +811,20 @@ main (int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	if (cli.text && cli.text_from == NULL)
+	if (cli.mode == MODE_TEXT && cli.text_from == NULL)
 		usage_error ("%s", "--text needs --from=CHARSET");
-	if (!cli.text && cli.text_from != NULL)
+	if (cli.mode != MODE_TEXT && cli.text_from != NULL)
 		usage_error ("%s", "--from is only for --text");
-	if (cli.text && cli.output_dir != NULL)
-		usage_error ("%s", "--text and -o cannot be combined");
-	if (cli.text && cli.report_path != NULL)
+	if (cli.mode == MODE_TEXT && cli.report_path != NULL)
 		usage_error ("%s", "--report is for messages, not --text");
-	if (cli.text && argc > 1)
-		usage_error ("%s", "--text takes at most one FILE");
-	if (!cli.text && cli.output_dir == NULL && argc > 0)
+	if ((cli.mode == MODE_TEXT || cli.mode == MODE_MBOX) && argc > 1)
+		usage_error ("%s", "this mode takes at most one FILE");
+	if (cli.mode == MODE_FILTER && argc > 0)
 		usage_error ("unexpected argument '%s' (batch mode needs -o OUTDIR)", argv[0]);
-	if (cli.output_dir != NULL && argc == 0)
+	if (cli.mode == MODE_FILES && argc == 0)
 		usage_error ("%s", "-o needs at least one FILE or DIR");
+	if (cli.mode == MODE_MAILDIR && argc != 2)
+		usage_error ("%s", "--maildir needs SRC and DST");
 
 	mimeutf8_init ();
 	if (cli.report_path != NULL) {
@@ -421,14 +834,25 @@ main (int argc, char **argv)
 			return EXIT_IOERR;
 		}
 	}
-	if (cli.text)
+	cli.progress = !cli.quiet && isatty (STDERR_FILENO);
+	switch (cli.mode) {
+	case MODE_TEXT:
 		code = run_text (&cli, argc, argv);
-	else if (cli.output_dir != NULL)
-		code = run_batch (&cli, argc, argv);
-	else
+		break;
+	case MODE_FILES:
+		code = run_files (&cli, argc, argv);
+		break;
+	case MODE_MBOX:
+		code = run_mbox (&cli, argc > 0 ? argv[0] : NULL);
+		break;
+	case MODE_MAILDIR:
+		code = run_maildir (&cli, argv[0], argv[1]);
+		break;
+	default:
 		code = run_filter (&cli);
-
-	if (cli.report != NULL && (fclose (cli.report) != 0) && code == EXIT_DONE) {
+		break;
+	}
+	if (cli.report != NULL && fclose (cli.report) != 0 && code == EXIT_DONE) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", cli.report_path, g_strerror (errno));
 		code = EXIT_IOERR;
 	}

@@ -196,5 +196,118 @@ def test_cli__garbage_is_passed_through():
         assert again.stdout == r.stdout, data
 
 
+def all_fixtures():
+    return [os.path.join(MESSAGES, n) for n in fixture_names()]
+
+
+@case
+def test_cli__jobs_do_not_change_output():
+    with tempfile.TemporaryDirectory() as out:
+        outputs = []
+        for j in ("1", "2", "3"):
+            d = os.path.join(out, j)
+            r = run(["-j", j, "-o", d, "--report", d + ".jsonl"] + all_fixtures() * 1)
+            assert r.returncode == 0, r.stderr
+            outputs.append(([read(os.path.join(d, n)) for n in fixture_names()], read(d + ".jsonl")))
+        assert outputs[0] == outputs[1] == outputs[2], "-j changed the output or the report"
+
+
+def make_mbox(messages):
+    """An mboxrd file of the messages, with From_ lines in their bodies quoted."""
+    out = b""
+    for m in messages:
+        lines = m.split(b"\n")
+        lines = [b">" + l if l.lstrip(b">").startswith(b"From ") else l for l in lines]
+        body = b"\n".join(lines)
+        out += b"From sender@example.com Mon Mar  2 10:00:00 2026\n" + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n"
+    return out
+
+
+def split_mbox(data):
+    """Messages of an mboxrd file, unquoted (the inverse of make_mbox)."""
+    out = []
+    first = data.split(b"\n", 1)[1]
+    chunks = first.split(b"\n\nFrom sender@example.com Mon Mar  2 10:00:00 2026\n")
+    for c in chunks:
+        c = c[:-1] if c.endswith(b"\n\n") else c
+        lines = [l[1:] if l.lstrip(b">").startswith(b"From ") and l.startswith(b">") else l for l in c.split(b"\n")]
+        out.append(b"\n".join(lines) + (b"" if c.endswith(b"\n") else b"\n"))
+    return out
+
+
+@case
+def test_cli__mbox_equals_one_message_at_a_time():
+    messages = [read(p) for p in all_fixtures() if not p.endswith("crlf-latin1.eml")]
+    messages.append(b"Subject: quoting\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+                    b"From the start\n>From once\n>>From twice\ncaf\xe9\n")
+    mbox = make_mbox(messages)
+    with tempfile.TemporaryDirectory() as out:
+        path = os.path.join(out, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(mbox)
+        one = run(["--mbox", path, "-j1"])
+        two = run(["--mbox", "-j2"], mbox)
+        assert one.returncode == two.returncode == 0, (one.stderr, two.stderr)
+        assert one.stdout == two.stdout, "-j or stdin changed the mbox output"
+        got = split_mbox(one.stdout)
+        assert len(got) == len(messages), (len(got), len(messages))
+        for m, g in zip(messages, got):
+            assert g == run([], m).stdout, "an mbox message differs from the filter's output"
+        assert b"\n>From the start\n>>From once\n>>>From twice\n" in one.stdout
+        again = run(["--mbox"], one.stdout)
+        assert again.stdout == one.stdout, "mbox output is not idempotent"
+        unchanged = make_mbox([read(os.path.join(MESSAGES, "utf8-unchanged.eml"))] * 3)
+        assert run(["--mbox"], unchanged).stdout == unchanged, "an mbox needing nothing changed"
+
+
+@case
+def test_cli__maildir():
+    with tempfile.TemporaryDirectory() as root:
+        src, dst = os.path.join(root, "src"), os.path.join(root, "dst")
+        for d in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(src, d))
+        names = {}
+        for i, p in enumerate(all_fixtures()):
+            sub = "cur" if i % 2 else "new"
+            name = "1700000000.%d.host:2,S" % i if sub == "cur" else "1700000000.%d.host" % i
+            with open(os.path.join(src, sub, name), "wb") as f:
+                f.write(read(p))
+            os.utime(os.path.join(src, sub, name), (1700000000 + i, 1700000000 + i))
+            names[(sub, name)] = p
+        r = run(["--maildir", src, dst, "-j2", "--report", os.path.join(root, "r.jsonl")])
+        assert r.returncode == 0, r.stderr
+        for (sub, name), p in names.items():
+            out = os.path.join(dst, sub, name)
+            assert read(out) == read(os.path.join(EXPECTED, os.path.basename(p))), name
+            assert os.stat(out).st_mtime == os.stat(os.path.join(src, sub, name)).st_mtime, "mtime"
+        assert os.listdir(os.path.join(dst, "tmp")) == [], "tmp/ not empty"
+        assert len(open(os.path.join(root, "r.jsonl")).readlines()) == len(names)
+
+
+@case
+def test_cli__crash_or_hang_loses_nothing():
+    msg = read(os.path.join(MESSAGES, "koi8r-8bit.eml"))
+    env = dict(os.environ, MIMEUTF8_TEST_FAULT="crash:-")
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "r.jsonl")
+        r = run(["--report", report], msg, env=env)
+        assert r.returncode == 0 and r.stdout == msg, "filter crash: the input was not written"
+        assert json.loads(open(report).read())["status"] == "passthrough"
+        env["MIMEUTF8_TEST_FAULT"] = "hang:-"
+        r = run(["--timeout=1"], msg, env=env, timeout=30)
+        assert r.returncode == 0 and r.stdout == msg, "filter hang: the input was not written"
+        for fault in ("crash:koi8r", "hang:koi8r"):
+            env["MIMEUTF8_TEST_FAULT"] = fault
+            d = os.path.join(out, fault.split(":")[0])
+            r = run(["-j2", "--timeout=1", "-o", d, "--report", d + ".jsonl"] + all_fixtures(), env=env, timeout=60)
+            assert r.returncode == 0, r.stderr
+            for n in fixture_names():
+                want = msg if n == "koi8r-8bit.eml" else read(os.path.join(EXPECTED, n))
+                assert read(os.path.join(d, n)) == want, "%s: %s" % (fault, n)
+            lines = [json.loads(l) for l in open(d + ".jsonl")]
+            assert [os.path.basename(l["name"]) for l in lines] == fixture_names()
+            assert [l["status"] for l in lines if "koi8r" in l["name"]] == ["passthrough"]
+
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
