@@ -153,11 +153,12 @@ GString *_mimeutf8_header_normalize (const char *name, const char *value, size_t
 
 /* ---- prescan.c: limits, enforced before GMime parses -------------------------------------------- */
 
-/* FALSE, with `*why_out` set to a static reason ("limit: ..."), when the message passes a limit of
+/* `mapped`: `data` is a file mapping, whose pages the scan gives back as it goes.
+ * FALSE, with `*why_out` set to a static reason ("limit: ..."), when the message passes a limit of
  * `options`: size, nesting depth, parts, header block size, parameters or encoded-words in one
  * header, or the cost of GMime's boundary scan. */
 gboolean _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len,
-			    const char **why_out);
+			    gboolean mapped, const char **why_out);
 /* The limits of `options`, with their defaults for 0. */
 unsigned int _mimeutf8_limit_depth (const MimeUtf8Options *options);
 unsigned int _mimeutf8_limit_parts (const MimeUtf8Options *options);

@@ -2,7 +2,9 @@
  * part, and writes the result by splicing: the input's bytes are copied as they are, except the
  * few ranges that change (a charset parameter, a transfer-encoding, a body).  So whatever is not
  * rewritten is byte-identical, and GMime never re-serializes a header. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +16,9 @@
 #define MAX_LINE 998
 /* How deep base64-encoded message/rfc822 parts are opened, each one a parse of its own. */
 #define MAX_ENCODED_DEPTH 8
+/* A message larger than this is parsed from its file (a pipe is spooled to one), so that memory
+ * does not grow with attachment size; smaller ones are read into memory, which is faster. */
+#define LARGE_MESSAGE (8 * 1024 * 1024)
 /* Most messages in a stream of mail are smaller than this: read a pipe in chunks of it. */
 #define READ_CHUNK (64 * 1024)
 
@@ -87,6 +92,10 @@ typedef struct {
 	const guint8 *raw;
 	size_t raw_len;
 	GByteArray *raw_array;
+	/* A large message is a mapped file, parsed through a GMimeStreamFs on `fd` so that GMime
+	 * reads it with read() and keeps attachments on disk; its pages are released once used. */
+	int fd;
+	gboolean mapped;
 	GArray *edits; /* of Edit */
 	/* Charsets the message declares (part labels, encoded-words): evidence for unlabelled text. */
 	GPtrArray *message_charsets;
@@ -573,6 +582,26 @@ typedef struct {
 	gboolean relabel; /* charset parameter becomes utf-8 */
 } TextPlan;
 
+/* The bounds in the message of a part's content stream, when it is a substream of the message
+ * the walk parsed (and not, say, content an engine set itself). */
+static gboolean
+source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t *end_out)
+{
+	if (stream == NULL || walk->raw == NULL)
+		return FALSE;
+	if (!(walk->raw_array != NULL && GMIME_IS_STREAM_MEM (stream) &&
+	      ((GMimeStreamMem *) stream)->buffer == walk->raw_array) &&
+	    !(walk->fd >= 0 && GMIME_IS_STREAM_FS (stream) &&
+	      ((GMimeStreamFs *) stream)->fd == walk->fd))
+		return FALSE;
+	if (stream->bound_start < 0 || stream->bound_end < stream->bound_start ||
+	    (size_t) stream->bound_end > walk->raw_len)
+		return FALSE;
+	*start_out = (size_t) stream->bound_start;
+	*end_out = (size_t) stream->bound_end;
+	return TRUE;
+}
+
 /* The part's body with its transfer encoding removed.  In splice mode a raw body is read in place. */
 static void
 decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
@@ -580,19 +609,19 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	GMimeDataWrapper *content = g_mime_part_get_content (part);
 	GMimeStream *stream = content ? g_mime_data_wrapper_get_stream (content) : NULL;
 	GMimeStream *sink;
+	size_t start, end;
 
 	plan->decoded = (const guint8 *) "";
 	plan->decoded_len = 0;
 	if (stream == NULL)
 		return;
-	if (walk->raw_array != NULL && GMIME_IS_STREAM_MEM (stream) &&
-	    ((GMimeStreamMem *) stream)->buffer == walk->raw_array &&
-	    (plan->encoding_in == GMIME_CONTENT_ENCODING_DEFAULT ||
+	if ((plan->encoding_in == GMIME_CONTENT_ENCODING_DEFAULT ||
 	     plan->encoding_in == GMIME_CONTENT_ENCODING_7BIT ||
 	     plan->encoding_in == GMIME_CONTENT_ENCODING_8BIT ||
-	     plan->encoding_in == GMIME_CONTENT_ENCODING_BINARY)) {
-		plan->decoded = walk->raw + stream->bound_start;
-		plan->decoded_len = (size_t) (stream->bound_end - stream->bound_start);
+	     plan->encoding_in == GMIME_CONTENT_ENCODING_BINARY) &&
+	    source_bounds (walk, stream, &start, &end)) {
+		plan->decoded = walk->raw + start;
+		plan->decoded_len = end - start;
 		return;
 	}
 	plan->decoded_copy = g_byte_array_new ();
@@ -862,14 +891,10 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	size_t body_start, body_end, upto;
 	const char *newline;
 
-	if (stream == NULL || !GMIME_IS_STREAM_MEM (stream) ||
-	    ((GMimeStreamMem *) stream)->buffer != walk->raw_array || stream->bound_start < 0 ||
-	    stream->bound_end < stream->bound_start || (size_t) stream->bound_end > walk->raw_len) {
+	if (!source_bounds (walk, stream, &body_start, &body_end)) {
 		walk_fail (walk, "a text part's body is not where the parser says");
 		return;
 	}
-	body_start = (size_t) stream->bound_start;
-	body_end = (size_t) stream->bound_end;
 	newline = newline_before (walk, body_start);
 	upto = 0;
 	if (plan->relabel)
@@ -956,21 +981,60 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
+/* Where the result goes: a byte array, a GMimeStream, or a file descriptor (fd >= 0). */
 typedef struct {
 	GByteArray *array;
 	GMimeStream *stream;
+	int fd;
 	gboolean failed;
+	int saved_errno;
 } Sink;
+
+static gboolean write_all (int fd, const guint8 *data, size_t len);
 
 static void
 sink_write (Sink *sink, const guint8 *data, size_t len)
 {
 	if (len == 0 || sink->failed)
 		return;
-	if (sink->array != NULL)
+	if (sink->array != NULL) {
 		g_byte_array_append (sink->array, data, len);
-	else if (g_mime_stream_write (sink->stream, (const char *) data, len) != (ssize_t) len)
+	} else if (sink->fd >= 0) {
+		if (!write_all (sink->fd, data, len)) {
+			sink->failed = TRUE;
+			sink->saved_errno = errno;
+		}
+	} else if (g_mime_stream_write (sink->stream, (const char *) data, len) != (ssize_t) len) {
 		sink->failed = TRUE;
+		sink->saved_errno = errno ? errno : EIO;
+	}
+}
+
+/* Pages of a mapped message that were used are given back, so that a large message never sits
+ * in memory whole. */
+static void
+release_pages (const Walk *walk, size_t start, size_t end)
+{
+	size_t page = (size_t) sysconf (_SC_PAGESIZE);
+	size_t first = (start + page - 1) / page * page, last = end / page * page;
+
+	if (walk->mapped && last > first)
+		madvise ((void *) (walk->raw + first), last - first, MADV_DONTNEED);
+}
+
+/* Copies raw bytes [start, end) to the sink, releasing mapped pages as it goes. */
+static void
+sink_copy (const Walk *walk, Sink *sink, size_t start, size_t end)
+{
+	const size_t chunk = 4 * 1024 * 1024;
+
+	while (start < end) {
+		size_t n = MIN (chunk, end - start);
+
+		sink_write (sink, walk->raw + start, n);
+		release_pages (walk, start, start + n);
+		start += n;
+	}
 }
 
 /* ---- the walk -------------------------------------------------------------------------------- */
@@ -1010,8 +1074,8 @@ static void walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, co
 			 gboolean sealed);
 static void walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report,
 		       int depth);
-static void walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix);
-static size_t splice (const Walk *walk, Sink *sink);
+static void walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix);
+static size_t splice_out (const Walk *walk, Sink *sink);
 static void walk_clear (Walk *walk);
 
 /* A message/rfc822 part sent base64 or quoted-printable (which RFC 2046 forbids) is not parsed by
@@ -1034,7 +1098,7 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 	inner.level = walk->level + 1;
 	inner.parts = walk->parts;
 	inner.deadline = walk->deadline;
-	walk_raw (&inner, plan.decoded, plan.decoded_len, path);
+	walk_raw (&inner, plan.decoded, plan.decoded_len, -1, path);
 	walk->parts = inner.parts;
 	if (inner.failure != NULL) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
@@ -1043,7 +1107,7 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 		GByteArray *out = g_byte_array_sized_new (plan.decoded_len + plan.decoded_len / 8);
 		Sink sink = { out, NULL, FALSE };
 
-		splice (&inner, &sink);
+		splice_out (&inner, &sink);
 		plan.converted = out;
 		plan.encoding_out = count_high (out->data, out->len) > 0
 					    ? GMIME_CONTENT_ENCODING_8BIT
@@ -1231,6 +1295,7 @@ walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report, i
 	walk->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
 	walk->message_charsets = g_ptr_array_new ();
 	walk->newline = "\n";
+	walk->fd = -1;
 	walk->deadline =
 		g_get_monotonic_time () + (gint64) _mimeutf8_limit_timeout_ms (options) * 1000;
 }
@@ -1278,14 +1343,15 @@ finish (MimeUtf8Report *report, MimeUtf8Report **report_out, MimeUtf8Status stat
 }
 
 static MimeUtf8Status
-passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const guint8 *raw, size_t len,
-	     Sink *sink, int code, const char *why, GError **error)
+passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *walk, Sink *sink,
+	     int code, const char *why, GError **error)
 {
-	sink_write (sink, raw, len);
-	_mimeutf8_report_set_bytes (report, len, len);
+	sink_copy (walk, sink, 0, walk->raw_len);
+	_mimeutf8_report_set_bytes (report, walk->raw_len, walk->raw_len);
 	if (sink->failed) {
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "write failed");
-		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed");
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed: %s",
+			     g_strerror (sink->saved_errno));
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
 	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_PASSTHROUGH, why);
@@ -1294,32 +1360,47 @@ passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const guint8 *
 }
 
 /* Parses the message in `raw` (borrowed, never copied) and walks it, filling `walk->edits`; the
- * report's paths start with `prefix`.  On return nothing points into `raw` any more. */
+ * report's paths start with `prefix`.  With `fd` >= 0, `raw` is that file mapped, and GMime reads
+ * the file instead.  On return nothing points into `raw` any more. */
 static void
-walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix)
+walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 {
 	g_autoptr (GMimeParser) parser = NULL;
 	g_autoptr (GMimeMessage) message = NULL;
 	g_autoptr (GMimeStream) stream = NULL;
 	GMimeParserOptions *parser_options;
-	GByteArray *array;
+	GByteArray *array = NULL;
 	const guint8 *nl;
+	const char *why;
 	guint i;
 
-	const char *why;
-
-	if (!_mimeutf8_prescan (walk->options, raw, len, &why)) {
+	walk->raw = raw;
+	walk->raw_len = len;
+	walk->fd = fd;
+	walk->mapped = fd >= 0;
+	if (!_mimeutf8_prescan (walk->options, raw, len, walk->mapped, &why)) {
 		walk_fail (walk, why);
 		return;
 	}
-	if (len > G_MAXUINT) {
-		walk_fail (walk, "limit: message size (GMime reads at most 4 GiB from memory)");
-		return;
+	release_pages (walk, 0, len);
+	if (fd >= 0) {
+		if (lseek (fd, 0, SEEK_SET) != 0) {
+			walk_fail (walk, "the message's file cannot be read from its start");
+			return;
+		}
+		stream = g_mime_stream_fs_new (fd);
+		g_mime_stream_fs_set_owner ((GMimeStreamFs *) stream, FALSE);
+	} else {
+		if (len > G_MAXUINT) {
+			walk_fail (walk,
+				   "limit: message size (GMime reads at most 4 GiB from memory)");
+			return;
+		}
+		/* GMime reads the bytes in place: the array borrows them and gives them back below */
+		array = len > 0 ? g_byte_array_new_take ((guint8 *) raw, len) : g_byte_array_new ();
+		stream = g_mime_stream_mem_new_with_byte_array (array);
+		g_mime_stream_mem_set_owner ((GMimeStreamMem *) stream, FALSE);
 	}
-	/* GMime reads the bytes in place: the array borrows them and gives them back below */
-	array = len > 0 ? g_byte_array_new_take ((guint8 *) raw, len) : g_byte_array_new ();
-	stream = g_mime_stream_mem_new_with_byte_array (array);
-	g_mime_stream_mem_set_owner ((GMimeStreamMem *) stream, FALSE);
 	parser = g_mime_parser_new_with_stream (stream);
 	g_mime_parser_set_persist_stream (parser, TRUE);
 	g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
@@ -1331,10 +1412,8 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix)
 	message = g_mime_parser_construct_message (parser, parser_options);
 	g_mime_parser_options_free (parser_options);
 
-	walk->raw = raw;
-	walk->raw_len = len;
 	walk->raw_array = array;
-	nl = memchr (raw, '\n', len);
+	nl = memchr (raw, '\n', MIN (len, 64 * 1024));
 	if (nl != NULL && nl > raw && nl[-1] == '\r')
 		walk->newline = "\r\n";
 	if (message == NULL) {
@@ -1353,14 +1432,16 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, const char *prefix)
 	g_clear_object (&message);
 	g_clear_object (&parser);
 	g_clear_object (&stream);
-	g_byte_array_steal (array, NULL);
-	g_byte_array_unref (array);
+	if (array != NULL) {
+		g_byte_array_steal (array, NULL);
+		g_byte_array_unref (array);
+	}
 	walk->raw_array = NULL;
 }
 
 /* Writes the walked message: its bytes with the edits applied.  Returns the length written. */
 static size_t
-splice (const Walk *walk, Sink *sink)
+splice_out (const Walk *walk, Sink *sink)
 {
 	size_t pos = 0, written = 0;
 	guint i;
@@ -1368,18 +1449,19 @@ splice (const Walk *walk, Sink *sink)
 	for (i = 0; i < walk->edits->len; i++) {
 		const Edit *edit = &g_array_index (walk->edits, Edit, i);
 
-		sink_write (sink, walk->raw + pos, edit->start - pos);
+		sink_copy (walk, sink, pos, edit->start);
 		sink_write (sink, edit->bytes->data, edit->bytes->len);
 		written += edit->start - pos + edit->bytes->len;
 		pos = edit->end;
 	}
-	sink_write (sink, walk->raw + pos, walk->raw_len - pos);
+	sink_copy (walk, sink, pos, walk->raw_len);
 	return written + walk->raw_len - pos;
 }
 
-/* Normalizes the message in `raw`, splicing the result into `sink`. */
+/* Normalizes the message in `raw` (the file `fd` mapped, when fd >= 0), splicing the result into
+ * `sink`. */
 static MimeUtf8Status
-normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, Sink *sink,
+normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, int fd, Sink *sink,
 	       MimeUtf8Report **report_out, GError **error)
 {
 	MimeUtf8Report *report = _mimeutf8_report_new ();
@@ -1394,17 +1476,18 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, Si
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
 	walk_init (&walk, options, report, 0);
-	walk_raw (&walk, raw, len, "");
+	walk_raw (&walk, raw, len, fd, "");
 	if (walk.failure != NULL) {
 		g_autofree char *why = g_steal_pointer (&walk.failure);
-
 		int code = g_str_has_prefix (why, "limit:") ? MIMEUTF8_ERROR_LIMIT
 							    : MIMEUTF8_ERROR_PARSE;
+		MimeUtf8Status status =
+			passthrough (report, report_out, &walk, sink, code, why, error);
 
 		walk_clear (&walk);
-		return passthrough (report, report_out, raw, len, sink, code, why, error);
+		return status;
 	}
-	out_len = splice (&walk, sink);
+	out_len = splice_out (&walk, sink);
 	_mimeutf8_report_set_bytes (report, len, out_len);
 	_mimeutf8_report_set_status (
 		report,
@@ -1412,7 +1495,8 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, Si
 	walk_clear (&walk);
 	if (sink->failed) {
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "write failed");
-		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed");
+		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed: %s",
+			     g_strerror (sink->saved_errno));
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
 	return finish (report, report_out, mimeutf8_report_get_status (report));
@@ -1422,16 +1506,17 @@ MimeUtf8Status
 mimeutf8_normalize_buffer (const MimeUtf8Options *options, const void *data, size_t len,
 			   GByteArray *out, MimeUtf8Report **report_out, GError **error)
 {
-	Sink sink = { out, NULL, FALSE };
+	Sink sink = { out, NULL, -1, FALSE, 0 };
 
-	return normalize_raw (options, data, len, &sink, report_out, error);
+	return normalize_raw (options, data, len, -1, &sink, report_out, error);
 }
 
-/* Reads all of `fd` into `array`.  FALSE with errno set on a read error. */
+/* Reads `fd` to its end, appending to `array`, but stops past `limit` bytes.  FALSE with errno
+ * set on a read error. */
 static gboolean
-read_all (int fd, GByteArray *array)
+read_upto (int fd, GByteArray *array, size_t limit)
 {
-	for (;;) {
+	while (array->len <= limit) {
 		guint old = array->len;
 		ssize_t n;
 
@@ -1445,6 +1530,7 @@ read_all (int fd, GByteArray *array)
 		if (n < 0)
 			return FALSE;
 	}
+	return TRUE;
 }
 
 static gboolean
@@ -1467,46 +1553,108 @@ static MimeUtf8Status
 io_failure (MimeUtf8Report **report_out, const char *what, int saved_errno, GError **error)
 {
 	MimeUtf8Report *report = _mimeutf8_report_new ();
+	g_autofree char *why = g_strdup_printf ("%s: %s", what, g_strerror (saved_errno));
 
-	g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "%s: %s", what,
-		     g_strerror (saved_errno));
-	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED,
-				     (*error) ? (*error)->message : what);
+	g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "%s", why);
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, why);
 	return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+}
+
+/* A large message from a file: mapped, parsed through the file, written out as it goes. */
+static MimeUtf8Status
+normalize_file (const MimeUtf8Options *options, int fd, size_t size, Sink *sink,
+		MimeUtf8Report **report_out, GError **error)
+{
+	void *map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	MimeUtf8Status status;
+
+	if (map == MAP_FAILED)
+		return io_failure (report_out, "mapping the message", errno, error);
+	status = normalize_raw (options, map, size, fd, sink, report_out, error);
+	munmap (map, size);
+	return status;
+}
+
+/* A file of our own, gone from the file system already, for a large message read from a pipe. */
+static int
+spool_file (void)
+{
+	const char *dir = g_get_tmp_dir ();
+	g_autofree char *path = NULL;
+	int fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	path = g_build_filename (dir, "mimeutf8-spool-XXXXXX", NULL);
+	fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		unlink (path);
+	return fd;
+}
+
+/* Copies what `in_fd` has left into `spool` after `head`. */
+static gboolean
+spool_rest (int in_fd, int spool, const GByteArray *head, size_t *size_out)
+{
+	guint8 buffer[READ_CHUNK];
+	size_t size = head->len;
+	ssize_t n;
+
+	if (!write_all (spool, head->data, head->len))
+		return FALSE;
+	for (;;) {
+		do
+			n = read (in_fd, buffer, sizeof buffer);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			break;
+		if (n < 0 || !write_all (spool, buffer, (size_t) n))
+			return FALSE;
+		size += (size_t) n;
+	}
+	*size_out = size;
+	return TRUE;
 }
 
 MimeUtf8Status
 mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 		       MimeUtf8Report **report_out, GError **error)
 {
-	g_autoptr (GByteArray) input = NULL;
-	g_autoptr (GByteArray) output = g_byte_array_new ();
-	GError *local = NULL;
+	g_autoptr (GByteArray) input = g_byte_array_new ();
+	g_autoptr (GByteArray) output = NULL;
+	Sink direct = { NULL, NULL, out_fd, FALSE, 0 };
 	MimeUtf8Status status;
-	const guint8 *raw;
-	size_t len;
-	void *map = MAP_FAILED;
 	struct stat st;
+	size_t size;
+	int spool;
 
-	/* a regular file is mapped; anything else (a pipe) is read */
-	if (fstat (in_fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0 &&
+	mimeutf8_init ();
+	/* a large file is parsed in place and written as it goes; memory stays small */
+	if (fstat (in_fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > LARGE_MESSAGE &&
 	    lseek (in_fd, 0, SEEK_CUR) == 0)
-		map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, in_fd, 0);
-	if (map != MAP_FAILED) {
-		raw = map;
-		len = (size_t) st.st_size;
-	} else {
-		input = g_byte_array_new ();
-		if (!read_all (in_fd, input))
-			return io_failure (report_out, "read failed", errno,
-					   error ? error : &local);
-		raw = input->data;
-		len = input->len;
+		return normalize_file (options, in_fd, (size_t) st.st_size, &direct, report_out,
+				       error);
+	if (!read_upto (in_fd, input, LARGE_MESSAGE))
+		return io_failure (report_out, "read failed", errno, error);
+	if (input->len > LARGE_MESSAGE) {
+		/* a large message from a pipe goes to a file first, then as above */
+		spool = spool_file ();
+		if (spool < 0 || !spool_rest (in_fd, spool, input, &size)) {
+			int saved = errno;
+
+			if (spool >= 0)
+				close (spool);
+			return io_failure (report_out, "spooling a large message", saved, error);
+		}
+		g_byte_array_set_size (input, 0);
+		status = normalize_file (options, spool, size, &direct, report_out, error);
+		close (spool);
+		return status;
 	}
-	status = mimeutf8_normalize_buffer (options, raw, len, output, report_out, error);
-	if (map != MAP_FAILED)
-		munmap (map, len);
-	g_clear_error (&local);
+	/* a small message is written only once its whole result is there */
+	output = g_byte_array_sized_new (input->len + input->len / 8 + 64);
+	status = mimeutf8_normalize_buffer (options, input->data, input->len, output, report_out,
+					    error);
 	if (status == MIMEUTF8_STATUS_FAILED)
 		return status;
 	if (!write_all (out_fd, output->data, output->len)) {
@@ -1528,8 +1676,9 @@ mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in, GMim
 			   MimeUtf8Report **report_out, GError **error)
 {
 	g_autoptr (GByteArray) input = g_byte_array_new ();
-	Sink sink = { NULL, out, FALSE };
+	Sink sink = { NULL, out, -1, FALSE, 0 };
 	char buffer[READ_CHUNK];
+	struct stat st;
 	ssize_t n;
 
 	mimeutf8_init ();
@@ -1538,14 +1687,20 @@ mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in, GMim
 		GByteArray *whole = ((GMimeStreamMem *) in)->buffer;
 		size_t start = (size_t) in->bound_start;
 
-		return normalize_raw (options, whole->data + start, whole->len - start, &sink,
+		return normalize_raw (options, whole->data + start, whole->len - start, -1, &sink,
 				      report_out, error);
 	}
+	/* a whole large file behind a file stream is read in place, as by mimeutf8_normalize_fd */
+	if (GMIME_IS_STREAM_FS (in) && in->bound_start == 0 && in->bound_end == -1 &&
+	    in->position == 0 && fstat (((GMimeStreamFs *) in)->fd, &st) == 0 &&
+	    S_ISREG (st.st_mode) && st.st_size > LARGE_MESSAGE)
+		return normalize_file (options, ((GMimeStreamFs *) in)->fd, (size_t) st.st_size,
+				       &sink, report_out, error);
 	while ((n = g_mime_stream_read (in, buffer, sizeof buffer)) > 0)
 		g_byte_array_append (input, (const guint8 *) buffer, (guint) n);
 	if (n < 0)
 		return io_failure (report_out, "read failed", errno ? errno : EIO, error);
-	return normalize_raw (options, input->data, input->len, &sink, report_out, error);
+	return normalize_raw (options, input->data, input->len, -1, &sink, report_out, error);
 }
 
 MimeUtf8Status

@@ -3,6 +3,8 @@
  * 100,000 tiny parts take 1.3 GB; a boundary scan nested 1,000 deep takes seconds), so a message
  * is measured here first, in linear time and constant memory per boundary. */
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mimeutf8-private.h"
 
@@ -159,10 +161,23 @@ scan_dashes (Scan *scan, const guint8 *line, const guint8 *end, gboolean *in_hea
 	}
 }
 
+/* Gives back the pages of a mapped file scanned so far, so that a large message never sits in
+ * memory whole. */
+static void
+release (const guint8 *data, const guint8 *upto)
+{
+	size_t page = (size_t) sysconf (_SC_PAGESIZE);
+	size_t last = (size_t) (upto - data) / page * page;
+
+	if (last > 0)
+		madvise ((void *) data, last, MADV_DONTNEED);
+}
+
 gboolean
-_mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len,
+_mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len, gboolean mapped,
 		   const char **why_out)
 {
+	const guint8 *released = data;
 	Scan scan = { options, g_ptr_array_new (), g_array_new (FALSE, FALSE, sizeof (size_t)) };
 	const guint8 *p = data, *end = data + len, *field = NULL, *block = data;
 	guint64 max_block = limit64_or (options->max_header_block, 1024 * 1024);
@@ -209,6 +224,10 @@ _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t le
 		else if (scan.why == NULL && scan.comparisons > MAX_BOUNDARY_COMPARISONS)
 			scan.why = "limit: boundary scan cost";
 		p = line_end;
+		if (mapped && p - released > 4 * 1024 * 1024 && ((size_t) data & 4095) == 0) {
+			release (data, p);
+			released = p;
+		}
 	}
 	if (scan.why == NULL && field != NULL)
 		scan_field (&scan, field, end, &opens_message);

@@ -1,6 +1,7 @@
 /* mimeutf8.c: the command-line front-end: parses options, calls libmimeutf8 (in this process for
  * the filter, in supervised worker processes for the batch modes), maps errors to sysexits codes.
  * It knows only the public header. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -307,10 +308,11 @@ disarm_failopen (void)
 	failopen.writing = 1;
 }
 
+/* Reads `fd` to its end into `array`, but stops once it holds more than `limit` bytes. */
 static gboolean
-read_all (int fd, GByteArray *array)
+read_upto (int fd, GByteArray *array, size_t limit)
 {
-	for (;;) {
+	while (array->len <= limit) {
 		guint old = array->len;
 		ssize_t n;
 
@@ -322,6 +324,110 @@ read_all (int fd, GByteArray *array)
 		if (n <= 0)
 			return n == 0;
 	}
+	return TRUE;
+}
+
+static gboolean
+write_full (int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write (fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		p += n;
+		len -= (size_t) n;
+	}
+	return TRUE;
+}
+
+/* Past this size a message from standard input is spooled to a file, so that memory does not
+ * grow with attachments (the library then parses the file in place). */
+#define LARGE_MESSAGE (2 * 1024 * 1024)
+
+/* A file that is gone from the file system already. */
+static int
+anonymous_file (void)
+{
+	const char *dir = g_get_tmp_dir ();
+	g_autofree char *path = NULL;
+	int fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	path = g_build_filename (dir, "mimeutf8-XXXXXX", NULL);
+	fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		unlink (path);
+	return fd;
+}
+
+static gboolean
+copy_fd (int from, int to)
+{
+	char buffer[65536];
+	ssize_t n;
+
+	for (;;) {
+		do
+			n = read (from, buffer, sizeof buffer);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return n == 0;
+		if (!write_full (to, buffer, (size_t) n))
+			return FALSE;
+	}
+}
+
+/* A large message: standard input spooled to a file, normalized into another, which is copied
+ * to standard output only once it is complete. */
+static int
+run_filter_large (Cli *cli, GByteArray *head)
+{
+	MimeUtf8Report *report = NULL;
+	int in = anonymous_file (), out = anonymous_file ();
+	struct stat st;
+	void *map = MAP_FAILED;
+	char *json;
+	MimeUtf8Status status;
+
+	gboolean spooled = in >= 0 && out >= 0 && write_full (in, head->data, head->len);
+
+	g_byte_array_unref (head);
+	if (!spooled || !copy_fd (STDIN_FILENO, in) || fstat (in, &st) != 0 ||
+	    (map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, in, 0)) == MAP_FAILED) {
+		fprintf (stderr, "mimeutf8: spooling standard input: %s\n", g_strerror (errno));
+		return EXIT_TEMPFAIL;
+	}
+	lseek (in, 0, SEEK_SET);
+	arm_failopen (cli, map, (size_t) st.st_size);
+	fault_injection ("-");
+	status = mimeutf8_normalize_fd (&cli->options, in, out, &report, NULL);
+	disarm_failopen ();
+	json = mimeutf8_report_to_json (report, "-");
+	mimeutf8_report_free (report);
+	if (status == MIMEUTF8_STATUS_FAILED) {
+		/* the spool file could not be written: keep the message as it came */
+		ftruncate (out, 0);
+		lseek (out, 0, SEEK_SET);
+		write_raw (out, map, (size_t) st.st_size);
+	}
+	lseek (out, 0, SEEK_SET);
+	if (!copy_fd (out, STDOUT_FILENO)) {
+		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+		g_free (json);
+		return EXIT_TEMPFAIL;
+	}
+	munmap (map, (size_t) st.st_size);
+	close (in);
+	close (out);
+	write_report_line (cli, json);
+	g_free (json);
+	return EXIT_DONE;
 }
 
 static int
@@ -333,10 +439,12 @@ run_filter (Cli *cli)
 	char *json;
 	MimeUtf8Status status;
 
-	if (!read_all (STDIN_FILENO, input)) {
+	if (!read_upto (STDIN_FILENO, input, LARGE_MESSAGE)) {
 		fprintf (stderr, "mimeutf8: reading standard input: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
 	}
+	if (input->len > LARGE_MESSAGE)
+		return run_filter_large (cli, g_steal_pointer (&input));
 	output = g_byte_array_sized_new (input->len + input->len / 8 + 64);
 	arm_failopen (cli, input->data, input->len);
 	fault_injection ("-");
@@ -610,7 +718,7 @@ run_text (Cli *cli, int argc, char **argv)
 		fprintf (stderr, "mimeutf8: %s: %s\n", argv[0], g_strerror (errno));
 		return EXIT_NOINPUT;
 	}
-	if (!read_all (fd, input)) {
+	if (!read_upto (fd, input, G_MAXUINT - 65536)) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", name, g_strerror (errno));
 		return argc > 0 ? EXIT_IOERR : EXIT_TEMPFAIL;
 	}

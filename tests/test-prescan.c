@@ -33,7 +33,7 @@ prescan (const MimeUtf8Options *options, const GString *m)
 {
 	const char *why = NULL;
 
-	if (_mimeutf8_prescan (options, (const guint8 *) m->str, m->len, &why))
+	if (_mimeutf8_prescan (options, (const guint8 *) m->str, m->len, FALSE, &why))
 		assert_null (why);
 	return why;
 }
