@@ -235,8 +235,11 @@ MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeS
 					  GError **error);
 
 /* Reads a message from file descriptor `in_fd` to its end and writes the result to `out_fd`.
- * Nothing is written to `out_fd` unless the whole result is ready (so a FAILED status leaves it
- * untouched).  Neither descriptor is closed. */
+ * Neither descriptor is closed.  A message up to 8 MiB is written only once its whole result is
+ * ready (so a FAILED status leaves `out_fd` untouched).  A larger one is parsed from its file (a
+ * pipe is first spooled to an unlinked temporary file), so that memory does not grow with its
+ * attachments, and is written as it is produced: a FAILED status then means `out_fd` holds a
+ * partial result, to be discarded. */
 MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 				      MimeUtf8Report **report_out, GError **error);
 
