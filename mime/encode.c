@@ -62,14 +62,14 @@ qp_literal (guint8 c)
 	return (c >= 0x20 && c < 0x7F && c != '=') || c == '\t';
 }
 
-/* Length of the line break at `p`: 1 for LF, 2 for CR LF, 0 for none (a lone CR is not one). */
+/* Length of the line break at `p`, 0 for none.  Only the message's own newline is a line break:
+ * any other CR or LF in the text is encoded, so that the body decodes to exactly its bytes
+ * (text with CR LF in an LF message decodes to CR LF, not LF). */
 static inline size_t
-line_break_len (const guint8 *p, const guint8 *end)
+line_break_len (const guint8 *p, const guint8 *end, const char *newline, size_t nl)
 {
-	if (*p == '\n')
-		return 1;
-	if (*p == '\r' && end - p >= 2 && p[1] == '\n')
-		return 2;
+	if ((size_t) (end - p) >= nl && memcmp (p, newline, nl) == 0)
+		return nl;
 	return 0;
 }
 
@@ -103,7 +103,7 @@ _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteA
 	w.out = out;
 	w.n = 0;
 	while (p < end) {
-		size_t brk = line_break_len (p, end), width;
+		size_t brk = line_break_len (p, end, newline, nl), width;
 		gboolean last_on_line;
 		guint8 token[3];
 
@@ -114,7 +114,7 @@ _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteA
 			continue;
 		}
 		/* Transports strip blanks at the end of a line, so those are encoded. */
-		last_on_line = p + 1 == end || line_break_len (p + 1, end) > 0;
+		last_on_line = p + 1 == end || line_break_len (p + 1, end, newline, nl) > 0;
 		if (qp_literal (*p) && !(last_on_line && (*p == ' ' || *p == '\t'))) {
 			token[0] = *p;
 			width = 1;

@@ -113,8 +113,9 @@ const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* Appends `data` encoded as base64 lines of 76 characters, each ended by `newline`. */
 void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
-/* Appends `data` as quoted-printable text: its line breaks (LF or CRLF) become `newline`, lines
- * longer than 76 get soft breaks.  A last line without a break stays without one. */
+/* Appends `data` as quoted-printable text: each `newline` in it is a hard line break, any other CR
+ * or LF is encoded (so the body decodes to exactly `data`), lines longer than 76 get soft breaks.
+ * A last line without a break stays without one. */
 void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
 /* Length of the longest line of `data`, not counting its CR LF or LF. */
 size_t _mimeutf8_longest_line (const guint8 *data, size_t len);

@@ -117,6 +117,18 @@ walk_fail (Walk *walk, const char *why)
 		walk->failure = g_strdup (why);
 }
 
+/* Pages of a mapped message that were used are given back, so that a large message never sits
+ * in memory whole. */
+static void
+release_pages (const Walk *walk, size_t start, size_t end)
+{
+	size_t page = (size_t) sysconf (_SC_PAGESIZE);
+	size_t first = (start + page - 1) / page * page, last = end / page * page;
+
+	if (walk->mapped && last > first)
+		madvise ((void *) (walk->raw + first), last - first, MADV_DONTNEED);
+}
+
 static void
 add_edit (Walk *walk, size_t start, size_t end, GByteArray *bytes)
 {
@@ -599,6 +611,11 @@ source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t 
 		return FALSE;
 	*start_out = (size_t) stream->bound_start;
 	*end_out = (size_t) stream->bound_end;
+	/* The CR LF before a boundary is the boundary's; GMime sometimes keeps its CR in the
+	 * content (when the CR LF straddles its read buffer), where other readers do not. */
+	if (*end_out > *start_out && *end_out < walk->raw_len && walk->raw[*end_out] == '\n' &&
+	    walk->raw[*end_out - 1] == '\r')
+		(*end_out)--;
 	return TRUE;
 }
 
@@ -622,6 +639,27 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	    source_bounds (walk, stream, &start, &end)) {
 		plan->decoded = walk->raw + start;
 		plan->decoded_len = end - start;
+		return;
+	}
+	if ((plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 ||
+	     plan->encoding_in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) &&
+	    source_bounds (walk, stream, &start, &end)) {
+		/* decoded straight from the message's bytes, in the bounds checked above */
+		GMimeEncoding state;
+		size_t n;
+
+		g_mime_encoding_init_decode (&state, plan->encoding_in);
+		plan->decoded_copy = g_byte_array_sized_new (
+			(guint) g_mime_encoding_outlen (&state, end - start) + 16);
+		g_byte_array_set_size (plan->decoded_copy,
+				       (guint) g_mime_encoding_outlen (&state, end - start) + 16);
+		n = g_mime_encoding_step (&state, (const char *) walk->raw + start, end - start,
+					  (char *) plan->decoded_copy->data);
+		n += g_mime_encoding_flush (&state, NULL, 0, (char *) plan->decoded_copy->data + n);
+		g_byte_array_set_size (plan->decoded_copy, (guint) n);
+		plan->decoded = plan->decoded_copy->data;
+		plan->decoded_len = n;
+		release_pages (walk, start, end);
 		return;
 	}
 	plan->decoded_copy = g_byte_array_new ();
@@ -1008,18 +1046,6 @@ sink_write (Sink *sink, const guint8 *data, size_t len)
 		sink->failed = TRUE;
 		sink->saved_errno = errno ? errno : EIO;
 	}
-}
-
-/* Pages of a mapped message that were used are given back, so that a large message never sits
- * in memory whole. */
-static void
-release_pages (const Walk *walk, size_t start, size_t end)
-{
-	size_t page = (size_t) sysconf (_SC_PAGESIZE);
-	size_t first = (start + page - 1) / page * page, last = end / page * page;
-
-	if (walk->mapped && last > first)
-		madvise ((void *) (walk->raw + first), last - first, MADV_DONTNEED);
 }
 
 /* Copies raw bytes [start, end) to the sink, releasing mapped pages as it goes. */

@@ -8,6 +8,11 @@
   corpus.py MIMEUTF8 SHARED utf8 [--seed N] [--count N]
       gen.py --profile utf8: every output is byte-identical to its input.
   corpus.py MIMEUTF8 SHARED real
+  corpus.py MIMEUTF8 SHARED python
+      every text part of corpus/real whose label Python's codecs know, and whose bytes decode
+      cleanly in it, converts to the same text as Python's decoding, except where the rules
+      rightly differ (UTF-8 sniffing and the other evidence rules; supersets such as
+      windows-1252 for latin1), which are counted by reason.
       every message of corpus/real: exit 0, a message out, every text part labelled utf-8 and
       strictly valid UTF-8 (unless the report says it was left alone), and idempotence.
 
@@ -18,6 +23,7 @@ import email.policy
 import json
 import mailbox
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -239,6 +245,79 @@ def test_real(tool, shared):
         print("every text part is utf-8 and valid; a second run changed nothing")
 
 
+# Labels the table maps to a superset, with the Python codec of that superset.
+SUPERSETS = {"iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+             "iso-8859-9": "cp1254", "tis-620": "cp874", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
+             "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+             "gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs", "utf-16": "utf-16-le"}
+META = re.compile(r"(<meta[^>]*charset=)[\"']?([A-Za-z0-9_.:-]+)", re.I)
+
+
+def comparable(text):
+    text = META.sub(lambda m: m.group(1) + "utf-8", text)
+    return text.replace("\x00", "\ufffd")
+
+
+def test_python(tool, shared):
+    import codecs
+    # WHATWG's windows-1252 (and the other windows-125x): bytes that Python's codecs leave
+    # undefined are the C1 controls
+    codecs.register_error("c1", lambda e: (chr(e.object[e.start]), e.start + 1))
+    with tempfile.TemporaryDirectory() as work:
+        src, names = real_messages(shared, work)
+        out = os.path.join(work, "out")
+        report_path = os.path.join(work, "report.jsonl")
+        run_batch(tool, [os.path.join(src, n) for n in names], out, report_path)
+        reports = {os.path.basename(r["name"]): r for r in map(json.loads, open(report_path))}
+        tally, unexplained = {}, []
+        for n in names:
+            report = reports[n]
+            # a message/rfc822 sent encoded and rewritten decoded has another shape now
+            if report["status"] != "normalized" or any(
+                    p["type"] == "message/rfc822" and p["encoding_in"] in ("base64", "quoted-printable")
+                    for p in report["parts"]):
+                continue
+            ours = [p for p in report["parts"] if p["type"].startswith("text/")]
+            before = text_leaves(email.message_from_bytes(open(os.path.join(src, n), "rb").read(),
+                                                          policy=email.policy.compat32))
+            after = text_leaves(email.message_from_bytes(open(os.path.join(out, n), "rb").read(),
+                                                         policy=email.policy.compat32))
+            if not (len(ours) == len(before) == len(after)):
+                continue
+            for record, b, a in zip(ours, before, after):
+                label = (record["declared"] or "").strip().strip('"').lower()
+                if record["action"] != "converted" or not label:
+                    continue
+                try:
+                    codec = codecs.lookup(label).name
+                    python_text = (b.get_payload(decode=True) or b"").decode(codec)
+                except (LookupError, UnicodeDecodeError):
+                    continue
+                our_text = (a.get_payload(decode=True) or b"").decode("utf-8")
+                if comparable(our_text) == comparable(python_text):
+                    why = "same text"
+                elif record["rule"] not in ("label", "ascii"):
+                    why = "evidence rule %s over the label" % record["rule"]
+                else:
+                    superset = SUPERSETS.get(label)
+                    try:
+                        alike = superset and comparable((b.get_payload(decode=True) or b"").decode(superset, "c1")) == comparable(our_text)
+                    except UnicodeDecodeError:
+                        alike = False
+                    why = "superset %s for %s" % (superset, label) if alike else None
+                if why is None:
+                    unexplained.append("%s part %s (%s, rule %s)" % (n, record["path"], label, record["rule"]))
+                    why = "unexplained"
+                tally[why] = tally.get(why, 0) + 1
+        print("text parts with a label Python knows and bytes that decode cleanly in it:")
+        for why, count in sorted(tally.items(), key=lambda kv: -kv[1]):
+            print("  %6d  %s" % (count, why))
+        for u in unexplained[:20]:
+            print("  unexplained: " + u)
+        if unexplained:
+            fail("%d parts convert differently from Python's decoding, for no stated reason" % len(unexplained))
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -255,6 +334,8 @@ def main():
         test_utf8(tool, shared, seed, count)
     elif what == "real":
         test_real(tool, shared)
+    elif what == "python":
+        test_python(tool, shared)
     else:
         sys.exit(__doc__)
     print("PASS")
