@@ -68,9 +68,11 @@ qp_literal (guint8 c)
 static inline size_t
 line_break_len (const guint8 *p, const guint8 *end, const char *newline, size_t nl)
 {
-	if ((size_t) (end - p) >= nl && memcmp (p, newline, nl) == 0)
-		return nl;
-	return 0;
+	if (*p != (guint8) newline[0])
+		return 0;
+	if (nl == 1)
+		return 1;
+	return end - p >= 2 && p[1] == (guint8) newline[1] ? 2 : 0;
 }
 
 /* Output goes through a small buffer: one append per few kilobytes instead of one per byte, and no
@@ -84,12 +86,15 @@ typedef struct {
 static inline void
 qp_put (QpWriter *w, const void *bytes, size_t len)
 {
+	const guint8 *b = bytes;
+
 	if (w->n + len > sizeof w->buf) {
 		g_byte_array_append (w->out, w->buf, (guint) w->n);
 		w->n = 0;
 	}
-	memcpy (w->buf + w->n, bytes, len);
-	w->n += len;
+	/* tokens are one to three bytes: a loop beats a call to memcpy */
+	while (len-- > 0)
+		w->buf[w->n++] = *b++;
 }
 
 void
