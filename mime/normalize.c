@@ -1090,10 +1090,13 @@ static char *
 lower_type (GMimeObject *object)
 {
 	GMimeContentType *type = g_mime_object_get_content_type (object);
+	g_autofree char *mime_type = NULL;
 
 	if (type == NULL)
 		return g_strdup ("text/plain");
-	return g_ascii_strdown (g_mime_content_type_get_mime_type (type), -1);
+	/* GMime gives a new string (transfer full) */
+	mime_type = g_mime_content_type_get_mime_type (type);
+	return g_ascii_strdown (mime_type, -1);
 }
 
 static void walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *path,
