@@ -45,10 +45,37 @@ real_iconv_open (void)
 	return found;
 }
 
+/* glibc unloads a converter module when its last descriptor closes, and loads it again for the
+ * next: GMime opens and closes one for every encoded-word it decodes, so a batch paid a module
+ * load per message and charset.  The first open of each pair of names keeps one descriptor
+ * open for good; the names are the table's, so there are few. */
+static void
+pin (IconvOpenFunc real, const char *tocode, const char *fromcode)
+{
+	static GMutex lock;
+	static GHashTable *pinned;
+	g_autofree char *to = g_ascii_strdown (tocode, -1);
+	g_autofree char *from = g_ascii_strdown (fromcode, -1);
+	char *key = g_strconcat (to, "\n", from, NULL);
+
+	g_mutex_lock (&lock);
+	if (pinned == NULL)
+		pinned = g_hash_table_new (g_str_hash, g_str_equal);
+	if (!g_hash_table_contains (pinned, key)) {
+		iconv_t cd = real (tocode, fromcode);
+
+		g_hash_table_insert (pinned, key, cd);
+		key = NULL;
+	}
+	g_mutex_unlock (&lock);
+	g_free (key);
+}
+
 iconv_t
 iconv_open (const char *tocode, const char *fromcode)
 {
 	IconvOpenFunc real;
+	iconv_t cd;
 
 	if (!_mimeutf8_iconv_name_allowed (tocode) || !_mimeutf8_iconv_name_allowed (fromcode)) {
 		errno = EINVAL;
@@ -59,5 +86,8 @@ iconv_open (const char *tocode, const char *fromcode)
 		errno = EINVAL;
 		return (iconv_t) -1;
 	}
-	return real (tocode, fromcode);
+	cd = real (tocode, fromcode);
+	if (cd != (iconv_t) -1)
+		pin (real, tocode, fromcode);
+	return cd;
 }
