@@ -178,6 +178,7 @@ const char *_mimeutf8_report_intern (MimeUtf8Report *report, const char *value);
 void _mimeutf8_report_set_status (MimeUtf8Report *report, MimeUtf8Status status,
 				  const char *reason);
 void _mimeutf8_report_set_bytes (MimeUtf8Report *report, uint64_t bytes_in, uint64_t bytes_out);
+void _mimeutf8_report_set_dkim_invalidated (MimeUtf8Report *report, gboolean invalidated);
 /* A new header record with its strings copied; the report owns it. */
 MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path,
 						   const char *name, const char *rule,

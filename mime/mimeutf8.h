@@ -204,6 +204,9 @@ uint64_t mimeutf8_report_get_bytes_out (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_parts (const MimeUtf8Report *report);
 /* The record of part `index` (0 <= index < n_parts), in depth-first order.  Owned by the report. */
 const MimeUtf8PartReport *mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index);
+/* TRUE when the message has a DKIM-Signature and the conversion changed its body, so that the
+ * signature's body hash no longer verifies. */
+gboolean mimeutf8_report_get_dkim_invalidated (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_headers (const MimeUtf8Report *report);
 /* The record of rewritten header `index`, in message order.  Owned by the report. */
 const MimeUtf8HeaderReport *mimeutf8_report_get_header (const MimeUtf8Report *report,

@@ -85,6 +85,20 @@ typedef struct {
 	GByteArray *bytes;
 } Edit;
 
+/* The headers of one object, to rewrite once its message's first text part is decided. */
+typedef struct {
+	GMimeObject *object;
+	GMimeObject *outer;
+	char *path;
+} HeaderJob;
+
+static void
+header_job_free (HeaderJob *job)
+{
+	g_free (job->path);
+	g_free (job);
+}
+
 typedef struct {
 	const MimeUtf8Options *options;
 	MimeUtf8Report *report;
@@ -102,6 +116,14 @@ typedef struct {
 	const char *newline;
 	/* Messages around this one: 0 for the top, 1 inside an encoded message/rfc822... */
 	int depth;
+	/* Header fields already rewritten (their offsets): a part's Content-* headers are in its
+	 * message's list too. */
+	GHashTable *headers_done;
+	/* The charset decided for the current message's first text part: raw 8-bit header bytes
+	 * are read in it.  Its headers are rewritten once its parts are walked. */
+	const _MimeUtf8Charset *eight_bit;
+	gboolean text_seen;
+	GPtrArray *header_jobs; /* of HeaderJob, for the current message */
 	/* MIME nesting of the object being walked, parts seen, and when time is up. */
 	unsigned int level;
 	unsigned int parts;
@@ -389,6 +411,25 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 	return out;
 }
 
+static GString *header_text (Walk *walk, const char *path, const char *name, const char *value,
+			     size_t len, const char *newline);
+
+/* A text part's Content-Type: its other parameters in normal form (RFC 2231 file names...),
+ * then charset=utf-8. */
+static GString *
+rewrite_content_type (Walk *walk, const char *path, const char *value, size_t len,
+		      const char *newline, const char *unused)
+{
+	GString *params = header_text (walk, path, "Content-Type", value, len, newline);
+	GString *out;
+
+	if (params == NULL)
+		return content_type_with_utf8 (value, len, newline, NULL);
+	out = content_type_with_utf8 (params->str, params->len, newline, NULL);
+	g_string_free (params, TRUE);
+	return out;
+}
+
 /* Newline used by the line that ends just before `at`. */
 static const char *
 newline_before (const Walk *walk, size_t at)
@@ -457,8 +498,8 @@ header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer
 		      (prev == 0 && memcmp (raw, "From ", 5) == 0)))
 			return FALSE;
 	}
-	while (i <= upto && i < body_start) {
-		const guint8 *nl = memchr (raw + i, '\n', body_start - i);
+	while (i <= upto && i < walk->raw_len) {
+		const guint8 *nl = memchr (raw + i, '\n', walk->raw_len - i);
 		size_t j = i;
 
 		if (nl == NULL)
@@ -529,9 +570,9 @@ header_insert_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t
 static gboolean
 splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
 	       const char *name,
-	       GString *(*rewrite) (const char *value, size_t len, const char *newline,
-				    const char *new_value),
-	       const char *new_value)
+	       GString *(*rewrite) (Walk *walk, const char *path, const char *value, size_t len,
+				    const char *newline, const char *new_value),
+	       const char *path, const char *new_value)
 {
 	GMimeHeader *header =
 		g_mime_header_list_get_header (g_mime_object_get_header_list (object), name);
@@ -547,7 +588,9 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 		    !same_value (walk->raw + value_start, value_end - value_start,
 				 g_mime_header_get_raw_value (header)))
 			return FALSE;
-		value = rewrite ((const char *) walk->raw + value_start, value_end - value_start,
+		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (start + 1));
+		value = rewrite (walk, path, (const char *) walk->raw + value_start,
+				 value_end - value_start,
 				 newline_before (walk, field_end (walk->raw, walk->raw_len, start)),
 				 new_value);
 		bytes = g_byte_array_new_take ((guint8 *) value->str, value->len);
@@ -567,8 +610,95 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 	return TRUE;
 }
 
+/* The normal form of one header's value, or NULL when it needs none; the report gets a record. */
 static GString *
-rewrite_encoding (const char *value, size_t len, const char *newline, const char *new_encoding)
+header_text (Walk *walk, const char *path, const char *name, const char *value, size_t len,
+	     const char *newline)
+{
+	_MimeUtf8HeaderChange change;
+	MimeUtf8HeaderReport *record;
+	GString *out;
+
+	if (walk->options->headers == MIMEUTF8_HEADERS_KEEP)
+		return NULL;
+	out = _mimeutf8_header_normalize (name, value, len, walk->options, walk->eight_bit,
+					  _mimeutf8_fallback (walk->options), newline, &change);
+	if (change.limit_hit) {
+		walk_fail (walk, "limit: a header has too many encoded-words or parameters");
+		if (out != NULL)
+			g_string_free (out, TRUE);
+		return NULL;
+	}
+	if (out == NULL)
+		return NULL;
+	record = _mimeutf8_report_add_header (walk->report, path, name,
+					      change.rule ? change.rule : "normalized",
+					      change.charset ? change.charset->name : NULL);
+	record->replacements = change.replacements;
+	record->sanitized = change.sanitized;
+	return out;
+}
+
+/* Rewrites the headers of `object` that need it (its Content-Type of a relabelled text part was
+ * done with the label).  A header after a line that other parsers end the header block on is
+ * left alone: they would not see the rewrite. */
+static void
+rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *path)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list (object);
+	int i;
+
+	for (i = 0; i < g_mime_header_list_get_count (headers) && walk->failure == NULL; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+		const char *name = g_mime_header_get_name (header);
+		gint64 offset = g_mime_header_get_offset (header);
+		size_t value_start, value_end;
+		GString *value;
+
+		if (walk->raw == NULL) {
+			/* in place: the raw value GMime holds, with its final newline */
+			const char *raw = g_mime_header_get_raw_value (header);
+			size_t len = strlen (raw);
+
+			while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+				len--;
+			value = header_text (walk, path, name, raw, len, "\n");
+			if (value != NULL) {
+				g_string_append (value, raw + len);
+				g_mime_header_set_raw_value (header, value->str);
+				g_string_free (value, TRUE);
+			}
+			continue;
+		}
+		if (offset < 0 ||
+		    g_hash_table_contains (walk->headers_done, GSIZE_TO_POINTER (offset + 1)))
+			continue;
+		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (offset + 1));
+		if (!field_value (walk->raw, walk->raw_len, (size_t) offset, name, &value_start,
+				  &value_end) ||
+		    !same_value (walk->raw + value_start, value_end - value_start,
+				 g_mime_header_get_raw_value (header)))
+			continue;
+		if (!header_block_is_clean (walk, object, outer, (size_t) offset + 1,
+					    (size_t) offset))
+			continue;
+		value = header_text (walk, path, name, (const char *) walk->raw + value_start,
+				     value_end - value_start,
+				     newline_before (walk, field_end (walk->raw, walk->raw_len,
+								      (size_t) offset)));
+		if (value != NULL) {
+			gsize n = value->len;
+
+			add_edit (
+				walk, value_start, value_end,
+				g_byte_array_new_take ((guint8 *) g_string_free (value, FALSE), n));
+		}
+	}
+}
+
+static GString *
+rewrite_encoding (Walk *walk, const char *path, const char *value, size_t len, const char *newline,
+		  const char *new_encoding)
 {
 	GString *out = g_string_new (NULL);
 	size_t lead = 0;
@@ -837,6 +967,11 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 	record->charset = decision.charset->name;
 	record->action = MIMEUTF8_ACTION_CONVERTED;
 	plan->relabel = TRUE;
+	if (!walk->text_seen) {
+		walk->text_seen = TRUE;
+		if (decision.charset != _mimeutf8_cs_utf8 && decision.rule != MIMEUTF8_RULE_ASCII)
+			walk->eight_bit = decision.charset;
+	}
 
 	if (decision.rule == MIMEUTF8_RULE_ASCII &&
 	    memchr (plan->decoded, 0, plan->decoded_len) == NULL) {
@@ -962,14 +1097,16 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 				     strlen (newline_before (walk, at)));
 		add_edit (walk, at, at, line);
 	}
-	if (plan->relabel && !splice_header (walk, object, outer, body_start, "Content-Type",
-					     content_type_with_utf8, "text/plain; charset=utf-8")) {
+	if (plan->relabel &&
+	    !splice_header (walk, object, outer, body_start, "Content-Type", rewrite_content_type,
+			    record->path, "text/plain; charset=utf-8")) {
 		walk_fail (walk, "a text part's Content-Type header cannot be located");
 		return;
 	}
 	if (plan->encoding_out != plan->encoding_in) {
 		if (!splice_header (walk, object, outer, body_start, "Content-Transfer-Encoding",
-				    rewrite_encoding, encoding_name (plan->encoding_out))) {
+				    rewrite_encoding, record->path,
+				    encoding_name (plan->encoding_out))) {
 			walk_fail (walk, "a text part's header block cannot be located");
 			return;
 		}
@@ -1158,14 +1295,34 @@ walk_message (Walk *walk, GMimeMessage *message, const char *prefix, gboolean se
 {
 	GMimeObject *body = g_mime_message_get_mime_part (message);
 	g_autofree char *path = NULL;
+	GPtrArray *outer_jobs = walk->header_jobs;
+	const _MimeUtf8Charset *outer_eight_bit = walk->eight_bit;
+	gboolean outer_text_seen = walk->text_seen;
+	guint i;
 
-	if (body == NULL)
-		return;
-	if (GMIME_IS_MULTIPART (body))
-		path = prefix[0] ? g_strdup_printf ("%s.0", prefix) : g_strdup ("0");
-	else
-		path = prefix[0] ? g_strdup_printf ("%s.1", prefix) : g_strdup ("1");
-	walk_object (walk, body, GMIME_OBJECT (message), path, sealed);
+	walk->header_jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) header_job_free);
+	walk->eight_bit = NULL;
+	walk->text_seen = FALSE;
+	if (body != NULL) {
+		if (GMIME_IS_MULTIPART (body))
+			path = prefix[0] ? g_strdup_printf ("%s.0", prefix) : g_strdup ("0");
+		else
+			path = prefix[0] ? g_strdup_printf ("%s.1", prefix) : g_strdup ("1");
+		walk_object (walk, body, GMIME_OBJECT (message), path, sealed);
+	}
+	/* the message's own headers, then its parts', now that the first text part is decided */
+	if (!sealed && walk->failure == NULL) {
+		rewrite_headers (walk, GMIME_OBJECT (message), NULL, prefix);
+		for (i = 0; i < walk->header_jobs->len && walk->failure == NULL; i++) {
+			HeaderJob *job = g_ptr_array_index (walk->header_jobs, i);
+
+			rewrite_headers (walk, job->object, job->outer, job->path);
+		}
+	}
+	g_ptr_array_unref (walk->header_jobs);
+	walk->header_jobs = outer_jobs;
+	walk->eight_bit = outer_eight_bit;
+	walk->text_seen = outer_text_seen;
 }
 
 static void
@@ -1188,6 +1345,17 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	if (g_get_monotonic_time () > walk->deadline) {
 		walk_fail (walk, "limit: time");
 		return;
+	}
+	if (!sealed &&
+	    !(!walk->options->convert_signed &&
+	      (GMIME_IS_MULTIPART_SIGNED (object) || GMIME_IS_MULTIPART_ENCRYPTED (object) ||
+	       GMIME_IS_APPLICATION_PKCS7_MIME (object)))) {
+		HeaderJob *job = g_new0 (HeaderJob, 1);
+
+		job->object = object;
+		job->outer = outer;
+		job->path = g_strdup (path);
+		g_ptr_array_add (walk->header_jobs, job);
 	}
 	record = _mimeutf8_report_add_part (walk->report, path, type,
 					    GMIME_IS_PART (object) ? part_label (walk, object)
@@ -1323,6 +1491,7 @@ walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report, i
 	walk->depth = depth;
 	walk->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
 	walk->message_charsets = g_ptr_array_new ();
+	walk->headers_done = g_hash_table_new (NULL, NULL);
 	walk->newline = "\n";
 	walk->fd = -1;
 	walk->deadline =
@@ -1345,6 +1514,7 @@ walk_clear (Walk *walk)
 		g_byte_array_unref (g_array_index (walk->edits, Edit, i).bytes);
 	g_array_unref (walk->edits);
 	g_ptr_array_unref (walk->message_charsets);
+	g_hash_table_unref (walk->headers_done);
 	g_free (walk->failure);
 }
 
@@ -1487,6 +1657,31 @@ splice_out (const Walk *walk, Sink *sink)
 	return written + walk->raw_len - pos;
 }
 
+/* TRUE when the message's own header block has a DKIM-Signature and an edit falls after that
+ * block, in the body its signature hashes. */
+static gboolean
+body_edited_under_dkim (const Walk *walk)
+{
+	const guint8 *p = walk->raw, *end = walk->raw + walk->raw_len;
+	gboolean dkim = FALSE;
+	size_t body = walk->raw_len;
+
+	while (p < end) {
+		const guint8 *nl = memchr (p, '\n', end - p);
+		const guint8 *line_end = nl ? nl + 1 : end;
+
+		if (*p == '\n' || (*p == '\r' && line_end - p == 2)) {
+			body = (size_t) (line_end - walk->raw);
+			break;
+		}
+		if (line_end - p > 15 &&
+		    g_ascii_strncasecmp ((const char *) p, "DKIM-Signature:", 15) == 0)
+			dkim = TRUE;
+		p = line_end;
+	}
+	return dkim && g_array_index (walk->edits, Edit, walk->edits->len - 1).end > body;
+}
+
 /* Normalizes the message in `raw` (the file `fd` mapped, when fd >= 0), splicing the result into
  * `sink`. */
 static MimeUtf8Status
@@ -1516,6 +1711,8 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, in
 		walk_clear (&walk);
 		return status;
 	}
+	if (walk.edits->len > 0 && body_edited_under_dkim (&walk))
+		_mimeutf8_report_set_dkim_invalidated (report, TRUE);
 	out_len = splice_out (&walk, sink);
 	_mimeutf8_report_set_bytes (report, len, out_len);
 	_mimeutf8_report_set_status (

@@ -11,6 +11,7 @@ struct _MimeUtf8Report {
 	GPtrArray *parts;      /* of MimeUtf8PartReport, freed with g_free */
 	GPtrArray *headers;    /* of MimeUtf8HeaderReport, freed with g_free */
 	GStringChunk *strings; /* every string a part record points to */
+	gboolean dkim_invalidated;
 };
 
 MimeUtf8Report *
@@ -131,6 +132,18 @@ mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index)
 {
 	g_return_val_if_fail (index < report->parts->len, NULL);
 	return g_ptr_array_index (report->parts, index);
+}
+
+void
+_mimeutf8_report_set_dkim_invalidated (MimeUtf8Report *report, gboolean invalidated)
+{
+	report->dkim_invalidated = invalidated;
+}
+
+gboolean
+mimeutf8_report_get_dkim_invalidated (const MimeUtf8Report *report)
+{
+	return report->dkim_invalidated;
 }
 
 size_t
@@ -264,6 +277,8 @@ mimeutf8_report_to_json (const MimeUtf8Report *report, const char *name)
 	json_key_string (json, "reason", report->reason);
 	json_key_int (json, "bytes_in", (int64_t) report->bytes_in);
 	json_key_int (json, "bytes_out", (int64_t) report->bytes_out);
+	json_key (json, "dkim_invalidated");
+	g_string_append (json, report->dkim_invalidated ? "true" : "false");
 	json_key (json, "parts");
 	g_string_append_c (json, '[');
 	for (i = 0; i < report->parts->len; i++) {

@@ -1,33 +1,28 @@
-#!/usr/bin/env python3
-"""CLI tests of the mimeutf8 command: modes, options, exit codes, the report.
+#!/ usr / bin / env python3
+""
+	"CLI tests of the mimeutf8 command: modes, options, exit codes, the report.
 
-  cli.py MIMEUTF8 FIXTURES_DIR
-"""
-import json
-import os
-import subprocess
-import sys
-import tempfile
+	cli.py MIMEUTF8 FIXTURES_DIR ""
+				     "
+	import json import os import subprocess import sys import tempfile
 
-TOOL, FIXTURES = sys.argv[1], sys.argv[2]
-MESSAGES = os.path.join(FIXTURES, "messages")
-EXPECTED = os.path.join(FIXTURES, "expected")
-results = {"passed": 0, "failed": 0}
+		TOOL,
+	FIXTURES = sys.argv[1],
+	sys.argv[2] MESSAGES = os.path.join (FIXTURES, "messages") EXPECTED =
+		os.path.join (FIXTURES, "expected") results = { "passed" : 0, "failed" : 0 }
 
+							      def
+							      run (args, stdin = b "", **kw)
+    : return subprocess
+	      .run ([TOOL] + args, input = stdin, capture_output = True, **kw)
 
-def run(args, stdin=b"", **kw):
-    return subprocess.run([TOOL] + args, input=stdin, capture_output=True, **kw)
+		      def
+		      read (path)
+    : with open (path, "rb") as f : return f.read ()
 
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def case(fn):
-    try:
-        fn()
-        results["passed"] += 1
+					    def case (fn)
+    :
+try : fn () results["passed"] += 1
         print("ok     %s" % fn.__name__)
     except AssertionError as e:
         results["failed"] += 1
@@ -105,10 +100,10 @@ def test_cli__text_mode():
         f.flush()
         r = run(["--text", "--from=latin1", f.name])
         assert r.returncode == 0 and r.stdout == "caf\u00e9 \u201cok\u201d".encode(), r
-    # the same rules as a text part: valid UTF-8 under a latin1 label stays UTF-8
+#the same rules as a text part : valid UTF - 8 under a latin1 label stays UTF - 8
     r = run(["--text", "--from", "iso-8859-1"], "déjà".encode())
     assert r.stdout == "déjà".encode(), r.stdout
-    # strict: bytes invalid in the charset are written unchanged, with a message
+#strict : bytes invalid in the charset are written unchanged, with a message
     r = run(["--text", "--from", "utf-8", "--policy", "strict"], b"bad \xff")
     assert r.returncode == 0 and r.stdout == b"bad \xff" and r.stderr, r
 
@@ -117,10 +112,35 @@ def test_cli__text_mode():
 def test_cli__policies():
     msg = read(os.path.join(MESSAGES, "latin1-qp.eml")).replace(b"iso-8859-1", b"utf-8")
     lenient = run([], msg)
-    strict = run(["--policy=strict"], msg)
+    strict = run(["--policy=strict", "--headers=keep"], msg)
     assert lenient.returncode == strict.returncode == 0
     assert b"Agn=C3=A8s" in lenient.stdout, "lenient did not detect windows-1252"
     assert strict.stdout == msg, "strict changed a part that does not decode as labelled"
+
+
+@case
+def test_cli__header_modes():
+    msg = read(os.path.join(MESSAGES, "koi8r-8bit-headers.eml"))
+    encoded = run([], msg).stdout
+    utf8 = run(["--headers=utf8"], msg).stdout
+    keep = run(["--headers=keep"], msg).stdout
+    head = lambda m: m.split(b"\n\n", 1)[0]
+    assert max(head(encoded)) < 128, "--headers=encoded left 8-bit bytes in the headers"
+    assert "Subject: Отчёт за март".encode() in head(utf8), head(utf8)
+    assert "From: Иван Петров <ivan@example.ru>".encode() in head(utf8), head(utf8)
+    assert head(keep) == head(msg).replace(b"charset=koi8-r", b"charset=utf-8")
+    for out, mode in ((encoded, "encoded"), (utf8, "utf8")):
+        assert run(["--headers=" + mode], out).stdout == out, "not idempotent with --headers=" + mode
+
+
+@case
+def test_cli__no_header_injection():
+    r = run(["--report=/dev/stdout"], read(os.path.join(MESSAGES, "utf7-injection.eml")))
+    out, report = r.stdout.rsplit(b"\n{", 1)
+    names = [l.split(b":")[0] for l in out.split(b"\n\n")[0].split(b"\n")]
+    assert b"Bcc" not in names, "decoded UTF-7 made a header"
+    assert names == [b"From", b"To", b"Subject", b"MIME-Version", b"Content-Type"], names
+    assert json.loads(b"{" + report)["headers"][0]["sanitized"] is True
 
 
 @case
@@ -296,7 +316,7 @@ def test_cli__crash_or_hang_loses_nothing():
         env["MIMEUTF8_TEST_FAULT"] = "hang:-"
         r = run(["--timeout=1"], msg, env=env, timeout=30)
         assert r.returncode == 0 and r.stdout == msg, "filter hang: the input was not written"
-        for fault in ("crash:koi8r", "hang:koi8r"):
+        for fault in ("crash:koi8r-8bit.eml", "hang:koi8r-8bit.eml"):
             env["MIMEUTF8_TEST_FAULT"] = fault
             d = os.path.join(out, fault.split(":")[0])
             r = run(["-j2", "--timeout=1", "-o", d, "--report", d + ".jsonl"] + all_fixtures(), env=env, timeout=60)
@@ -306,7 +326,7 @@ def test_cli__crash_or_hang_loses_nothing():
                 assert read(os.path.join(d, n)) == want, "%s: %s" % (fault, n)
             lines = [json.loads(l) for l in open(d + ".jsonl")]
             assert [os.path.basename(l["name"]) for l in lines] == fixture_names()
-            assert [l["status"] for l in lines if "koi8r" in l["name"]] == ["passthrough"]
+            assert [l["status"] for l in lines if "koi8r-8bit.eml" in l["name"]] == ["passthrough"]
 
 
 print("%d passed, %d failed" % (results["passed"], results["failed"]))

@@ -50,7 +50,7 @@ test_report__json (void **state)
 		json,
 		"{\"name\":\"a\\\\b.eml\",\"status\":\"normalized\",\"reason\":null,\"bytes_in\":"
 		"100,"
-		"\"bytes_out\":120,\"parts\":["
+		"\"bytes_out\":120,\"dkim_invalidated\":false,\"parts\":["
 		"{\"path\":\"0\",\"type\":\"multipart/mixed\",\"declared\":null,\"charset\":null,"
 		"\"action\":\"converted\",\"reason\":null,\"rule\":\"none\",\"detected\":null,"
 		"\"encoding_in\":null,\"encoding_out\":null,\"bytes_in\":0,\"bytes_out\":0,"
