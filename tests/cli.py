@@ -1,28 +1,33 @@
-#!/ usr / bin / env python3
-""
-	"CLI tests of the mimeutf8 command: modes, options, exit codes, the report.
+#!/usr/bin/env python3
+"""CLI tests of the mimeutf8 command: modes, options, exit codes, the report.
 
-	cli.py MIMEUTF8 FIXTURES_DIR ""
-				     "
-	import json import os import subprocess import sys import tempfile
+  cli.py MIMEUTF8 FIXTURES_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
 
-		TOOL,
-	FIXTURES = sys.argv[1],
-	sys.argv[2] MESSAGES = os.path.join (FIXTURES, "messages") EXPECTED =
-		os.path.join (FIXTURES, "expected") results = { "passed" : 0, "failed" : 0 }
+TOOL, FIXTURES = sys.argv[1], sys.argv[2]
+MESSAGES = os.path.join(FIXTURES, "messages")
+EXPECTED = os.path.join(FIXTURES, "expected")
+results = {"passed": 0, "failed": 0}
 
-							      def
-							      run (args, stdin = b "", **kw)
-    : return subprocess
-	      .run ([TOOL] + args, input = stdin, capture_output = True, **kw)
 
-		      def
-		      read (path)
-    : with open (path, "rb") as f : return f.read ()
+def run(args, stdin=b"", **kw):
+    return subprocess.run([TOOL] + args, input=stdin, capture_output=True, **kw)
 
-					    def case (fn)
-    :
-try : fn () results["passed"] += 1
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def case(fn):
+    try:
+        fn()
+        results["passed"] += 1
         print("ok     %s" % fn.__name__)
     except AssertionError as e:
         results["failed"] += 1
@@ -100,10 +105,10 @@ def test_cli__text_mode():
         f.flush()
         r = run(["--text", "--from=latin1", f.name])
         assert r.returncode == 0 and r.stdout == "caf\u00e9 \u201cok\u201d".encode(), r
-#the same rules as a text part : valid UTF - 8 under a latin1 label stays UTF - 8
+    # the same rules as a text part: valid UTF-8 under a latin1 label stays UTF-8
     r = run(["--text", "--from", "iso-8859-1"], "déjà".encode())
     assert r.stdout == "déjà".encode(), r.stdout
-#strict : bytes invalid in the charset are written unchanged, with a message
+    # strict: bytes invalid in the charset are written unchanged, with a message
     r = run(["--text", "--from", "utf-8", "--policy", "strict"], b"bad \xff")
     assert r.returncode == 0 and r.stdout == b"bad \xff" and r.stderr, r
 
