@@ -1248,10 +1248,11 @@ emit_phrase_region (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end)
 			i = j;
 			continue;
 		}
-		/* Words up to the next comment; trailing blanks are not part of them. */
+		/* Words up to the next comment, read as the walk read them (a '(' inside a quoted
+		 * string or brackets opens nothing); trailing blanks are not part of them. */
 		j = i;
 		while (j < end && p[j] != '(') {
-			if (p[j] == '"') {
+			if (p[j] == '"' || p[j] == '[') {
 				if (!skip_delimited (p, end, &j))
 					j = end;
 			} else {
@@ -2082,6 +2083,32 @@ header_kind (const char *name)
 
 /* ---- the entry point ---------------------------------------------------------------------- */
 
+/* Raw 8-bit bytes that are not UTF-8 make a structured header (Received, Date, Message-ID...)
+ * invalid already; read as text and rewritten, it at least becomes UTF-8 (7-bit under
+ * MIMEUTF8_HEADERS_ENCODED).  Valid UTF-8 stays: it may be an RFC 6531 address, and RFC 6532
+ * allows it. */
+static gboolean
+raw_8bit_text (const guint8 *p, size_t n)
+{
+	_MimeUtf8Scan scan;
+
+	if (_mimeutf8_ascii_prefix (p, n) == n)
+		return FALSE;
+	_mimeutf8_utf8_scan (p, n, &scan);
+	return scan.invalid > 0;
+}
+
+/* Headers that a signature covers or that carry one, and Return-Path (an addr-spec only): never
+ * rewritten, whatever their bytes. */
+static gboolean
+signs (const char *name)
+{
+	g_autofree char *lower = g_ascii_strdown (name, -1);
+
+	return strstr (lower, "dkim") != NULL || g_str_has_prefix (lower, "arc-") ||
+	       strstr (lower, "signature") != NULL || strcmp (lower, "return-path") == 0;
+}
+
 /* A CR or LF that is not part of a fold (a line break, then a blank). */
 static gboolean
 has_bare_break (const guint8 *p, size_t n)
@@ -2147,6 +2174,8 @@ _mimeutf8_header_normalize (const char *name, const char *value, size_t len,
 	if (len == 0 || (mode != MIMEUTF8_HEADERS_ENCODED && mode != MIMEUTF8_HEADERS_UTF8))
 		return NULL;
 	kind = header_kind (name);
+	if (kind == KIND_NONE && raw_8bit_text ((const guint8 *) value, len) && !signs (name))
+		kind = KIND_UNSTRUCTURED;
 	/* A line break inside a list that is no fold leaves its structure in doubt: such a list
 	 * is not rewritten.  (Unstructured text turns one into a blank.) */
 	if (kind == KIND_NONE ||

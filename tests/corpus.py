@@ -240,6 +240,61 @@ def text_leaves(msg):
     return out
 
 
+def top_header_lines(data):
+    head = re.split(rb"\r?\n\r?\n", data, 1)[0]
+    return [l.rstrip(b"\r") for l in head.split(b"\n")]
+
+
+def check_real_headers(names, src, out, reports):
+    """--headers=encoded: the top-level headers are 7-bit, except what stays by design (valid
+    UTF-8, which may be an RFC 6531 address; an addr-spec, never touched; DKIM, ARC and
+    Return-Path; lines that are no header field), and
+    the Subject decodes in Python's email.header to text without U+FFFD unless the input's
+    could not be decoded."""
+    import email.header
+    problems, kept, fffd = [], 0, 0
+    for n in names:
+        report = reports.get(n)
+        if report is None or report["status"] == "passthrough":
+            continue
+        data = open(os.path.join(out, n), "rb").read()
+        field = None
+        for line in top_header_lines(data):
+            if line[:1] not in (b" ", b"\t"):
+                field = line.split(b":", 1)[0].strip().lower()
+            if max(line, default=0) < 128:
+                continue
+            try:
+                line.decode("utf-8")
+                kept += 1
+                continue
+            except UnicodeDecodeError:
+                pass
+            in_address = any(max(tok) > 127 and b"@" in tok for tok in re.split(rb"[\s,<>]+", line) if tok)
+            if field is not None and (b"dkim" in field or field.startswith(b"arc-") or field == b"return-path"
+                                      or not re.fullmatch(rb"[!-9;-~]+", field)
+                                      or in_address and field in (b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender")):
+                kept += 1
+                continue
+            problems.append("%s: 8-bit header line %r" % (n, line[:60]))
+        subject = raw_header(data, b"Subject")
+        if subject is not None and max(subject, default=0) < 128:
+            try:
+                text = str(email.header.make_header(email.header.decode_header(subject.decode())))
+            except Exception:
+                text = subject.decode()
+            if "\ufffd" in text:
+                before = raw_header(open(os.path.join(src, n), "rb").read(), b"Subject") or b""
+                replaced = any(h["name"].lower() == "subject" and h["replacements"] for h in report["headers"])
+                if not replaced and "\ufffd".encode() not in before and b"=EF=BF=BD" not in before.upper():
+                    problems.append("%s: Subject decodes with U+FFFD, the input's did not" % n)
+                fffd += 1
+    print("headers: %d 8-bit top-level header lines kept by design (valid UTF-8, addr-specs, "
+          "DKIM/ARC, Return-Path, not header lines); %d subjects with U+FFFD, each from undecodable input"
+          % (kept, fffd))
+    return problems
+
+
 def test_real(tool, shared):
     """Every text part, as the library reads the message, comes out labelled utf-8 and valid:
     the second run's report must find each one already UTF-8, or left alone and reported so.
@@ -285,6 +340,8 @@ def test_real(tool, shared):
                     valid = False
                 if cs not in ("utf-8", "utf8") or not valid:
                     problems.append("%s: Python reads part %s as %r%s" % (n, record["path"], cs, "" if valid else ", invalid UTF-8"))
+        header_problems = check_real_headers(names, src, out, first)
+        problems += header_problems
         differ = same_files(out, again, names)
         statuses = {}
         for r in first.values():

@@ -274,12 +274,19 @@ static const Case cases[] = {
 	{ "Subject", " caf\xc3\xa9", UTF8, NULL, NULL },
 	{ "Message-ID", " <=?iso-8859-1?Q?caf=E9?=@example.com>", ENC, NULL, NULL },
 	{ "References", " <a@b> =?iso-8859-1?Q?caf=E9?=", ENC, NULL, NULL },
-	{ "Received", " from caf\xe9 by x", ENC, NULL, NULL },
+	{ "Received", " from caf\xc3\xa9 by x", ENC, NULL, NULL },
 	{ "DKIM-Signature", " v=1; z=Subject:=?iso-8859-1?Q?x?=", ENC, NULL, NULL },
 	{ "X-Google-DKIM-Signature", " z=Subject:=?iso-8859-1?Q?x?=", ENC, NULL, NULL },
 	{ "X-Original-To", " j\xc3\xb6rg@example.com", ENC, NULL, NULL },
 	{ "Delivered-To", " j\xc3\xb6rg@example.com", ENC, NULL, NULL },
 	{ "List-Id", " =?iso-8859-1?Q?caf=E9?= <list.example.com>", ENC, NULL, NULL },
+
+	/* A structured header with bytes that are not UTF-8 is read as text. */
+	{ "Received", " from caf\xe9 by x", ENC, NULL, " from =?UTF-8?B?Y2Fmw6k=?= by x",
+	  "8bit-fallback", "windows-1252" },
+	{ "Message-ID", " <caf\xe9@x>", UTF8, "koi8-r", " <caf\xd0\x98@x>", "8bit-message",
+	  "koi8-r" },
+	{ "DKIM-Signature", " v=1; b=caf\xe9", ENC, NULL, NULL },
 
 	/* Encoded-words in legacy charsets. */
 	{ "Subject", " =?iso-8859-1?Q?caf=E9_au_lait?=", ENC, NULL, " =?UTF-8?B?Y2Fmw6k=?= au lait",
@@ -561,6 +568,8 @@ test_headers__fuzzed (void **state)
 		INPUT ("From",
 		       " \"=?iso-8859-1?Q?J\0G6rg\n ?=\"'(9>, \241{\366\366\366\366\366\366"
 		       "\366\366\366\366ienc)a\351f <j\366om: \"=?iso-8859-1?Q?J\0G6r\0, cAd;"),
+		/* a '(' inside brackets in a display name */
+		INPUT ("Cc", " =?[c\377\377\377\377\377\377\377(]c=\0l\0"),
 		/* a bare CR in a list that does not parse */
 		INPUT ("Cc", " =\0\0\0\0\0\0\0?ikoi8+rsCller=2C_\r=F6rg?= <jm@x.org\276"),
 		/* text that decodes to nothing after a fold */
