@@ -299,7 +299,10 @@ param_value_end (const char *v, size_t i, size_t len)
 				i++;
 		return i < len ? i + 1 : len;
 	}
-	while (i < len && v[i] != ';' && !g_ascii_isspace (v[i]) && v[i] != '(')
+	/* a token ends at a blank, a line break or a comment; a lone CR is no line break, and
+	 * belongs to the (broken) token, so that a rewrite replaces all of it */
+	while (i < len && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' &&
+	       !(v[i] == '\r' && i + 1 < len && v[i + 1] == '\n') && v[i] != '(')
 		i++;
 	return i;
 }
@@ -354,6 +357,28 @@ is_charset_name (const char *name, size_t len)
 	return len == 7 && g_ascii_strncasecmp (name, "charset", 7) == 0;
 }
 
+/* FALSE when a quoted string or a comment in a structured value never ends: a parameter added
+ * after it would be inside it for a reader that honours them, and invisible. */
+static gboolean
+value_is_balanced (const char *v, size_t len)
+{
+	gboolean quoted = FALSE;
+	int depth = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == '\\' && (quoted || depth > 0))
+			i++;
+		else if (v[i] == '"' && depth == 0)
+			quoted = !quoted;
+		else if (v[i] == '(' && !quoted)
+			depth++;
+		else if (v[i] == ')' && !quoted && depth > 0)
+			depth--;
+	}
+	return !quoted && depth == 0;
+}
+
 /* Bounds of the plain charset parameter's value (quotes included), if there is one. */
 static gboolean
 find_charset_param (const char *value, size_t len, size_t *start_out, size_t *end_out)
@@ -377,6 +402,16 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
 		if (is_charset_name (value + n0, n1 - n0)) {
+			/* An unquoted value runs, for GMime, to the next ';' ("us-ascii x y" is one
+			 * label to it): all of it is replaced, so that what it reads back is utf-8. */
+			if (value[v0] != '"') {
+				while (v1 < len && value[v1] != ';' && value[v1] != '\n' &&
+				       value[v1] != '(' && value[v1] != '"')
+					v1++;
+				while (v1 > v0 && (value[v1 - 1] == ' ' || value[v1 - 1] == '\t' ||
+						   value[v1 - 1] == '\r'))
+					v1--;
+			}
 			/* keep the quotes if it had them */
 			g_string_append_len (out, value + copied, v0 - copied);
 			g_string_append (out, value[v0] == '"' ? "\"utf-8\"" : "utf-8");
@@ -1041,6 +1076,22 @@ encode_body (const TextPlan *plan, const guint8 *data, size_t len, const char *n
 	return out;
 }
 
+/* The part's Content-Type value, as written, has no quoted string or comment left open. */
+static gboolean
+content_type_is_balanced (const Walk *walk, GMimeObject *object)
+{
+	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
+							     "Content-Type");
+	size_t start, end;
+
+	if (header == NULL || g_mime_header_get_offset (header) < 0)
+		return TRUE;
+	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
+			  "Content-Type", &start, &end))
+		return FALSE;
+	return value_is_balanced ((const char *) walk->raw + start, end - start);
+}
+
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
 static size_t
 edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
@@ -1077,7 +1128,8 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 					      "Content-Transfer-Encoding"));
 	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
 	    (upto == (size_t) -1 ||
-	     !header_block_is_clean (walk, object, outer, body_start, upto))) {
+	     !header_block_is_clean (walk, object, outer, body_start, upto) ||
+	     !content_type_is_balanced (walk, object))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
 		record->encoding_out = record->encoding_in;
