@@ -179,6 +179,10 @@ void _mimeutf8_report_set_status (MimeUtf8Report *report, MimeUtf8Status status,
 				  const char *reason);
 void _mimeutf8_report_set_bytes (MimeUtf8Report *report, uint64_t bytes_in, uint64_t bytes_out);
 void _mimeutf8_report_set_dkim_invalidated (MimeUtf8Report *report, gboolean invalidated);
+/* The part records from `first_part` on that say converted now say left alone for `reason`, and
+ * the header records from `first_header` on are dropped: rewrites that were not applied. */
+void _mimeutf8_report_undo (MimeUtf8Report *report, size_t first_part, size_t first_header,
+			    const char *reason);
 /* A new header record with its strings copied; the report owns it. */
 MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path,
 						   const char *name, const char *rule,

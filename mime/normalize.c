@@ -1305,6 +1305,8 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 {
 	TextPlan plan = { 0 };
 	Walk inner;
+	size_t first_part = mimeutf8_report_get_n_parts (walk->report);
+	size_t first_header = mimeutf8_report_get_n_headers (walk->report);
 
 	plan.encoding_in = g_mime_part_get_content_encoding (part);
 	record->encoding_in = encoding_name (plan.encoding_in);
@@ -1323,7 +1325,7 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 		record->reason = _mimeutf8_report_intern (walk->report, inner.failure);
 	} else if (inner.edits->len > 0) {
 		GByteArray *out = g_byte_array_sized_new (plan.decoded_len + plan.decoded_len / 8);
-		Sink sink = { out, NULL, FALSE };
+		Sink sink = { out, NULL, -1, FALSE, 0 };
 
 		splice_out (&inner, &sink);
 		plan.converted = out;
@@ -1334,6 +1336,10 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 		record->bytes_in = plan.decoded_len;
 		record->bytes_out = out->len;
 		apply_splice (walk, part, outer, &plan, record);
+		/* the inner message's rewrites did not happen after all: its records say so */
+		if (record->action == MIMEUTF8_ACTION_LEFT_ALONE)
+			_mimeutf8_report_undo (walk->report, first_part, first_header,
+					       "inside a part left alone");
 	}
 	walk_clear (&inner);
 	if (plan.converted != NULL)

@@ -140,6 +140,26 @@ _mimeutf8_report_set_dkim_invalidated (MimeUtf8Report *report, gboolean invalida
 	report->dkim_invalidated = invalidated;
 }
 
+void
+_mimeutf8_report_undo (MimeUtf8Report *report, size_t first_part, size_t first_header,
+		       const char *reason)
+{
+	guint i;
+
+	for (i = (guint) first_part; i < report->parts->len; i++) {
+		MimeUtf8PartReport *part = g_ptr_array_index (report->parts, i);
+
+		if (part->action != MIMEUTF8_ACTION_CONVERTED)
+			continue;
+		part->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		part->reason = _mimeutf8_report_intern (report, reason);
+		part->encoding_out = part->encoding_in;
+		part->bytes_out = part->bytes_in;
+	}
+	if (first_header < report->headers->len)
+		g_ptr_array_set_size (report->headers, (guint) first_header);
+}
+
 gboolean
 mimeutf8_report_get_dkim_invalidated (const MimeUtf8Report *report)
 {
@@ -218,17 +238,19 @@ json_string (GString *json, const char *value)
 	p = value;
 	end = value + strlen (value);
 	while (p < end) {
-		const char *valid_end;
 		unsigned char c = (unsigned char) *p;
 
 		if (c >= 0x80) {
-			if (!g_utf8_validate (p, end - p, &valid_end) && valid_end == p) {
+			/* one character at a time: a run of valid UTF-8 may hold control bytes */
+			int n = g_utf8_skip[c];
+
+			if (end - p < n || !g_utf8_validate (p, n, NULL)) {
 				g_string_append (json, "\\ufffd");
 				p++;
 				continue;
 			}
-			g_string_append_len (json, p, valid_end - p);
-			p = valid_end;
+			g_string_append_len (json, p, n);
+			p += n;
 			continue;
 		}
 		if (c == '"' || c == '\\')

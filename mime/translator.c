@@ -56,6 +56,10 @@ struct _MimeUtf8Translator {
 	gboolean unavailable;   /* iconv cannot convert this charset here: ASCII only */
 	guint8 held[HOLD_MAX];  /* an incomplete sequence at the end of the last chunk */
 	size_t n_held;
+	/* A stateful 7-bit charset (ISO-2022-*, UTF-7) is converted whole at the end: after an
+	 * invalid sequence, glibc resynchronizes at a place that depends on where the chunks were
+	 * cut, and the output must not. */
+	GByteArray *whole;
 	MimeUtf8ConvertStats stats;
 };
 
@@ -622,6 +626,12 @@ iconv_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, G
 	/* Nothing new: what is held stays held (GMime filters end with an empty chunk). */
 	if (len == 0)
 		return;
+	if (translator->charset->flags & _MIMEUTF8_CS_STATEFUL_7BIT) {
+		if (translator->whole == NULL)
+			translator->whole = g_byte_array_new ();
+		g_byte_array_append (translator->whole, data, (guint) len);
+		return;
+	}
 	if (translator->n_held > 0) {
 		/* The held bytes plus enough new ones to finish any character: a character cut by
 		 * `take` is found incomplete again and converted from `data` below. */
@@ -783,6 +793,17 @@ mimeutf8_translator_end (MimeUtf8Translator *translator, GByteArray *out)
 	g_return_if_fail (translator != NULL);
 	g_return_if_fail (out != NULL);
 	old = out->len;
+	if (translator->whole != NULL && translator->whole->len > 0) {
+		GByteArray *whole = translator->whole;
+		uint64_t base = translator->stats.bytes_in - whole->len;
+		size_t used;
+
+		translator->whole = NULL;
+		used = iconv_run (translator, whole->data, whole->len, base, out);
+		if (used < whole->len)
+			append_replacement (translator, out, base + used);
+		g_byte_array_unref (whole);
+	}
 	if (translator->n_held > 0) {
 		append_replacement (translator, out,
 				    translator->stats.bytes_in - translator->n_held);
@@ -798,6 +819,8 @@ mimeutf8_translator_reset (MimeUtf8Translator *translator)
 {
 	g_return_if_fail (translator != NULL);
 	translator->n_held = 0;
+	if (translator->whole != NULL)
+		g_byte_array_set_size (translator->whole, 0);
 	stats_clear (&translator->stats);
 	if (translator->mode == MODE_ICONV)
 		iconv (translator->cd, NULL, NULL, NULL, NULL);
@@ -826,6 +849,8 @@ mimeutf8_translator_free (MimeUtf8Translator *translator)
 		return;
 	if (translator->cd != (iconv_t) -1)
 		cd_give (translator->charset->iconv_name, translator->cd);
+	if (translator->whole != NULL)
+		g_byte_array_unref (translator->whole);
 	g_free (translator->own_table);
 	g_free (translator);
 }

@@ -15,7 +15,8 @@ G_DEFINE_TYPE (MimeUtf8Filter, mimeutf8_filter, GMIME_TYPE_FILTER)
 static void
 give_output (MimeUtf8Filter *self, char **outbuf, size_t *outlen, size_t *outprespace)
 {
-	*outbuf = (char *) self->out->data;
+	/* an array that never grew has no data; GMime wants a buffer even for 0 bytes */
+	*outbuf = self->out->len > 0 ? (char *) self->out->data : (char *) "";
 	*outlen = self->out->len;
 	*outprespace = 0;
 }
