@@ -2109,16 +2109,18 @@ signs (const char *name)
 	       strstr (lower, "signature") != NULL || strcmp (lower, "return-path") == 0;
 }
 
-/* A CR or LF that is not part of a fold (a line break, then a blank). */
+/* A CR or LF that is not part of a fold (CR LF or LF, then a blank). */
 static gboolean
 has_bare_break (const guint8 *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if ((p[i] == '\r' || p[i] == '\n') &&
-		    !(i + 1 < n && (is_wsp (p[i + 1]) || (p[i] == '\r' && p[i + 1] == '\n'))))
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\r' && !(i + 1 < n && p[i + 1] == '\n'))
 			return TRUE;
+		if (p[i] == '\n' && !(i + 1 < n && is_wsp (p[i + 1])))
+			return TRUE;
+	}
 	return FALSE;
 }
 

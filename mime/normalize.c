@@ -822,7 +822,7 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 					  (char *) plan->decoded_copy->data);
 		n += g_mime_encoding_flush (&state, NULL, 0, (char *) plan->decoded_copy->data + n);
 		g_byte_array_set_size (plan->decoded_copy, (guint) n);
-		plan->decoded = plan->decoded_copy->data;
+		plan->decoded = n > 0 ? plan->decoded_copy->data : (const guint8 *) "";
 		plan->decoded_len = n;
 		release_pages (walk, start, end);
 		return;
@@ -832,7 +832,9 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
 	g_mime_data_wrapper_write_to_stream (content, sink);
 	g_object_unref (sink);
-	plan->decoded = plan->decoded_copy->data;
+	/* an empty array has no data at all: an empty body still gets a pointer */
+	plan->decoded =
+		plan->decoded_copy->len > 0 ? plan->decoded_copy->data : (const guint8 *) "";
 	plan->decoded_len = plan->decoded_copy->len;
 }
 
@@ -1631,6 +1633,8 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	const char *why;
 	guint i;
 
+	if (raw == NULL)
+		raw = (const guint8 *) ""; /* an empty message may come as NULL */
 	walk->raw = raw;
 	walk->raw_len = len;
 	walk->fd = fd;

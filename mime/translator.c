@@ -352,7 +352,7 @@ utf8_window_end (const guint8 *p, const guint8 *end)
 	size_t i;
 
 	for (i = 1; i <= 3 && q - i >= p; i++) {
-		guint8 c = q[-i];
+		guint8 c = *(q - i);
 
 		if (c < 0x80)
 			break;

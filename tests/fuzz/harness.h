@@ -1,0 +1,816 @@
+/* harness.h: the checks that the fuzz targets run on each input and that tests/crashers.c
+ * replays on every saved crasher.  Each harness_* function takes one input in its target's format
+ * and aborts, saying why on stderr, when the library breaks one of its promises.
+ *
+ * Input formats (the same bytes a crasher file holds):
+ *   convert:   LABEL "\n" BYTES.  With no newline in the first 128 bytes there is no label line:
+ *              the label is "utf-8" and every byte is data.
+ *   normalize: a message.
+ *   headers:   NAME ":" VALUE.  With no colon in the first 128 bytes the name is "Subject" and
+ *              every byte is the value.  The value is cut at a newline not followed by a blank,
+ *              where a real field would end.
+ * Options, chunk sizes and the like are drawn from a hash of the whole input, so that a saved
+ * input replays exactly. */
+#ifndef MIMEUTF8_FUZZ_HARNESS_H
+#define MIMEUTF8_FUZZ_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mimeutf8-private.h"
+
+/* headers.c is being written: when it is not linked in yet, the header checks are skipped */
+#pragma weak _mimeutf8_header_normalize
+
+#define HARNESS_FAIL(...)                                                                          \
+	do {                                                                                       \
+		fprintf (stderr, "harness: ");                                                     \
+		fprintf (stderr, __VA_ARGS__);                                                     \
+		fputc ('\n', stderr);                                                              \
+		abort ();                                                                          \
+	} while (0)
+
+/* Headers the library may add to a part: its new type, encoding and MIME-Version. */
+static const char *const harness_may_add[] = { "content-type", "content-transfer-encoding",
+					       "mime-version" };
+
+static inline uint64_t
+harness_hash (const uint8_t *data, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ data[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* xorshift64: chunk sizes from the hash */
+static inline uint64_t
+harness_next (uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+/* memcmp's arguments must not be NULL, even for 0 bytes: an empty GByteArray's data may be. */
+static inline gboolean
+harness_same (const void *a, size_t a_len, const void *b, size_t b_len)
+{
+	return a_len == b_len && (a_len == 0 || memcmp (a, b, a_len) == 0);
+}
+
+static inline void
+harness_check_utf8 (const char *what, const guint8 *data, size_t len)
+{
+	_MimeUtf8Scan scan;
+
+	_mimeutf8_utf8_scan (data, len, &scan);
+	if (scan.invalid != 0 || scan.nul != 0)
+		HARNESS_FAIL ("%s: not strictly valid UTF-8 without NUL (%zu invalid, %zu NUL in %zu bytes)",
+			      what, scan.invalid, scan.nul, len);
+}
+
+/* ---- a small JSON validator, for the report ---------------------------------------------- */
+
+typedef struct {
+	const char *p, *end;
+	int depth;
+} HarnessJson;
+
+static int harness_json_value (HarnessJson *j);
+
+static inline void
+harness_json_ws (HarnessJson *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static inline int
+harness_json_string (HarnessJson *j)
+{
+	if (j->p >= j->end || *j->p != '"')
+		return 0;
+	for (j->p++; j->p < j->end; j->p++) {
+		unsigned char c = (unsigned char) *j->p;
+
+		if (c == '"') {
+			j->p++;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			j->p++;
+			if (j->p >= j->end || !strchr ("\"\\/bfnrtu", *j->p))
+				return 0;
+			if (*j->p == 'u') {
+				for (int k = 1; k <= 4; k++)
+					if (j->p + k >= j->end || !g_ascii_isxdigit (j->p[k]))
+						return 0;
+				j->p += 4;
+			}
+		}
+	}
+	return 0;
+}
+
+static inline int
+harness_json_literal (HarnessJson *j, const char *word)
+{
+	size_t n = strlen (word);
+
+	if ((size_t) (j->end - j->p) < n || memcmp (j->p, word, n) != 0)
+		return 0;
+	j->p += n;
+	return 1;
+}
+
+static inline int
+harness_json_number (HarnessJson *j)
+{
+	const char *start = j->p;
+
+	if (j->p < j->end && *j->p == '-')
+		j->p++;
+	while (j->p < j->end && (g_ascii_isdigit (*j->p) || strchr (".eE+-", *j->p)))
+		j->p++;
+	return j->p > start && g_ascii_isdigit (j->p[-1]);
+}
+
+static int
+harness_json_value (HarnessJson *j)
+{
+	harness_json_ws (j);
+	if (j->p >= j->end || ++j->depth > 64)
+		return 0;
+	if (*j->p == '{' || *j->p == '[') {
+		char close = *j->p == '{' ? '}' : ']';
+		int object = *j->p == '{';
+
+		j->p++;
+		harness_json_ws (j);
+		if (j->p < j->end && *j->p == close) {
+			j->p++;
+			j->depth--;
+			return 1;
+		}
+		for (;;) {
+			if (object) {
+				harness_json_ws (j);
+				if (!harness_json_string (j))
+					return 0;
+				harness_json_ws (j);
+				if (j->p >= j->end || *j->p++ != ':')
+					return 0;
+			}
+			if (!harness_json_value (j))
+				return 0;
+			harness_json_ws (j);
+			if (j->p >= j->end)
+				return 0;
+			if (*j->p == ',') {
+				j->p++;
+				continue;
+			}
+			if (*j->p++ != close)
+				return 0;
+			j->depth--;
+			return 1;
+		}
+	}
+	j->depth--;
+	if (*j->p == '"')
+		return harness_json_string (j);
+	if (*j->p == 't')
+		return harness_json_literal (j, "true");
+	if (*j->p == 'f')
+		return harness_json_literal (j, "false");
+	if (*j->p == 'n')
+		return harness_json_literal (j, "null");
+	return harness_json_number (j);
+}
+
+/* The report's JSON line is one valid JSON object, in valid UTF-8. */
+static inline void
+harness_check_report_json (const MimeUtf8Report *report)
+{
+	g_autofree char *json = mimeutf8_report_to_json (report, "fuzz\"\n\x01");
+	HarnessJson j;
+
+	if (json == NULL)
+		HARNESS_FAIL ("mimeutf8_report_to_json returned NULL");
+	if (!g_utf8_validate (json, -1, NULL))
+		HARNESS_FAIL ("the report's JSON is not valid UTF-8: %.300s", json);
+	j.p = json;
+	j.end = json + strlen (json);
+	j.depth = 0;
+	if (*json != '{' || !harness_json_value (&j) || (harness_json_ws (&j), j.p != j.end))
+		HARNESS_FAIL ("the report is not one JSON object (error at byte %zu): %.300s",
+			      (size_t) (j.p - json), json);
+}
+
+/* ---- convert ------------------------------------------------------------------------------- */
+
+static inline void
+harness_same_stats (const char *what, const MimeUtf8ConvertStats *a, const MimeUtf8ConvertStats *b)
+{
+	if (a->bytes_in != b->bytes_in || a->bytes_out != b->bytes_out ||
+	    a->replacements != b->replacements || a->first_replacement != b->first_replacement)
+		HARNESS_FAIL ("%s: stats differ from the whole conversion's: in %llu/%llu out %llu/%llu "
+			      "replacements %llu/%llu first %lld/%lld",
+			      what, (unsigned long long) a->bytes_in, (unsigned long long) b->bytes_in,
+			      (unsigned long long) a->bytes_out, (unsigned long long) b->bytes_out,
+			      (unsigned long long) a->replacements,
+			      (unsigned long long) b->replacements, (long long) a->first_replacement,
+			      (long long) b->first_replacement);
+}
+
+/* Runs `translator` over `data` in chunks drawn from `state` (all of size 1 when `state` is
+ * NULL); the output and the stats must be the whole conversion's. */
+static inline void
+harness_chunked (MimeUtf8Translator *translator, const guint8 *data, size_t len, uint64_t *state,
+		 const GByteArray *whole, const MimeUtf8ConvertStats *whole_stats, const char *what)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	MimeUtf8ConvertStats stats;
+	size_t done = 0;
+
+	mimeutf8_translator_reset (translator);
+	while (done < len) {
+		size_t n = 1;
+
+		if (state != NULL) {
+			uint64_t r = harness_next (state);
+
+			/* mostly short chunks, which cut characters; sometimes long ones */
+			n = (r & 3) == 0 ? 1 + (r >> 8) % 4096 : 1 + (r >> 8) % 17;
+		}
+		if (n > len - done)
+			n = len - done;
+		/* an empty chunk in between must change nothing */
+		if (state != NULL && (harness_next (state) & 15) == 0)
+			mimeutf8_translator_convert (translator, data + done, 0, out);
+		mimeutf8_translator_convert (translator, data + done, n, out);
+		done += n;
+	}
+	mimeutf8_translator_end (translator, out);
+	mimeutf8_translator_get_stats (translator, &stats);
+	if (!harness_same (out->data, out->len, whole->data, whole->len))
+		HARNESS_FAIL ("%s: chunked output (%u bytes) differs from the whole conversion's (%u)",
+			      what, out->len, whole->len);
+	harness_same_stats (what, &stats, whole_stats);
+}
+
+static inline void
+harness_convert (const uint8_t *data, size_t size)
+{
+	const uint8_t *nl = memchr (data, '\n', size < 128 ? size : 128);
+	g_autofree char *label = nl ? g_strndup ((const char *) data, (gsize) (nl - data))
+				    : g_strdup ("utf-8");
+	const guint8 *body = nl ? nl + 1 : data;
+	size_t len = size - (size_t) (body - data);
+	g_autoptr (GByteArray) whole = g_byte_array_new ();
+	g_autoptr (GByteArray) text = g_byte_array_new ();
+	g_autoptr (MimeUtf8Translator) translator = NULL;
+	MimeUtf8ConvertStats stats, text_stats;
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	uint64_t state = harness_hash (data, size);
+	MimeUtf8ConvertStatus status;
+	GError *error = NULL;
+
+	g_byte_array_append (whole, (const guint8 *) "x", 1); /* output is appended, not replaced */
+	status = mimeutf8_convert (label, body, len, whole, &stats, &error);
+	if (status == MIMEUTF8_CONVERT_ERROR) {
+		if (error == NULL)
+			HARNESS_FAIL ("convert: ERROR without a GError");
+		if (mimeutf8_charset_canonical (label) != NULL)
+			HARNESS_FAIL ("convert: known label \"%s\" (%s) refused: %s", label,
+				      mimeutf8_charset_canonical (label), error->message);
+		if (whole->len != 1)
+			HARNESS_FAIL ("convert: ERROR but %u bytes were written", whole->len - 1);
+		g_clear_error (&error);
+		translator = mimeutf8_translator_new (label, NULL);
+		if (translator != NULL)
+			HARNESS_FAIL ("translator_new accepts \"%s\" that convert refused", label);
+		return;
+	}
+	if (error != NULL)
+		HARNESS_FAIL ("convert: status %d with an error set: %s", status, error->message);
+	g_byte_array_remove_index (whole, 0);
+	harness_check_utf8 ("convert", whole->data, whole->len);
+	if (stats.bytes_in != len || stats.bytes_out != whole->len)
+		HARNESS_FAIL ("convert: stats say %llu in, %llu out; really %zu in, %u out",
+			      (unsigned long long) stats.bytes_in, (unsigned long long) stats.bytes_out,
+			      len, whole->len);
+	if ((status == MIMEUTF8_CONVERT_OK) != (stats.replacements == 0) ||
+	    (stats.replacements == 0) != (stats.first_replacement == -1) ||
+	    (stats.replacements > 0 && stats.first_replacement >= (int64_t) len))
+		HARNESS_FAIL ("convert: status %d, %llu replacements, first at %lld of %zu", status,
+			      (unsigned long long) stats.replacements, (long long) stats.first_replacement,
+			      len);
+	translator = mimeutf8_translator_new (label, &error);
+	if (translator == NULL)
+		HARNESS_FAIL ("translator_new refuses \"%s\" that convert accepted: %s", label,
+			      error ? error->message : "");
+	harness_chunked (translator, body, len, &state, whole, &stats, "random chunks");
+	if (len <= 4096)
+		harness_chunked (translator, body, len, NULL, whole, &stats, "1-byte chunks");
+	/* reuse after end without reset (the documented "ready for new input") */
+	{
+		g_autoptr (GByteArray) again = g_byte_array_new ();
+
+		mimeutf8_translator_reset (translator);
+		mimeutf8_translator_convert (translator, body, len, again);
+		mimeutf8_translator_end (translator, again);
+		mimeutf8_translator_convert (translator, body, len, again);
+		mimeutf8_translator_end (translator, again);
+		if (again->len != 2 * whole->len ||
+		    (whole->len > 0 &&
+		     (memcmp (again->data, whole->data, whole->len) != 0 ||
+		      memcmp (again->data + whole->len, whole->data, whole->len) != 0)))
+			HARNESS_FAIL ("a translator reused after end gives other bytes");
+	}
+	/* the text-part rules: still valid UTF-8 under every policy but strict */
+	for (int policy = MIMEUTF8_POLICY_LENIENT; policy <= MIMEUTF8_POLICY_STRICT; policy++) {
+		const char *charset = NULL;
+
+		options.policy = (MimeUtf8Policy) policy;
+		g_byte_array_set_size (text, 0);
+		status = mimeutf8_convert_text (&options, label, body, len, text, &text_stats, &charset,
+						&error);
+		if (status == MIMEUTF8_CONVERT_ERROR) {
+			if (policy != MIMEUTF8_POLICY_STRICT)
+				HARNESS_FAIL ("convert_text (policy %d) failed on a known label: %s",
+					      policy, error ? error->message : "");
+			g_clear_error (&error);
+			continue;
+		}
+		g_clear_error (&error);
+		harness_check_utf8 ("convert_text", text->data, text->len);
+		if (charset == NULL)
+			HARNESS_FAIL ("convert_text gave no charset");
+	}
+}
+
+/* ---- normalize ----------------------------------------------------------------------------- */
+
+static inline gboolean
+harness_may_add_header (const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS (harness_may_add); i++)
+		if (g_ascii_strcasecmp (name, harness_may_add[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* A raw header value forges a line when it holds a NUL, a CR not before LF, or a LF not
+ * before a blank.  GMime's raw value ends with the field's own newline, which is not one. */
+static inline gboolean
+harness_value_forges (const char *value)
+{
+	size_t len = strlen (value);
+
+	if (len > 0 && value[len - 1] == '\n')
+		len--;
+	if (len > 0 && value[len - 1] == '\r')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '\r' && (i + 1 == len || value[i + 1] != '\n'))
+			return TRUE;
+		if (value[i] == '\n' && (i + 1 == len || (value[i + 1] != ' ' && value[i + 1] != '\t')))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+typedef struct {
+	GHashTable *names;  /* lower-case field name -> count */
+	GHashTable *forged; /* lower-case field name -> count of forging values */
+	guint bad_utf8;     /* text parts labelled utf-8 whose content is not valid */
+} HarnessCensus;
+
+static inline void
+harness_count (GHashTable *table, const char *name)
+{
+	char *key = g_ascii_strdown (name, -1);
+
+	g_hash_table_insert (table, key,
+			     GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (table, key)) + 1));
+}
+
+static gboolean harness_census_bytes (const guint8 *data, size_t len, HarnessCensus *census,
+				      int depth);
+
+static inline gboolean
+harness_is_message_type (GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type (object);
+
+	return type != NULL && (g_mime_content_type_is_type (type, "message", "rfc822") ||
+				g_mime_content_type_is_type (type, "message", "global"));
+}
+
+static void
+harness_census_object (GMimeObject *object, HarnessCensus *census, int depth)
+{
+	GMimeHeaderList *headers;
+
+	if (object == NULL || depth > 200)
+		return;
+	headers = g_mime_object_get_header_list (object);
+	for (int i = 0; headers && i < g_mime_header_list_get_count (headers); i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+		const char *raw = g_mime_header_get_raw_value (header);
+
+		harness_count (census->names, g_mime_header_get_name (header));
+		if (raw != NULL && harness_value_forges (raw))
+			harness_count (census->forged, g_mime_header_get_name (header));
+	}
+	if (GMIME_IS_MESSAGE (object)) {
+		harness_census_object (g_mime_message_get_mime_part (GMIME_MESSAGE (object)), census,
+				       depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART (object)) {
+		harness_census_object (
+			(GMimeObject *) g_mime_message_part_get_message (GMIME_MESSAGE_PART (object)),
+			census, depth + 1);
+	} else if (GMIME_IS_MULTIPART (object)) {
+		GMimeMultipart *multipart = GMIME_MULTIPART (object);
+
+		for (int i = 0; i < g_mime_multipart_get_count (multipart); i++)
+			harness_census_object (g_mime_multipart_get_part (multipart, i), census,
+					       depth + 1);
+	} else if (GMIME_IS_PART (object) && harness_is_message_type (object)) {
+		/* a message/rfc822 sent base64 or quoted-printable, which GMime keeps as a leaf: the
+		 * library opens it, so count the message it holds */
+		GMimeDataWrapper *content = g_mime_part_get_content (GMIME_PART (object));
+
+		if (content != NULL) {
+			g_autoptr (GByteArray) bytes = g_byte_array_new ();
+			g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_byte_array (bytes);
+
+			g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
+			g_mime_data_wrapper_write_to_stream (content, stream);
+			harness_census_bytes (bytes->data, bytes->len, census, depth + 1);
+		}
+	} else if (GMIME_IS_TEXT_PART (object)) {
+		const char *charset = g_mime_object_get_content_type_parameter (object, "charset");
+		GMimeDataWrapper *content = g_mime_part_get_content (GMIME_PART (object));
+
+		if (charset != NULL && g_ascii_strcasecmp (charset, "utf-8") == 0 && content) {
+			g_autoptr (GByteArray) bytes = g_byte_array_new ();
+			g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_byte_array (bytes);
+			_MimeUtf8Scan scan;
+
+			g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
+			g_mime_data_wrapper_write_to_stream (content, stream);
+			_mimeutf8_utf8_scan (bytes->data, bytes->len, &scan);
+			if (scan.invalid || scan.nul)
+				census->bad_utf8++;
+		}
+	}
+}
+
+static gboolean
+harness_census_bytes (const guint8 *data, size_t len, HarnessCensus *census, int depth)
+{
+	g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer ((const char *) data, len);
+	g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+	g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+
+	if (message == NULL)
+		return FALSE;
+	harness_census_object (GMIME_OBJECT (message), census, depth);
+	return TRUE;
+}
+
+static inline gboolean
+harness_census (const guint8 *data, size_t len, HarnessCensus *census)
+{
+	census->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	census->forged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	census->bad_utf8 = 0;
+	return harness_census_bytes (data, len, census, 0);
+}
+
+static inline void
+harness_census_clear (HarnessCensus *census)
+{
+	g_hash_table_unref (census->names);
+	g_hash_table_unref (census->forged);
+}
+
+static inline guint
+harness_text_left_alone (const MimeUtf8Report *report)
+{
+	guint n = 0;
+
+	for (size_t i = 0; i < mimeutf8_report_get_n_parts (report); i++) {
+		const MimeUtf8PartReport *part = mimeutf8_report_get_part (report, i);
+
+		if (part->action == MIMEUTF8_ACTION_LEFT_ALONE)
+			n++;
+	}
+	return n;
+}
+
+/* The output of a normalization, compared with its input by an independent reading (GMime's
+ * own parse): no new header field, no header that gained a forged line, and no text part
+ * labelled utf-8 that is not valid UTF-8 (unless the report left parts alone). */
+static inline void
+harness_check_output (const guint8 *in, size_t in_len, const guint8 *out, size_t out_len,
+		      const MimeUtf8Report *report)
+{
+	HarnessCensus before, after;
+	GHashTableIter iter;
+	gpointer key, value;
+
+	if (!harness_census (out, out_len, &after))
+		HARNESS_FAIL ("GMime cannot parse the normalized output");
+	harness_census (in, in_len, &before);
+	g_hash_table_iter_init (&iter, after.names);
+	while (g_hash_table_iter_next (&iter, &key, &value)) {
+		guint had = GPOINTER_TO_UINT (g_hash_table_lookup (before.names, key));
+
+		if (GPOINTER_TO_UINT (value) > had && !harness_may_add_header (key))
+			HARNESS_FAIL ("the output has %u \"%s\" fields, the input %u", GPOINTER_TO_UINT (value),
+				      (const char *) key, had);
+	}
+	g_hash_table_iter_init (&iter, after.forged);
+	while (g_hash_table_iter_next (&iter, &key, &value)) {
+		guint had = GPOINTER_TO_UINT (g_hash_table_lookup (before.forged, key));
+
+		if (GPOINTER_TO_UINT (value) > had)
+			HARNESS_FAIL ("a \"%s\" field gained a NUL, CR or LF", (const char *) key);
+	}
+	if (after.bad_utf8 > harness_text_left_alone (report))
+		HARNESS_FAIL ("%u text parts labelled utf-8 are not valid UTF-8 (%u left alone)",
+			      after.bad_utf8, harness_text_left_alone (report));
+	harness_census_clear (&before);
+	harness_census_clear (&after);
+}
+
+static inline void
+harness_options (uint64_t h, MimeUtf8Options *options)
+{
+	static const MimeUtf8Options defaults = MIMEUTF8_OPTIONS_INIT;
+
+	*options = defaults;
+	options->policy = (MimeUtf8Policy) (h % 3);
+	options->force_7bit = (h >> 2) & 1;
+	options->headers = (MimeUtf8HeaderMode) ((h >> 3) % 3);
+	options->convert_signed = ((h >> 5) & 7) == 0;
+}
+
+/* The in-place API on GMime's own parse: no crash, no hang, no FAILED; GMime then writes it. */
+static inline void
+harness_normalize_in_place (const MimeUtf8Options *options, const uint8_t *data, size_t size)
+{
+	g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer ((const char *) data, size);
+	g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+	g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+	g_autoptr (MimeUtf8Report) report = NULL;
+	g_autofree char *written = NULL;
+	GError *error = NULL;
+	MimeUtf8Status status;
+
+	if (message == NULL)
+		return;
+	status = mimeutf8_normalize_message (options, message, &report, &error);
+	if (status == MIMEUTF8_STATUS_FAILED)
+		HARNESS_FAIL ("normalize_message FAILED: %s", error ? error->message : "(no error)");
+	g_clear_error (&error);
+	if (report == NULL)
+		HARNESS_FAIL ("normalize_message gave no report");
+	harness_check_report_json (report);
+	written = g_mime_object_to_string (GMIME_OBJECT (message), NULL);
+	if (written == NULL)
+		HARNESS_FAIL ("GMime cannot write the message normalized in place");
+}
+
+static inline void
+harness_normalize (const uint8_t *data, size_t size)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (GByteArray) again = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	g_autoptr (MimeUtf8Report) report2 = NULL;
+	MimeUtf8Options options;
+	MimeUtf8Status status, status2;
+	GError *error = NULL;
+
+	harness_options (harness_hash (data, size), &options);
+	status = mimeutf8_normalize_buffer (&options, data, size, out, &report, &error);
+	if (report == NULL)
+		HARNESS_FAIL ("normalize_buffer gave no report");
+	if (status == MIMEUTF8_STATUS_FAILED)
+		HARNESS_FAIL ("normalize_buffer FAILED: %s", error ? error->message : "(no error)");
+	if (mimeutf8_report_get_status (report) != status)
+		HARNESS_FAIL ("the report's status %d is not the returned %d",
+			      mimeutf8_report_get_status (report), status);
+	if ((status == MIMEUTF8_STATUS_PASSTHROUGH) != (error != NULL))
+		HARNESS_FAIL ("status %d with%s an error", status, error ? "" : "out");
+	if (status == MIMEUTF8_STATUS_PASSTHROUGH && mimeutf8_report_get_reason (report) == NULL)
+		HARNESS_FAIL ("passthrough without a reason");
+	g_clear_error (&error);
+	harness_check_report_json (report);
+	if (status != MIMEUTF8_STATUS_NORMALIZED) {
+		if (!harness_same (out->data, out->len, data, size))
+			HARNESS_FAIL ("status %s but the output (%u bytes) is not the input (%zu)",
+				      mimeutf8_status_name (status), out->len, size);
+		harness_normalize_in_place (&options, data, size);
+		return;
+	}
+	if (harness_same (out->data, out->len, data, size))
+		HARNESS_FAIL ("status normalized but the output is the input");
+	harness_check_output (data, size, out->data, out->len, report);
+
+	/* idempotence: the output needs nothing more */
+	status2 = mimeutf8_normalize_buffer (&options, out->data, out->len, again, &report2, &error);
+	g_clear_error (&error);
+	if (status2 == MIMEUTF8_STATUS_FAILED || status2 == MIMEUTF8_STATUS_NORMALIZED ||
+	    !harness_same (again->data, again->len, out->data, out->len))
+		HARNESS_FAIL ("not idempotent: the second run says %s and gives %u bytes for %u",
+			      mimeutf8_status_name (status2), again->len, out->len);
+	if (status2 == MIMEUTF8_STATUS_UNCHANGED) {
+		for (size_t i = 0; i < mimeutf8_report_get_n_parts (report2); i++) {
+			const MimeUtf8PartReport *part = mimeutf8_report_get_part (report2, i);
+
+			if (g_str_has_prefix (part->content_type, "text/") &&
+			    part->action != MIMEUTF8_ACTION_ALREADY_UTF8 &&
+			    part->action != MIMEUTF8_ACTION_LEFT_ALONE)
+				HARNESS_FAIL ("after normalization, text part %s is %s", part->path,
+					      mimeutf8_action_name (part->action));
+		}
+	}
+	harness_normalize_in_place (&options, data, size);
+}
+
+/* ---- headers ------------------------------------------------------------------------------- */
+
+/* TRUE when `needle` occurs in `hay` (memmem, which needs _GNU_SOURCE before every include). */
+static gboolean
+harness_contains (const guint8 *hay, size_t hay_len, const guint8 *needle, size_t needle_len)
+{
+	size_t i;
+
+	for (i = 0; i + needle_len <= hay_len; i++)
+		if (memcmp (hay + i, needle, needle_len) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static inline size_t
+harness_count_bytes (const guint8 *data, size_t len, guint8 byte, gboolean bare_cr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == byte && (!bare_cr || i + 1 == len || data[i + 1] != '\n'))
+			n++;
+	return n;
+}
+
+static inline gboolean
+harness_blank_line (const guint8 *data, size_t len)
+{
+	/* a line of the field that holds nothing but blanks (RFC 5322 3.2.2 forbids it) */
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		size_t j = i + 1;
+
+		while (j < len && (data[j] == ' ' || data[j] == '\t'))
+			j++;
+		if (j == len || data[j] == '\n' || (data[j] == '\r' && j + 1 < len && data[j + 1] == '\n'))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static inline void
+harness_headers (const uint8_t *data, size_t size)
+{
+	const uint8_t *colon = memchr (data, ':', size < 128 ? size : 128);
+	g_autofree char *name = colon && colon > data
+					? g_strndup ((const char *) data, (gsize) (colon - data))
+					: g_strdup ("Subject");
+	const guint8 *value = colon && colon > data ? colon + 1 : data;
+	size_t len = size - (size_t) (value - data);
+	uint64_t h = harness_hash (data, size);
+	const _MimeUtf8Charset *all, *eight_bit, *fallback;
+	const char *newline = (h >> 12) & 1 ? "\r\n" : "\n";
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	_MimeUtf8HeaderChange change, change2;
+	GString *result, *again;
+	size_t n_all;
+
+	if (_mimeutf8_header_normalize == NULL)
+		return;
+	/* where a real field would end */
+	for (size_t i = 0; i < len; i++)
+		if (value[i] == '\n' && (i + 1 == len || (value[i + 1] != ' ' && value[i + 1] != '\t'))) {
+			len = i;
+			if (len > 0 && value[len - 1] == '\r')
+				len--;
+			break;
+		}
+	all = _mimeutf8_charset_all (&n_all);
+	eight_bit = (h >> 2) % 4 == 0 ? NULL : &all[(h >> 4) % n_all];
+	fallback = (h >> 20) % 2 ? _mimeutf8_fallback (NULL) : &all[(h >> 24) % n_all];
+	options.headers = (MimeUtf8HeaderMode) (h % 3);
+	memset (&change, 0, sizeof change);
+	result = _mimeutf8_header_normalize (name, (const char *) value, len, &options, eight_bit,
+					     fallback, newline, &change);
+	if (result == NULL)
+		return;
+	if (options.headers == MIMEUTF8_HEADERS_KEEP)
+		HARNESS_FAIL ("headers: KEEP mode rewrote \"%s\"", name);
+	if (change.limit_hit)
+		HARNESS_FAIL ("headers: a limit was hit but \"%s\" was rewritten", name);
+	if (result->len > 16 * len + 4096)
+		HARNESS_FAIL ("headers: %zu bytes became %zu", len, result->len);
+	{
+		const guint8 *r = (const guint8 *) result->str;
+		size_t n = result->len;
+
+		if (memchr (r, 0, n) != NULL && harness_count_bytes (r, n, 0, FALSE) >
+							harness_count_bytes (value, len, 0, FALSE))
+			HARNESS_FAIL ("headers: \"%s\" gained a NUL", name);
+		if (harness_count_bytes (r, n, '\r', TRUE) > harness_count_bytes (value, len, '\r', TRUE))
+			HARNESS_FAIL ("headers: \"%s\" gained a bare CR", name);
+		for (size_t i = 0; i < n; i++)
+			if (r[i] == '\n' && (i + 1 == n || (r[i + 1] != ' ' && r[i + 1] != '\t')))
+				HARNESS_FAIL ("headers: \"%s\" has a newline that is not folding at %zu: "
+					      "%.200s",
+					      name, i, result->str);
+		if (harness_blank_line (r, n) && !harness_blank_line (value, len))
+			HARNESS_FAIL ("headers: \"%s\" has a line of blanks only: %.200s", name,
+				      result->str);
+		if (options.headers == MIMEUTF8_HEADERS_UTF8) {
+			_MimeUtf8Scan scan;
+
+			_mimeutf8_utf8_scan (r, n, &scan);
+			if (scan.invalid != 0)
+				HARNESS_FAIL ("headers: UTF8 mode wrote invalid UTF-8: %.200s", result->str);
+		} else {
+			/* 8-bit bytes only where the input had them, byte for byte: an addr-spec
+			 * (RFC 6531) is never touched */
+			for (size_t i = 0; i < n; i++) {
+				size_t j = i;
+
+				if (r[i] < 0x80)
+					continue;
+				while (j < n && r[j] >= 0x80)
+					j++;
+				if (!harness_contains (value, len, r + i, j - i))
+					HARNESS_FAIL ("headers: ENCODED mode wrote 8-bit byte 0x%02x at "
+						      "%zu: %.200s",
+						      r[i], i, result->str);
+				i = j;
+			}
+		}
+	}
+	/* the normal form is normal */
+	memset (&change2, 0, sizeof change2);
+	again = _mimeutf8_header_normalize (name, result->str, result->len, &options, eight_bit,
+					    fallback, newline, &change2);
+	if (again != NULL && !harness_same (again->str, again->len, result->str, result->len))
+		HARNESS_FAIL ("headers: not idempotent:\n  first:  %.300s\n  second: %.300s", result->str,
+			      again->str);
+	if (again != NULL)
+		g_string_free (again, TRUE);
+	g_string_free (result, TRUE);
+}
+
+/* ---- once per process ---------------------------------------------------------------------- */
+
+/* Fills the library's and GMime's one-time caches (single-byte tables, iconv descriptors, GType
+ * classes), so that a leak checker run after each input does not count them. */
+static inline void
+harness_warm_up (void)
+{
+	static const char message[] =
+		"From: a@example.com\nSubject: =?iso-8859-1?q?caf=E9?=\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: text/plain; charset=iso-8859-1; name*=iso-8859-1''%E9\n\ncaf\xe9\n--b\n"
+		"Content-Type: message/rfc822\n\nSubject: x\n\nhi\n--b--\n";
+	const _MimeUtf8Charset *all;
+	size_t n;
+
+	all = _mimeutf8_charset_all (&n);
+	for (size_t i = 0; i < n; i++) {
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+
+		mimeutf8_convert (all[i].name, "abc\xe9\xff", 5, out, NULL, NULL);
+	}
+	harness_normalize ((const uint8_t *) message, sizeof message - 1);
+}
+
+#endif /* MIMEUTF8_FUZZ_HARNESS_H */

@@ -1,0 +1,108 @@
+#!/bin/bash
+# smoke.sh: builds the fuzz targets and runs each for a bounded time, as a check that nothing
+# obvious crashes or hangs.
+#   tests/fuzz/smoke.sh [SECONDS]        SECONDS per target (default 60)
+# Prints the executions each target reached.  On a crash, hang, leak or out-of-memory it copies
+# the input into fixtures/crashers/ under a name that says which target and what happened (so it
+# is committed and replayed by the crashers test) and exits non-zero.  See tests/fuzz/README.md
+# for a long campaign.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+out="$root/build-fuzz"
+fuzz="$root/tests/fuzz"
+seconds="${1:-60}"
+shared="$root/../shared"
+
+"$fuzz/build.sh" || exit 1
+python3 "$fuzz/seeds.py" "$out" "$root" "$shared" || exit 1
+
+# Sanitizer findings are fatal.  Known library findings waiting for their fix are suppressed
+# here (known-*.supp) so that the run looks for new ones; tests/sanitize.sh does not suppress them.
+cat "$fuzz/lsan.supp" "$fuzz/known-lsan.supp" > "$out/lsan.supp"
+# With leak checks, fast_unwind_on_malloc=0: GLib and libc have no frame pointers, and without it
+# a leak's stack stops at vasprintf, where no suppression can match it (set per target below).
+export ASAN_OPTIONS="halt_on_error=1:allocator_may_return_null=1"
+export LSAN_OPTIONS="suppressions=$out/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$fuzz/known-ubsan.supp"
+symbolizer="$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || true)"
+[[ -n $symbolizer ]] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
+
+# What went wrong, in a few words fit for a file name.
+describe () {
+  local log="$1" what
+  what="$(grep -m1 -oE 'harness: [^:"]{1,60}' "$log" | sed 's/^harness: //')"
+  [[ -z $what ]] && what="$(grep -m1 -oE 'runtime error: [a-z -]{1,40}' "$log" | sed 's/^runtime error: /ubsan /')"
+  [[ -z $what ]] && what="$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+' "$log" | sed 's/.*: //')"
+  [[ -z $what ]] && what="$(grep -m1 -oE 'ERROR: libFuzzer: [a-z -]+' "$log" | sed 's/.*: //')"
+  local frame
+  frame="$(grep -m1 -oE '#[0-9]+ 0x[0-9a-f]+ in [A-Za-z_][A-Za-z0-9_]* /[^ ]*/mime/' "$log" | awk '{print $4}')"
+  [[ -n $frame ]] && what="$what $frame"
+  echo "${what:-unknown}" | tr '[:upper:]' '[:lower:]' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//' | cut -c1-60
+}
+
+status=0
+summary=()
+for target in convert normalize headers; do
+  bin="$out/fuzz-$target"
+  if [[ ! -x $bin ]]; then
+    summary+=("fuzz-$target: not built (see build.sh above), skipped")
+    continue
+  fi
+  corpus="$out/corpus-$target"
+  artifacts="$out/artifacts-$target"
+  log="$out/fuzz-$target.log"
+  rm -rf "$artifacts"
+  mkdir -p "$corpus" "$artifacts"
+  # While a known leak is waiting for its fix, libFuzzer turns per-input leak checks off after
+  # a few inputs anyway ("accumulates allocated memory"); fuzz-normalize then runs without them,
+  # twice as fast.  tests/sanitize.sh still checks for leaks.
+  leaks=1
+  if [[ $target == normalize ]] && grep -q '^leak:' "$fuzz/known-lsan.supp"; then
+    leaks=0
+    echo "smoke.sh: fuzz-normalize without leak checks while known-lsan.supp lists a leak" >&2
+  fi
+  echo "smoke.sh: fuzz-$target for $seconds s (log: $log)" >&2
+  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks:fast_unwind_on_malloc=$((1 - leaks))" \
+  "$bin" "$corpus" -dict="$fuzz/mime.dict" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="$artifacts/" > "$log" 2>&1
+  code=$?
+  execs="$(grep -m1 -oE 'stat::number_of_executed_units: [0-9]+' "$log" | awk '{print $2}')"
+  if [[ -z $execs ]]; then
+    execs="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
+  fi
+  units="$(ls "$corpus" | wc -l)"
+  line="fuzz-$target: ${execs:-0} executions in $seconds s, corpus $units inputs"
+  found=0
+  for artifact in "$artifacts"/*; do
+    [[ -f $artifact ]] || continue
+    kind="$(basename "$artifact" | cut -d- -f1)" # crash, leak, timeout, oom, slow
+    [[ $kind == slow ]] && continue
+    found=1
+    ext=txt
+    [[ $target == normalize ]] && ext=eml
+    name="$target-$kind-$(describe "$log")-$(sha1sum "$artifact" | cut -c1-8).$ext"
+    cp "$artifact" "$root/fixtures/crashers/$name"
+    line="$line; $kind: fixtures/crashers/$name"
+  done
+  if [[ $code -ne 0 || $found -ne 0 ]]; then
+    status=1
+    line="$line; FAILED (exit $code): $(grep -m1 -E 'harness:|ERROR:|runtime error' "$log" | cut -c1-160)"
+    tail -40 "$log" >&2
+  fi
+  summary+=("$line")
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+cat <<EOF
+
+A long campaign (see tests/fuzz/README.md), e.g. fuzz-normalize on both cores for 8 hours:
+  ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=1:fast_unwind_on_malloc=0 LSAN_OPTIONS=$LSAN_OPTIONS \\
+  UBSAN_OPTIONS=$UBSAN_OPTIONS \\
+  $out/fuzz-normalize $out/corpus-normalize -dict=$fuzz/mime.dict -timeout=10 \\
+    -rss_limit_mb=2048 -max_len=65536 -jobs=2 -workers=2 -max_total_time=28800 \\
+    -artifact_prefix=$out/artifacts-normalize/
+then copy what lands in $out/artifacts-normalize/ into fixtures/crashers/normalize-WHAT.eml.
+EOF
+exit $status

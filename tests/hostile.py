@@ -1,0 +1,828 @@
+#!/usr/bin/env python3
+"""Hostile input for the mimeutf8 command: messages built to exhaust time or memory, to reach
+dangerous iconv converters, or to forge headers.  The set is generated at run time in a temporary
+directory (never committed); each message goes through the command as a filter (a pipe on stdin,
+stdout to a file) and the set again through -o batch mode.
+
+  hostile.py MIMEUTF8 [--only PATTERN] [--no-batch] [--keep DIR]
+  hostile.py --generate DIR [--only PATTERN]      (writes the set and exits; iconv_allowlist.py)
+  hostile.py --list
+
+For each message: under 2 s wall and 256 MB peak RSS (os.wait4), exit 0, and either the input
+byte for byte or a normalized message, which then parses (Python email, compat32), labels no text
+part utf-8 that is not strictly valid UTF-8 without NUL, has no header field the input did not
+have (bar Content-Type, Content-Transfer-Encoding, MIME-Version), no header with a new CR, LF or
+NUL, and comes out of a second run unchanged.  A message over one of the library's limits must
+be passed through (status "passthrough" with a reason).
+
+MIMEUTF8_HOSTILE_SLOWDOWN=F multiplies the time and memory bounds (sanitize.sh sets it for ASan).
+"""
+import base64
+import binascii
+import collections
+import email
+import email.policy
+import fnmatch
+import json
+import os
+import quopri
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CRASHERS = os.path.join(HERE, "..", "fixtures", "crashers")
+SLOWDOWN = float(os.environ.get("MIMEUTF8_HOSTILE_SLOWDOWN", "1"))
+TIME_LIMIT = 2.0 * SLOWDOWN
+RSS_LIMIT_MB = 256 * SLOWDOWN
+# a run that takes this long is killed and reported as a hang
+HARD_TIMEOUT = 60.0 * SLOWDOWN
+# headers the library may add to a part: the relabelled type, its encoding, MIME-Version
+MAY_ADD = {"content-type", "content-transfer-encoding", "mime-version"}
+
+# the converters with CVEs that must never be opened (DESIGN.md, "glibc iconv traps")
+DANGEROUS = ["ISO-2022-CN", "ISO-2022-CN-EXT", "ISO-2022-JP-3", "IBM930", "IBM933", "IBM935",
+             "IBM937", "IBM939", "IBM1364", "IBM1371", "IBM1388", "IBM1390", "IBM1399"]
+# bytes meant to walk each converter's state machine: designations, shifts, escapes, garbage
+DANGEROUS_BYTES = {
+    "ISO-2022-CN": b"\x1b$)A\x0e\x21\x21\x4a\x7c\x0f\x1b$*H\x1bN\x21\x21\x0e\xff\x0f\n",
+    "ISO-2022-CN-EXT": b"\x1b$)A\x0e\x4a\x7c\x0f\x1b$+I\x1bO\x21\x21\x1b$+J\x1bO\x7e\x7e\x1bO\n",
+    "ISO-2022-JP-3": b"\x1b$(O\x21\x21\x1b$(P\x7e\x7e\x1b$(Q\x24\x7b\x1b(B\x1b$B\x24\x22\x1b(J\n",
+}
+EBCDIC_DBCS = b"\xc1\xc2\x0e\x41\x41\x44\x5a\x0f\xc3\x0e\xff\xff\x0e\x0f\x0e\x45\x41\x0f\x25"
+
+Case = collections.namedtuple("Case", "name build expect note")
+CASES = []
+
+
+def case(name, expect=None, note=""):
+    """Registers a generator: expect is None, "passthrough" (over a limit) or "normalized"."""
+    def register(fn):
+        CASES.append(Case(name, fn, expect, note))
+        return fn
+    return register
+
+
+def msg(headers, body, nl=b"\n"):
+    return nl.join(headers) + nl + nl + body
+
+
+LATIN1_BODY = "Le caf\xe9 co\xfbte 2\x80, d\xe9j\xe0 vu.\n".encode("latin1")
+TOP = [b"From: a@example.com", b"To: b@example.com", b"Date: Mon, 1 Jan 2024 00:00:00 +0000",
+       b"Message-ID: <hostile@example.com>", b"MIME-Version: 1.0"]
+
+
+def ew(charset, data, enc="B"):
+    if isinstance(charset, str):
+        charset = charset.encode("latin1")
+    if enc == "B":
+        text = base64.b64encode(data)
+    else:
+        text = b"".join(bytes([c]) if 0x21 <= c < 0x7f and c not in b"=?_" else b"=%02X" % c for c in data)
+    return b"=?" + charset + b"?" + enc.encode() + b"?" + text + b"?="
+
+
+def pct(data):
+    return b"".join(bytes([c]) if (0x30 <= c <= 0x39 or 0x41 <= c <= 0x5a or 0x61 <= c <= 0x7a) else b"%%%02X" % c
+                    for c in data)
+
+
+def nested_multipart(depth, leaf, filler=b""):
+    """`depth` multiparts, each inside the one before, around a leaf part."""
+    out = []
+    for i in range(depth):
+        out.append(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i))
+    out.append(leaf)
+    out.append(filler)
+    for i in reversed(range(depth)):
+        out.append(b"\n--b%d--\n" % i)
+    return b"".join(out)
+
+
+LEAF = b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n" + LATIN1_BODY
+
+
+# ---- size and shape ---------------------------------------------------------------------------
+
+@case("nest-multipart-10000", "passthrough", "multipart nested 10,000 deep (limit 64)")
+def _():
+    return b"\n".join(TOP) + b"\n" + nested_multipart(10000, LEAF)
+
+
+@case("nest-multipart-50", "normalized", "multipart nested 50 deep: under the limit, converted")
+def _():
+    return b"\n".join(TOP) + b"\n" + nested_multipart(50, LEAF)
+
+
+@case("nest-multipart-65", "passthrough", "multipart nested 65 deep: just over the limit of 64")
+def _():
+    return b"\n".join(TOP) + b"\n" + nested_multipart(65, LEAF)
+
+
+@case("nest-rfc822-10000", "passthrough", "a chain of 10,000 nested message/rfc822")
+def _():
+    out = [b"\n".join(TOP) + b"\n"]
+    for i in range(10000):
+        out.append(b"Subject: level %d\nContent-Type: message/rfc822\n\n" % i)
+    out.append(LEAF)
+    return b"".join(out)
+
+
+@case("nest-rfc822-base64-20", None, "20 message/rfc822, each sent base64 inside the one before")
+def _():
+    inner = msg([b"Subject: core", b"Content-Type: text/plain; charset=iso-8859-1"], LATIN1_BODY)
+    for i in range(20):
+        inner = msg([b"Subject: level %d" % i, b"MIME-Version: 1.0", b"Content-Type: message/rfc822",
+                     b"Content-Transfer-Encoding: base64"], base64.encodebytes(inner))
+    return inner
+
+
+@case("rfc822-base64-crlf", "normalized", "a message/rfc822 sent base64 (CRLF), latin1 inside")
+def _():
+    inner = msg([b"Subject: inner", b"MIME-Version: 1.0", b"Content-Type: text/plain; charset=iso-8859-1"],
+                LATIN1_BODY.replace(b"\n", b"\r\n"), b"\r\n")
+    return msg(TOP + [b"Content-Type: message/rfc822", b"Content-Transfer-Encoding: base64"],
+               base64.encodebytes(inner).replace(b"\n", b"\r\n"), b"\r\n")
+
+
+@case("parts-100000", "passthrough", "100,000 parts in about 5 MB (limit 10,000)")
+def _():
+    part = b"--p\nContent-Type: text/plain; charset=latin1\n\nd\xe9j\xe0\n"
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="p"'], part * 100000 + b"--p--\n")
+
+
+@case("parts-9000", "normalized", "9,000 latin1 parts: under the limit, converted")
+def _():
+    part = b"--p\nContent-Type: text/plain; charset=latin1\n\nd\xe9j\xe0\n"
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="p"'], part * 9000 + b"--p--\n")
+
+
+@case("header-20mb-line", "passthrough", "one 20 MB header line (header block limit 1 MiB)")
+def _():
+    return msg(TOP + [b"X-Long: " + b"a" * (20 << 20), b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("header-20mb-folded", "passthrough", "one 20 MB Subject of folded 8-bit words")
+def _():
+    line = b" caf\xe9 d\xe9j\xe0 =?iso-8859-1?q?na=EFve?= vu"
+    return msg(TOP + [b"Subject: start" + (b"\n" + line) * ((20 << 20) // (len(line) + 1)),
+                      b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("header-block-over-1mib", "passthrough", "1,100 KB of X- headers in one block")
+def _():
+    return msg(TOP + [b"X-Pad-%d: %s" % (i, b"x" * 100) for i in range(11000)]
+               + [b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("to-500000", "passthrough", "500,000 To: lines")
+def _():
+    return msg([b"From: a@example.com"] + [b"To: u%d@example.com" % i for i in range(500000)]
+               + [b"Subject: many", b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("rfc2231-100000-params", "passthrough", "100,000 RFC 2231 parameters in one Content-Type")
+def _():
+    params = b"".join(b";\n p%d*=iso-8859-1''%%E9%d" % (i, i) for i in range(100000))
+    return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1" + params], LATIN1_BODY)
+
+
+@case("rfc2231-100000-sections", "passthrough", "one parameter in 100,000 RFC 2231 sections, reversed")
+def _():
+    params = b"".join(b";\n name*%d*=%%E9%d" % (i, i) for i in reversed(range(1, 100000)))
+    return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1" + params + b";\n name*0*=iso-8859-1''x"],
+               LATIN1_BODY)
+
+
+@case("params-129", "passthrough", "129 parameters in one Content-Type: just over the limit of 128")
+def _():
+    params = b"".join(b"; p%d=v" % i for i in range(127))
+    return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1; name*=iso-8859-1''%E9" + params],
+               LATIN1_BODY)
+
+
+@case("encoded-words-1001", "passthrough", "1,001 encoded-words in one Subject (limit 1,000)")
+def _():
+    words = b"\n ".join(ew("iso-8859-1", b"caf\xe9", "Q") for _ in range(1001))
+    return msg(TOP + [b"Subject: " + words, b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("encoded-words-900", "normalized", "900 encoded-words in one Subject: under the limit")
+def _():
+    words = b"\n ".join(ew("iso-8859-1", b"caf\xe9", "Q") for _ in range(900))
+    return msg(TOP + [b"Subject: " + words, b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("encoded-words-200000", "passthrough", "200,000 encoded-words in one Subject")
+def _():
+    words = b" ".join(ew("utf-16le", "\u00e9".encode("utf-16le")) for _ in range(200000))
+    return msg(TOP + [b"Subject: " + words, b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("boundary-bomb", "passthrough", "multipart nested 1,000 deep, a million -- lines inside")
+def _():
+    filler = b"--x\n" * 1000000
+    return b"\n".join(TOP) + b"\n" + nested_multipart(1000, LEAF, filler)
+
+
+@case("boundary-lookalikes", None, "one level, a million lines that start like the boundary")
+def _():
+    filler = b"--boundar\n--boundary-not\n" * 500000
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="boundary"'],
+               b"--boundary\n" + LEAF + filler + b"--boundary--\n")
+
+
+@case("size-51mib", "passthrough", "a 51 MiB message (limit 50 MiB)")
+def _():
+    line = b"Caf\xe9 " * 15 + b"\n"
+    return msg(TOP + [b"Content-Type: text/plain; charset=latin1"], line * ((51 << 20) // len(line) + 1))
+
+
+@case("long-line-8mb", None, "an 8 MB body line in latin1: converted to quoted-printable")
+def _():
+    return msg(TOP + [b"Content-Type: text/plain; charset=latin1"], b"\xe9" * (8 << 20) + b"\n")
+
+
+# ---- broken encodings and structure -------------------------------------------------------------
+
+@case("bad-base64", None, "garbage in a base64 text part")
+def _():
+    body = b"!!!!@@@@ \x00\xff\xfe====QUJD=RA==\n====\n" + bytes(range(256)) + b"\n===\n"
+    return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1", b"Content-Transfer-Encoding: base64"], body)
+
+
+@case("qp-equals-at-eof", None, "quoted-printable ending in '=' at end of file")
+def _():
+    return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1",
+                      b"Content-Transfer-Encoding: quoted-printable"], b"caf=E9 =\n=E9=")
+
+
+@case("qp-equals-before-boundary", None, "quoted-printable ending in '=' just before a boundary")
+def _():
+    part = (b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+            b"caf=E9=\n")
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="q"'],
+               b"--q\n" + part + b"--q\n" + part + b"=\n--q--\n")
+
+
+@case("missing-final-boundary", None, "multipart whose closing boundary never comes")
+def _():
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="m"'],
+               b"--m\n" + LEAF + b"--m\n" + LEAF + b"--m\nContent-Type: text/plain; charset=koi8-r\n\n\xf0\xd2\xc9")
+
+
+@case("truncated-multibyte", None, "a part ending inside a multi-byte character, then another part")
+def _():
+    parts = [
+        (b"utf-8", "\u00e9t\u00e9 \u20ac".encode()[:-1]),
+        (b"shift_jis", "\u65e5\u672c".encode("cp932")[:-1]),
+        (b"euc-kr", "\ud55c\uad6d".encode("cp949")[:-1]),
+        (b"gb2312", "\u4e2d\u6587".encode("gb18030")[:-1]),
+        (b"big5", "\u4e2d\u6587".encode("big5")[:-1]),
+        (b"utf-16le", "ab".encode("utf-16le")[:-1]),
+        (b"gb18030", "\U0001f600".encode("gb18030")[:-2]),
+        (b"iso-2022-jp", "\u65e5\u672c".encode("iso-2022-jp")[:-4]),
+    ]
+    body = b"".join(b"--t\nContent-Type: text/plain; charset=" + c + b"\n\n" + d + b"\n" for c, d in parts)
+    body += b"--t\nContent-Type: text/plain; charset=iso-8859-1\n\n" + LATIN1_BODY + b"--t--\n"
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="t"'], body)
+
+
+@case("unterminated-quote", None, "a Content-Type whose quoted name never ends, on a latin1 part")
+def _():
+    return msg(TOP + [b'Content-Type: text/plain; name="unterminated.txt'], LATIN1_BODY)
+
+
+@case("charset-with-blanks", None, "an unquoted charset value with blanks in it: charset=us-asciiX: y 7bit")
+def _():
+    return msg(TOP + [b"Content-Type: text/plain; charset=us-asciiX: y 7bit"], LATIN1_BODY)
+
+
+@case("empty")
+def _():
+    return b""
+
+
+@case("binary-garbage", None, "256 KB of random bytes")
+def _():
+    return random.Random(1).randbytes(256 << 10)
+
+
+@case("binary-garbage-headers", None, "header-like lines over random bytes")
+def _():
+    rnd = random.Random(2)
+    return msg(TOP + [b"Subject: " + rnd.randbytes(200).replace(b"\n", b" "),
+                      b"Content-Type: text/plain; charset=" + rnd.randbytes(20).replace(b"\n", b"")],
+               rnd.randbytes(64 << 10))
+
+
+@case("cr-only", None, "a message with CR-only line ends")
+def _():
+    return msg(TOP + [b"Subject: =?iso-8859-1?q?caf=E9?=", b'Content-Type: multipart/mixed; boundary="c"'],
+               b"--c\r" + LEAF.replace(b"\n", b"\r") + b"--c--\r", b"\r")
+
+
+@case("mixed-line-ends", None, "LF, CRLF and CR line ends in one message")
+def _():
+    return (b"From: a@example.com\r\nSubject: x\rMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=z\r\n"
+            b"\r\n--z\rContent-Type: text/plain; charset=latin1\n\r\n\xe9\r--z\r\n\n\xe9\n--z--\r")
+
+
+@case("nul-in-headers", None, "NUL bytes in header names and values")
+def _():
+    return msg(TOP + [b"Subject: a\x00b", b"X-\x00: c", b"Content-Type: text/plain; charset=lat\x00in1"], LATIN1_BODY)
+
+
+@case("label-json-injection", None, "labels that would break out of a JSON string in the report")
+def _():
+    parts = [b'"\xc3\xa9\\",\\"charset\\":\\"forged"', b'"utf-8\xc3\xa9\x01\\\\"', b"\xe9\x7f\x1b"]
+    body = b"".join(b"--j\nContent-Type: text/plain; charset=" + c + b"\n\ncaf\xe9\n" for c in parts)
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="j"'], body + b"--j--\n")
+
+
+# ---- charset names that are not charsets ------------------------------------------------------
+
+BAD_NAMES = {
+    "path": b"../../x",
+    "translit": b"utf-8//TRANSLIT//IGNORE",
+    "100k": b"iso-8859-1" + b"A" * 100000,
+}
+
+
+def charset_cases():
+    for tag, name in BAD_NAMES.items():
+        def label(name=name):
+            return msg(TOP + [b"Content-Type: text/plain; charset=\"" + name + b"\""], LATIN1_BODY)
+
+        def word(name=name):
+            return msg(TOP + [b"Subject: " + ew(name, b"caf\xe9") + b" " + ew(name, b"na\xefve", "Q"),
+                              b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+        def param(name=name):
+            return msg(TOP + [b"Content-Type: text/plain; charset=latin1;\n name*=" + name + b"''caf%E9.txt",
+                              b"Content-Disposition: attachment;\n filename*0*=" + name + b"''caf%E9;\n filename*1=.txt"],
+                       LATIN1_BODY)
+        CASES.append(Case("charset-%s-label" % tag, label, None, "charset name %r... as a part label" % name[:24]))
+        CASES.append(Case("charset-%s-encoded-word" % tag, word, None, "... in encoded-words"))
+        CASES.append(Case("charset-%s-rfc2231" % tag, param, None, "... in RFC 2231 parameters"))
+
+
+charset_cases()
+
+
+def dangerous_cases():
+    for name in DANGEROUS:
+        data = DANGEROUS_BYTES.get(name, EBCDIC_DBCS)
+        lname = name.lower().encode()
+
+        def build(lname=lname, data=data):
+            parts = [
+                b"--d\nContent-Type: text/plain; charset=" + lname + b"\nContent-Transfer-Encoding: 8bit\n\n" + data + b"\n",
+                b"--d\nContent-Type: text/plain; charset=" + lname + b"\nContent-Transfer-Encoding: base64\n\n"
+                + base64.encodebytes(data * 50),
+                b"--d\nContent-Type: application/octet-stream;\n name*=" + lname + b"''" + pct(data)
+                + b"\nContent-Disposition: attachment;\n filename*0*=" + lname + b"''" + pct(data[:8])
+                + b";\n filename*1*=" + pct(data[8:]) + b"\n\nxx\n",
+                b"--d\nContent-Type: message/rfc822\n\nSubject: " + ew(lname, data, "Q") + b"\nContent-Type: text/plain; charset="
+                + lname + b"\n\n" + data + b"\n",
+            ]
+            return msg(TOP[:-1] + [b"Subject: " + ew(lname, data) + b" " + ew(lname.upper(), data, "Q"),
+                                   b"X-Name: " + ew(lname + b"*en", data),
+                                   b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="d"'],
+                       b"".join(parts) + b"--d--\n")
+        CASES.append(Case("converter-" + name.lower(), build, None,
+                          "%s in a body label, encoded-words and RFC 2231 parameters" % name))
+
+
+dangerous_cases()
+
+
+# ---- text that decodes to NUL, CR or LF -------------------------------------------------------
+
+FORGED = "\r\nBcc: x@example.com\r\n\x00X-Evil: 1"
+
+
+@case("utf7-header-crlf", None, "Subject: =?utf-7?Q?+AA0ACg-Bcc:_x@example.com?= and friends")
+def _():
+    return msg(TOP + [b"Subject: =?utf-7?Q?+AA0ACg-Bcc:_x@example.com?=",
+                      b"Comments: " + ew("utf-7", FORGED.encode("utf-7")),
+                      b"Keywords: =?utf-7?B?" + base64.b64encode(b"+AAA-+AA0-+AAo-") + b"?=",
+                      b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("utf16-header-crlf", None, "UTF-16 encoded-words that decode to CR LF NUL and a Bcc: line")
+def _():
+    return msg(TOP + [b"Subject: " + ew("utf-16le", FORGED.encode("utf-16le")),
+                      b"Comments: " + ew("utf-16be", FORGED.encode("utf-16be")),
+                      b"Keywords: " + ew("utf-16", FORGED.encode("utf-16")),
+                      b"X-Q: " + ew("utf-16le", "\nBcc: y@example.com".encode("utf-16le"), "Q"),
+                      b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("rfc2231-crlf", None, "RFC 2231 parameters that decode to CR LF NUL and a Bcc: line")
+def _():
+    return msg(TOP + [b"Content-Type: text/plain; charset=latin1;\n name*=utf-7''" + pct(FORGED.encode("utf-7")),
+                      b"Content-Disposition: attachment;\n filename*=utf-16le''" + pct(FORGED.encode("utf-16le"))
+                      + b";\n x*=utf-8''" + pct(FORGED.encode()) + b";\n y*=iso-8859-1''%0D%0ABcc:%20z@example.com"],
+               LATIN1_BODY)
+
+
+@case("8bit-header-crlf", None, "raw 8-bit headers around bare CR")
+def _():
+    return msg(TOP + [b"Subject: caf\xe9\rBcc: x@example.com", b"Comments: \xff\xfe\r\x00",
+                      b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
+
+
+@case("utf7-body-nul", None, "UTF-7 and UTF-16 bodies that decode to NUL and CR LF")
+def _():
+    parts = [
+        (b"utf-7", b"7bit", b"+AAA- nul +AA0ACg- crlf +AAAAAAAA- +2D3eAA- \n"),
+        (b"utf-7", b"base64", base64.encodebytes(b"+AAAADQAK-Bcc: x\n" * 3)),
+        (b"utf-16le", b"base64", base64.encodebytes("\x00\r\nBcc: x\x00\ud800".encode("utf-16le", "surrogatepass"))),
+        (b"utf-16be", b"base64", base64.encodebytes("\x00\x00\r\n\ufeffz".encode("utf-16be"))),
+        (b"utf-16", b"base64", base64.encodebytes(b"\xff\xfe\x00\x00\x0d\x00\x0a\x00")),
+        (b"utf-16", b"8bit", b"\x00\x00\r\x00\n\x00x"),
+    ]
+    body = b"".join(b"--u\nContent-Type: text/plain; charset=" + c + b"\nContent-Transfer-Encoding: " + e + b"\n\n"
+                    + d + b"\n" for c, e, d in parts)
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="u"'], body + b"--u--\n")
+
+
+@case("gmime-rfc2231-loop", None, "fixtures/crashers: GMime 3.2.13's RFC 2231 folding loop")
+def _():
+    with open(os.path.join(CRASHERS, "normalize-gmime-3.2.13-rfc2231-fold-loop.eml"), "rb") as f:
+        return f.read()
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+def selected(patterns):
+    if not patterns:
+        return CASES
+    return [c for c in CASES if any(fnmatch.fnmatch(c.name, p) or p in c.name for p in patterns)]
+
+
+def generate(directory, patterns=()):
+    """Writes every selected case to DIRECTORY/NAME.eml; returns [(case, path)]."""
+    os.makedirs(directory, exist_ok=True)
+    out = []
+    for c in selected(patterns):
+        path = os.path.join(directory, c.name + ".eml")
+        with open(path, "wb") as f:
+            f.write(c.build())
+        out.append((c, path))
+    return out
+
+
+def limit_memory():
+    # a runaway is stopped long before it takes the machine; ASan needs its address space
+    if SLOWDOWN == 1 and not os.environ.get("MIMEUTF8_HOSTILE_NO_RLIMIT"):
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+# GNU time measures the command from a small process: a child forked from this script would
+# start from this script's resident size, which Linux counts in the child's ru_maxrss
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def run_tool(argv, stdin_path=None, stdout_path=None):
+    """Runs argv, stdin fed through a pipe from stdin_path.  Returns (exit code or -signal,
+    seconds, peak RSS in MB, stderr bytes, hung)."""
+    stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    errf = tempfile.TemporaryFile()
+    rss_file = tempfile.NamedTemporaryFile(prefix="mimeutf8-rss-", delete=False)
+    rss_file.close()
+    wrapped = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file.name] + argv if GNU_TIME else argv
+    start = time.monotonic()
+    proc = subprocess.Popen(wrapped, stdin=subprocess.PIPE if stdin_path else subprocess.DEVNULL,
+                            stdout=stdout, stderr=errf, preexec_fn=limit_memory, start_new_session=True)
+
+    def feed():
+        try:
+            with open(stdin_path, "rb") as f:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    proc.stdin.write(chunk)
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    def kill():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    feeder = None
+    if stdin_path:
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+    timer = threading.Timer(HARD_TIMEOUT, kill)
+    timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    hung = not timer.is_alive()
+    timer.cancel()
+    code = os.waitstatus_to_exitcode(status)
+    if feeder:
+        feeder.join()
+    if stdout_path:
+        stdout.close()
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
+    rss = usage.ru_maxrss / 1024.0
+    if GNU_TIME:
+        with open(rss_file.name, "rb") as f:
+            lines = f.read().decode("ascii", "replace").split()
+        if lines and lines[-1].isdigit():
+            rss = int(lines[-1]) / 1024.0
+        # GNU time exits 128+N for a command killed by signal N
+        if code > 128:
+            code = -(code - 128)
+    os.unlink(rss_file.name)
+    return code, elapsed, rss, err, hung
+
+
+def payload_text(part):
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        payload = payload[0].get_payload() if payload and not payload[0].is_multipart() else ""
+    return payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def census(message, out, depth=0):
+    """Field names (lower case) over every header block, the ones whose value holds a NUL or a
+    CR or LF that is not folding, and the text parts labelled utf-8 that are not valid UTF-8
+    without NUL.  A message/rfc822 sent base64 or quoted-printable (which RFC 2046 forbids) is
+    decoded and counted as the message it holds, as the library opens it."""
+    names, bad, bad_utf8 = out
+    for part in message.walk():
+        for name, value in part._headers:
+            key = name.lower().strip()
+            names[key] += 1
+            v = value if isinstance(value, str) else str(value)
+            if "\x00" in v or "\r" in v.replace("\r\n", "\n") or any(
+                    v[i + 1:i + 2] not in (" ", "\t") for i, ch in enumerate(v) if ch == "\n" and i + 1 < len(v)):
+                bad[key] += 1
+        ctype = part.get_content_type()
+        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+        if ctype in ("message/rfc822", "message/global") and cte in ("base64", "quoted-printable") and depth < 16:
+            raw = payload_text(part)
+            try:
+                inner = base64.b64decode(b"".join(raw.split()), validate=False) if cte == "base64" \
+                    else quopri.decodestring(raw)
+            except (ValueError, binascii.Error):
+                continue
+            census(email.message_from_bytes(inner, policy=email.policy.compat32), out, depth + 1)
+        elif part.get_content_maintype() == "text" and not part.is_multipart():
+            if (part.get_content_charset() or "").lower() not in ("utf-8", "utf8"):
+                continue
+            payload = part.get_payload(decode=True) or b""
+            try:
+                if "\x00" in payload.decode("utf-8"):
+                    bad_utf8.append("NUL")
+            except UnicodeDecodeError as e:
+                bad_utf8.append("invalid UTF-8 at %d" % e.start)
+
+
+def invariants(data_in, data_out, report):
+    """What a normalized message must satisfy; returns a list of problems."""
+    problems = []
+    result = {}
+
+    def parse():
+        try:
+            for key, data in (("in", data_in), ("out", data_out)):
+                result[key] = (collections.Counter(), collections.Counter(), [])
+                census(email.message_from_bytes(data, policy=email.policy.compat32), result[key])
+        except Exception as e:  # noqa: BLE001 - any parser failure is the finding
+            result["error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
+
+    # deep messages make Python's parser recurse: give it room
+    sys.setrecursionlimit(200000)
+    threading.stack_size(512 << 20)
+    t = threading.Thread(target=parse)
+    t.start()
+    t.join()
+    threading.stack_size(0)
+    if "error" in result:
+        return ["Python's email package cannot parse the output: " + result["error"]]
+    left_alone = sum(1 for p in report.get("parts", []) if p.get("action") == "left-alone"
+                     and p.get("type", "").startswith("text/"))
+    names_in, bad_in, _ = result["in"]
+    names_out, bad_out, bad_utf8 = result["out"]
+    if len(bad_utf8) > left_alone:
+        problems.append("text parts labelled utf-8 with %s" % ", ".join(bad_utf8[:3]))
+    gained = {n: names_out[n] - names_in[n] for n in names_out
+              if names_out[n] > names_in[n] and n not in MAY_ADD}
+    if gained:
+        problems.append("header fields the input did not have: %s" % dict(list(gained.items())[:5]))
+    newly_bad = {n: bad_out[n] for n in bad_out if bad_out[n] > bad_in[n]}
+    if newly_bad:
+        problems.append("headers that gained a CR, LF or NUL: %s" % sorted(newly_bad)[:5])
+    return problems
+
+
+def no_duplicate_keys(pairs):
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise ValueError("duplicate keys %s in one object (injected?)" % dup)
+    return dict(pairs)
+
+
+def read_report(path):
+    """The last report line, or {"invalid": why} when it is not one JSON object per line."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "strict").split("\n")
+        if len(lines) != 2 or lines[1] != "":
+            return {"invalid": "the report is not one line: %d newlines" % (len(lines) - 1)}
+        return json.loads(lines[0], object_pairs_hook=no_duplicate_keys)
+    except (OSError, ValueError) as e:
+        return {"invalid": "the report line is not valid JSON: %s" % e}
+
+
+def check_run(what, code, elapsed, rss, err, hung):
+    problems = []
+    if hung:
+        problems.append("%s hung: killed after %.0f s" % (what, HARD_TIMEOUT))
+    elif code != 0:
+        problems.append("%s exited %d%s" % (what, code, ": " + err.decode("utf-8", "replace")[:200].strip() if err else ""))
+    if elapsed > TIME_LIMIT and not hung:
+        problems.append("%s took %.2f s (limit %.1f)" % (what, elapsed, TIME_LIMIT))
+    if rss > RSS_LIMIT_MB:
+        problems.append("%s peak RSS %.0f MB (limit %.0f)" % (what, rss, RSS_LIMIT_MB))
+    return problems
+
+
+def run_case(tool, c, path, work):
+    """Runs one case through the filter; returns (problems, line, output path or None)."""
+    out, report = os.path.join(work, c.name + ".out"), os.path.join(work, c.name + ".report")
+    code, elapsed, rss, err, hung = run_tool([tool, "--report=" + report], path, out)
+    problems = check_run("filter", code, elapsed, rss, err, hung)
+    rep = read_report(report) if code == 0 else {}
+    if "invalid" in rep:
+        problems.append(rep["invalid"])
+    status = rep.get("status", "-")
+    reason = rep.get("reason")
+    if code == 0 and not hung:
+        with open(path, "rb") as f:
+            data_in = f.read()
+        with open(out, "rb") as f:
+            data_out = f.read()
+        if data_out == data_in:
+            if status == "normalized":
+                problems.append("report says normalized but the output is the input")
+        else:
+            if status != "normalized" and "invalid" not in rep:
+                problems.append("status %s but the output differs from the input" % status)
+            if not data_out:
+                problems.append("empty output for a non-empty input")
+            problems += invariants(data_in, data_out, rep)
+            again, report2 = out + ".again", report + ".again"
+            code2, elapsed2, rss2, err2, hung2 = run_tool([tool, "--report=" + report2], out, again)
+            problems += check_run("second run", code2, elapsed2, rss2, err2, hung2)
+            if code2 == 0 and not hung2:
+                rep2 = read_report(report2)
+                with open(again, "rb") as f:
+                    if f.read() != data_out:
+                        problems.append("not idempotent: a second run changed the output (%s)"
+                                        % rep2.get("status"))
+                # the project's invariant (corpus.py real): after one run, every text part is
+                # already UTF-8 or was left alone, with its reason
+                redo = ["%s %s (declared %r)" % (p.get("path"), p.get("action"), p.get("declared"))
+                        for p in rep2.get("parts", []) if str(p.get("type", "")).startswith("text/")
+                        and p.get("action") not in ("already-utf8", "left-alone")]
+                if redo:
+                    problems.append("after normalization, text parts are still not UTF-8: %s" % ", ".join(redo[:3]))
+            for p in (again, report2):
+                if os.path.exists(p):
+                    os.unlink(p)
+        if c.expect == "passthrough" and (status != "passthrough" or not reason):
+            problems.append("expected passthrough with a reason (a limit), got %s" % status)
+        elif c.expect == "normalized" and status != "normalized":
+            problems.append("expected normalized, got %s%s" % (status, " (%s)" % reason if reason else ""))
+    size = os.path.getsize(path)
+    line = "%-4s %-32s %9s %6.2fs %6.1fMB  %s%s" % (
+        "ok" if not problems else "FAIL", c.name, human(size), elapsed, rss, status,
+        " (%s)" % reason if reason else "")
+    for p in problems:
+        line += "\n       - " + p
+    return problems, line, out if code == 0 and not hung else None
+
+
+def human(n):
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return "%d%s" % (n, unit)
+        n //= 1024
+    return "%dGB" % n
+
+
+def run_batch(tool, cases, work, filter_outputs):
+    """Every case through one -o batch process; each output must be the filter's."""
+    outdir = os.path.join(work, "batch")
+    report = os.path.join(work, "batch.report")
+    code, elapsed, rss, err, hung = run_tool([tool, "-o", outdir, "--report=" + report] + [p for _, p in cases])
+    problems = []
+    if hung:
+        problems.append("batch run hung: killed after %.0f s" % HARD_TIMEOUT)
+    elif code != 0:
+        problems.append("batch run exited %d: %s" % (code, err.decode("utf-8", "replace")[:300].strip()))
+    if elapsed > TIME_LIMIT * len(cases):
+        problems.append("batch run took %.1f s for %d messages" % (elapsed, len(cases)))
+    if rss > RSS_LIMIT_MB:
+        problems.append("batch run peak RSS %.0f MB (limit %.0f)" % (rss, RSS_LIMIT_MB))
+    differ, missing = [], []
+    for c, path in cases:
+        got = os.path.join(outdir, os.path.basename(path))
+        if not os.path.exists(got):
+            missing.append(c.name)
+            continue
+        if filter_outputs.get(c.name) is None:
+            continue
+        with open(got, "rb") as a, open(filter_outputs[c.name], "rb") as b:
+            if a.read() != b.read():
+                differ.append(c.name)
+    if missing and not hung:
+        problems.append("no batch output for %s" % ", ".join(missing[:8]))
+    if differ:
+        problems.append("batch output differs from the filter's for %s" % ", ".join(differ[:8]))
+    print("%-4s %-32s %9s %6.2fs %6.1fMB  %d messages in one process" % (
+        "ok" if not problems else "FAIL", "(-o batch mode)", "", elapsed, rss, len(cases)))
+    for p in problems:
+        print("       - " + p)
+    return problems
+
+
+def main():
+    args = sys.argv[1:]
+    patterns = []
+    while "--only" in args:
+        i = args.index("--only")
+        patterns.append(args[i + 1])
+        del args[i:i + 2]
+    if args and args[0] == "--list":
+        for c in CASES:
+            print("%-32s %-12s %s" % (c.name, c.expect or "", c.note))
+        return 0
+    if args and args[0] == "--generate":
+        for c, path in generate(args[1], patterns):
+            print(path)
+        return 0
+    batch = "--no-batch" not in args
+    args = [a for a in args if a != "--no-batch"]
+    keep = None
+    if "--keep" in args:
+        i = args.index("--keep")
+        keep = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
+        sys.exit(__doc__)
+    tool = os.path.abspath(args[0])
+    work = keep or tempfile.mkdtemp(prefix="mimeutf8-hostile-")
+    os.makedirs(work, exist_ok=True)
+    passed = failed = 0
+    try:
+        started = time.monotonic()
+        cases = generate(os.path.join(work, "in"), patterns)
+        print("generated %d hostile messages in %.1f s (limits: %.1f s, %.0f MB)"
+              % (len(cases), time.monotonic() - started, TIME_LIMIT, RSS_LIMIT_MB))
+        outputs = {}
+        for c, path in cases:
+            problems, line, out = run_case(tool, c, path, work)
+            print(line, flush=True)
+            outputs[c.name] = out
+            if problems:
+                failed += 1
+            else:
+                passed += 1
+        if batch and cases:
+            if run_batch(tool, cases, work, outputs):
+                failed += 1
+            else:
+                passed += 1
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
