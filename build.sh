@@ -3,12 +3,16 @@
 # runs what was asked:
 #   ./build.sh          set-up and build only
 #   ./build.sh demo     normalize the bundled sample fixtures/messages/latin1-qp.eml to stdout
-#   ./build.sh test     the whole test suite (unit, CLI, corpus conformance)
+#   ./build.sh test     the whole test suite (unit, CLI, corpus conformance, hostile input)
+#   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), then
+#                       each fuzz target for 60 s (tests/fuzz/smoke.sh): what .ci/run does
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(gcc libc6-dev meson ninja-build pkg-config python3
           libglib2.0-dev libgmime-3.0-dev libuchardet-dev libcmocka-dev)
+# the sanitizer run and the fuzz targets need clang with libFuzzer and its runtime
+[[ ${1:-} == ci ]] && packages+=(clang libclang-rt-14-dev llvm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -40,6 +44,22 @@ failed = len(results) - passed - skipped
 print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
 EOF
     exit $status ;;
+  ci)
+    status=0 fuzz=0
+    "$0" test || status=$?
+    tests/sanitize.sh || status=$?
+    tests/fuzz/smoke.sh "${MIMEUTF8_FUZZ_SECONDS:-60}" || { status=$?; fuzz=1; }
+    # one closing line over the three: tests here, tests under the sanitizers, fuzz targets
+    python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz" <<'EOF'
+import json, os, sys
+results = [json.loads(line)["result"] for path in sys.argv[1:3] if os.path.exists(path)
+           for line in open(path)]
+passed = results.count("OK") + (3 if sys.argv[3] == "0" else 0)
+skipped = results.count("SKIP")
+failed = len(results) + 3 - passed - skipped
+print("ci: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+EOF
+    exit $status ;;
   *)
-    echo "usage: ./build.sh [demo|test]" >&2; exit 64 ;;
+    echo "usage: ./build.sh [demo|test|ci]" >&2; exit 64 ;;
 esac

@@ -15,14 +15,17 @@ typedef struct {
 	size_t len;
 } Sample;
 
+/* the length of a string literal, NULs inside included */
+#define S(label, bytes) { label, bytes, sizeof (bytes) - 1 }
+
 static const Sample samples[] = {
-	{ "koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4, \xcd\xc9\xd2!\n", 13 },
-	{ "latin1", "caf\xe9 \x93quoted\x94 \x81\n", 17 },
-	{ "shift_jis", "\x89\xef\x8b\x63\x82\xcc\x8e\x91\x97\xbf\x87\x40 \xff\x82", 16 },
-	{ "utf-8", "ok \xc3\xa9 bad \xed\xa0\x80 \xf0\x9f\x98 cut", 24 },
-	{ "utf-16le", "h\0i\0\x3d\xd8\x00\xde!", 9 },
-	{ "iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B ok\n", 18 },
-	{ "gb18030", "\xc4\xe3\xba\xc3\x81\x30\x81\x30 \xff", 11 },
+	S ("koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4, \xcd\xc9\xd2!\n"),
+	S ("latin1", "caf\xe9 \x93quoted\x94 \x81\n"),
+	S ("shift_jis", "\x89\xef\x8b\x63\x82\xcc\x8e\x91\x97\xbf\x87\x40 \xff\x82"),
+	S ("utf-8", "ok \xc3\xa9 bad \xed\xa0\x80 \xf0\x9f\x98 cut"),
+	S ("utf-16le", "h\0i\0\x3d\xd8\x00\xde!"),
+	S ("iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B ok\n"),
+	S ("gb18030", "\xc4\xe3\xba\xc3\x81\x30\x81\x30 \xff"),
 };
 
 /* The bytes a filter chain makes when `sample` is written `chunk` bytes at a time. */
