@@ -227,23 +227,6 @@ static struct {
 } failopen;
 
 static void
-write_raw (int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write (fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t) n;
-	}
-}
-
-static void
 failopen_handler (int sig)
 {
 	const char *line = sig == SIGALRM ? failopen.timeout_line : failopen.crash_line;
@@ -251,9 +234,9 @@ failopen_handler (int sig)
 	/* once the output has started, the original cannot follow it */
 	if (failopen.writing)
 		_exit (EXIT_TEMPFAIL);
-	write_raw (STDOUT_FILENO, failopen.input, failopen.len);
+	write_full (STDOUT_FILENO, failopen.input, failopen.len);
 	if (failopen.report_fd >= 0 && line != NULL)
-		write_raw (failopen.report_fd, line, strlen (line));
+		write_full (failopen.report_fd, line, strlen (line));
 	_exit (EXIT_DONE);
 }
 
@@ -327,24 +310,6 @@ read_upto (int fd, GByteArray *array, size_t limit)
 	return TRUE;
 }
 
-static gboolean
-write_full (int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write (fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		p += n;
-		len -= (size_t) n;
-	}
-	return TRUE;
-}
-
 /* Past this size a message from standard input is spooled to a file, so that memory does not
  * grow with attachments (the library then parses the file in place). */
 #define LARGE_MESSAGE (2 * 1024 * 1024)
@@ -414,7 +379,7 @@ run_filter_large (Cli *cli, GByteArray *head)
 		/* the spool file could not be written: keep the message as it came */
 		ftruncate (out, 0);
 		lseek (out, 0, SEEK_SET);
-		write_raw (out, map, (size_t) st.st_size);
+		write_full (out, map, (size_t) st.st_size);
 	}
 	lseek (out, 0, SEEK_SET);
 	if (!copy_fd (out, STDOUT_FILENO)) {

@@ -80,7 +80,7 @@ result_free (Result *result)
 
 /* ---- framing ---------------------------------------------------------------------------------- */
 
-static gboolean
+gboolean
 write_full (int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -42,6 +42,10 @@ void pool_free (Pool *pool);
 
 void job_free (Job *job);
 
+/* Writes all of `data` to `fd`, retrying short writes; FALSE on an error.  It calls only
+ * write(), so a signal handler may use it. */
+gboolean write_full (int fd, const void *data, size_t len);
+
 /* The test hook: with MIMEUTF8_TEST_FAULT=crash:TEXT or hang:TEXT in the environment, a message
  * whose name contains TEXT crashes or hangs the process normalizing it, so that the tests can
  * see the supervisor and the filter's fail-open handler at work. */
