@@ -659,7 +659,8 @@ run_mbox (Cli *cli, const char *path)
 	}
 	if (in != stdin)
 		fclose (in);
-	if (fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) != cli->mbox_out->len ||
+	if ((cli->mbox_out->len > 0 &&
+	     fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) != cli->mbox_out->len) ||
 	    fflush (stdout) != 0) {
 		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
@@ -697,7 +698,9 @@ run_text (Cli *cli, int argc, char **argv)
 		g_byte_array_set_size (output, 0);
 		g_byte_array_append (output, input->data, input->len);
 	}
-	if (fwrite (output->data, 1, output->len, stdout) != output->len || fflush (stdout) != 0) {
+	/* an empty array has no data pointer at all, which fwrite may not be given */
+	if ((output->len > 0 && fwrite (output->data, 1, output->len, stdout) != output->len) ||
+	    fflush (stdout) != 0) {
 		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
 	}
