@@ -8,6 +8,10 @@
   corpus.py MIMEUTF8 SHARED utf8 [--seed N] [--count N]
       gen.py --profile utf8: every output is byte-identical to its input.
   corpus.py MIMEUTF8 SHARED real
+  corpus.py MIMEUTF8 SHARED batch [--seed N] [--count N]
+      every batch mode gives the bytes of one process per message: -o at -j1 and -j2 on gen.py
+      messages and on corpus/real, an mbox of gen.py messages with From_ lines in their bodies,
+      and a maildir of corpus/real.
   corpus.py MIMEUTF8 SHARED python
       every text part of corpus/real whose label Python's codecs know, and whose bytes decode
       cleanly in it, converts to the same text as Python's decoding, except where the rules
@@ -433,6 +437,74 @@ def test_python(tool, shared):
             fail("%d parts convert differently from Python's decoding, for no stated reason" % len(unexplained))
 
 
+def filter_each(tool, src, names, out):
+    os.makedirs(out, exist_ok=True)
+    for n in names:
+        run_filter(tool, os.path.join(src, n), os.path.join(out, n))
+
+
+def mbox_of(messages):
+    """An mboxrd file: From_ lines, '>'-quoted body lines that start with '>*From '."""
+    out = []
+    for m in messages:
+        lines = [b">" + l if l.lstrip(b">").startswith(b"From ") else l for l in m.split(b"\n")]
+        body = b"\n".join(lines)
+        out.append(b"From sender@example.com Mon Mar  2 10:00:00 2026\n" + body +
+                   (b"" if body.endswith(b"\n") else b"\n") + b"\n")
+    return b"".join(out)
+
+
+def test_batch(tool, shared, seed, count):
+    with tempfile.TemporaryDirectory() as work:
+        src, names = gen(tool, shared, work, seed, count)
+        # some bodies with From_ lines, quoted and not, for the mbox
+        for i, n in enumerate(names[:count // 4]):
+            path = os.path.join(src, n)
+            data = open(path, "rb").read()
+            if b"\r\n" not in data:
+                open(path, "wb").write(data + b"From the body\n>From quoted\n>>From twice\n"[: 14 + 13 * (i % 3)])
+        one = os.path.join(work, "one")
+        filter_each(tool, src, names, one)
+        want = [open(os.path.join(one, n), "rb").read() for n in names]
+        for jobs in ("1", "2"):
+            out = os.path.join(work, "o" + jobs)
+            r = subprocess.run([tool, "-q", "-j", jobs, "-o", out, src], capture_output=True)
+            if r.returncode != 0 or same_files(one, out, names):
+                fail("-o -j%s differs from one process per message" % jobs)
+        lf = [n for n in names if b"\r\n" not in open(os.path.join(src, n), "rb").read()]
+        mbox = mbox_of([open(os.path.join(src, n), "rb").read() for n in lf])
+        r = subprocess.run([tool, "-q", "-j2", "--mbox"], input=mbox, capture_output=True)
+        expect = mbox_of([open(os.path.join(one, n), "rb").read() for n in lf])
+        if r.returncode != 0 or r.stdout != expect:
+            fail("--mbox -j2 differs from one process per message")
+        print("gen seed %d: -o -j1, -o -j2 and an mbox of %d messages (From_ lines in %d bodies) "
+              "are byte-identical to one process per message" % (seed, len(lf), count // 4))
+
+        real_src, real_names = real_messages(shared, os.path.join(work, "real"))
+        real_one = os.path.join(work, "real-one")
+        filter_each(tool, real_src, real_names, real_one)
+        out = os.path.join(work, "real-o")
+        r = subprocess.run([tool, "-q", "-j2", "-o", out, real_src], capture_output=True)
+        differ = same_files(real_one, out, real_names)
+        if r.returncode != 0 or differ:
+            fail("real corpus: -o -j2 differs from one process per message: %s" % differ[:5])
+        maildir, dst = os.path.join(work, "maildir"), os.path.join(work, "maildir-out")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(maildir, sub))
+        for i, n in enumerate(real_names):
+            sub, name = ("cur", "%s:2,S" % n) if i % 2 else ("new", n)
+            os.link(os.path.join(real_src, n), os.path.join(maildir, sub, name))
+        r = subprocess.run([tool, "-q", "-j2", "--maildir", maildir, dst], capture_output=True)
+        if r.returncode != 0:
+            fail("maildir run exited %d" % r.returncode)
+        for i, n in enumerate(real_names):
+            sub, name = ("cur", "%s:2,S" % n) if i % 2 else ("new", n)
+            if open(os.path.join(dst, sub, name), "rb").read() != open(os.path.join(real_one, n), "rb").read():
+                fail("maildir: %s/%s differs from one process per message" % (sub, name))
+        print("corpus/real: -o -j2 and a maildir of %d messages are byte-identical to one process "
+              "per message" % len(real_names))
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -451,6 +523,8 @@ def main():
         test_real(tool, shared)
     elif what == "python":
         test_python(tool, shared)
+    elif what == "batch":
+        test_batch(tool, shared, seed, count)
     else:
         sys.exit(__doc__)
     print("PASS")
