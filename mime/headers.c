@@ -96,16 +96,12 @@ typedef struct {
 	const _MimeUtf8Charset *run_charset;
 	gboolean run_normal;
 	GByteArray *run;
-	GByteArray *raw;   /* raw text after the run, unfolded and unescaped */
-	GByteArray *word;  /* one encoded-word's bytes */
-	GByteArray *conv;  /* translator output */
-	GByteArray *param; /* a parameter's value bytes */
-	/* Decoded text, and the ranges of it that came from raw text rather than from
-	 * encoded-words: those keep a literal "=?" (an unknown charset's word, a malformed one) as
-	 * it was. */
-	GString *text;
-	GArray *raw_ranges; /* pairs of size_t: start, end */
-	size_t range_cursor;
+	GByteArray *raw;      /* raw text after the run, unfolded and unescaped */
+	GByteArray *word;     /* one encoded-word's bytes */
+	GByteArray *conv;     /* translator output */
+	GByteArray *param;    /* a parameter's value bytes */
+	GByteArray *unquoted; /* a display name or comment, quotes and escapes taken away */
+	GString *text;        /* decoded text */
 	GString *scratch;
 	GString *scratch2;
 } Ctx;
@@ -530,7 +526,8 @@ base64_value (guint8 c)
 }
 
 /* Strict about the alphabet and where padding goes, lenient about missing padding, as mail
- * readers are: "bad base64" is a character outside the alphabet or a lone 6 bits. */
+ * readers are: "bad base64" is a character outside the alphabet or a lone 6 bits.  With `out`
+ * NULL, only says whether the text decodes. */
 static gboolean
 base64_decode (const guint8 *p, size_t n, GByteArray *out)
 {
@@ -552,7 +549,8 @@ base64_decode (const guint8 *p, size_t n, GByteArray *out)
 		if (bits >= 8) {
 			bits -= 8;
 			b = (guint8) (acc >> bits);
-			g_byte_array_append (out, &b, 1);
+			if (out != NULL)
+				g_byte_array_append (out, &b, 1);
 		}
 	}
 	return TRUE;
@@ -592,23 +590,6 @@ static void
 text_reset (Ctx *ctx)
 {
 	g_string_truncate (ctx->text, 0);
-	g_array_set_size (ctx->raw_ranges, 0);
-	ctx->range_cursor = 0;
-}
-
-static void
-add_raw_range (Ctx *ctx, size_t start, size_t end)
-{
-	size_t n = ctx->raw_ranges->len;
-
-	if (start == end)
-		return;
-	if (n >= 2 && g_array_index (ctx->raw_ranges, size_t, n - 1) == start) {
-		g_array_index (ctx->raw_ranges, size_t, n - 1) = end;
-		return;
-	}
-	g_array_append_val (ctx->raw_ranges, start);
-	g_array_append_val (ctx->raw_ranges, end);
 }
 
 static void
@@ -626,7 +607,7 @@ static void
 flush_raw (Ctx *ctx)
 {
 	const guint8 *p = ctx->raw->data;
-	size_t n = ctx->raw->len, start = ctx->text->len;
+	size_t n = ctx->raw->len;
 
 	if (n == 0)
 		return;
@@ -639,7 +620,6 @@ flush_raw (Ctx *ctx)
 
 		decode_bytes (ctx, ctx->raw_charset, normal, p, n, ctx->raw_rule, ctx->text);
 	}
-	add_raw_range (ctx, start, ctx->text->len);
 	g_byte_array_set_size (ctx->raw, 0);
 }
 
@@ -673,7 +653,31 @@ decide_raw (Ctx *ctx, const guint8 *p, size_t n)
 static inline gboolean
 is_decoder_special (guint8 c)
 {
-	return c == '=' || c == '\r' || c == '\n' || c == '"' || c == '\\';
+	return c == '=' || c == '\r' || c == '\n';
+}
+
+/* The text of a display name (quotes taken away, escapes undone) or of a comment's inside
+ * (escapes undone), in ctx->unquoted.  Encoded-words are looked for in that text, not in the
+ * bytes: a quote taken away can join two pieces into one word, and whatever form the text is
+ * written back in, the next reading finds the same text, and the same words. */
+static void
+unquote (Ctx *ctx, const guint8 *p, size_t n, TextKind kind)
+{
+	gboolean in_quote = FALSE;
+	size_t i, from = 0;
+
+	g_byte_array_set_size (ctx->unquoted, 0);
+	for (i = 0; i < n; i++) {
+		if (kind == TEXT_PHRASE && p[i] == '"') {
+			g_byte_array_append (ctx->unquoted, p + from, (guint) (i - from));
+			in_quote = !in_quote;
+			from = i + 1;
+		} else if (p[i] == '\\' && i + 1 < n && (kind == TEXT_COMMENT || in_quote)) {
+			g_byte_array_append (ctx->unquoted, p + from, (guint) (i - from));
+			from = ++i;
+		}
+	}
+	g_byte_array_append (ctx->unquoted, p + from, (guint) (n - from));
 }
 
 /* Decodes `n` bytes of header text of `kind` to UTF-8, appended to ctx->text.  Encoded-words are
@@ -683,8 +687,14 @@ is_decoder_special (guint8 c)
 static void
 decode_text (Ctx *ctx, const guint8 *p, size_t n, TextKind kind)
 {
-	gboolean adjacent = FALSE, in_quote = FALSE;
+	gboolean adjacent = FALSE;
 	size_t i = 0;
+
+	if (kind != TEXT_RAW && n > 0) {
+		unquote (ctx, p, n, kind);
+		p = ctx->unquoted->data;
+		n = ctx->unquoted->len;
+	}
 
 	ctx->run_charset = NULL;
 	g_byte_array_set_size (ctx->run, 0);
@@ -751,13 +761,6 @@ decode_text (Ctx *ctx, const guint8 *p, size_t n, TextKind kind)
 			ctx->rec.sanitized = TRUE;
 			ctx->rec.changed = TRUE;
 			i = j - 1;
-		} else if (kind == TEXT_PHRASE && c == '"') {
-			in_quote = !in_quote;
-			i++;
-			continue;
-		} else if (c == '\\' && i + 1 < n &&
-			   (kind == TEXT_COMMENT || (kind == TEXT_PHRASE && in_quote))) {
-			c = p[++i];
 		}
 		if (!is_wsp (c) && adjacent) {
 			flush_run (ctx);
@@ -910,28 +913,26 @@ encode_words (Ctx *ctx, Out *o, GString *dst, const char *ws, size_t ws_len, con
 	} while (i < n);
 }
 
-/* TRUE when [start, end) of ctx->text came from raw text.  Calls go forward through the text. */
+/* TRUE when a word of text holds what a reader would decode as an encoded-word (the decoder's
+ * own test: its syntax, a known charset, base64 that decodes).  Written plain, it would not
+ * read back as this text: such a word is written encoded.  Whatever holds "=?" but would not
+ * decode (an unknown charset's word, a malformed one) is text like any other, and stays as it
+ * is.  Encoded-words hold no blanks, so no word of the output can hold one this test missed. */
 static gboolean
-is_raw_origin (Ctx *ctx, size_t start, size_t end)
+has_live_word (Ctx *ctx, size_t start, size_t end)
 {
-	GArray *r = ctx->raw_ranges;
+	const guint8 *t = (const guint8 *) ctx->text->str + start, *stop = t + (end - start);
+	const guint8 *m;
+	Word w;
 
-	while (ctx->range_cursor < r->len &&
-	       g_array_index (r, size_t, ctx->range_cursor + 1) <= start)
-		ctx->range_cursor += 2;
-	return ctx->range_cursor < r->len &&
-	       g_array_index (r, size_t, ctx->range_cursor) <= start &&
-	       g_array_index (r, size_t, ctx->range_cursor + 1) >= end;
-}
-
-/* A "=?" decoded out of an encoded-word would read as an encoded-word again: such a word is
- * written encoded.  One left literal from the input stays as it was. */
-static gboolean
-has_decoded_marker (Ctx *ctx, size_t start, size_t end)
-{
-	const guint8 *t = (const guint8 *) ctx->text->str;
-
-	return find_marker (t + start, end - start) != NULL && !is_raw_origin (ctx, start, end);
+	while ((m = find_marker (t, (size_t) (stop - t))) != NULL) {
+		if (word_parse (m, (size_t) (stop - m), &w) &&
+		    _mimeutf8_charset_lookup ((const char *) w.label, w.label_len) != NULL &&
+		    (w.encoding == 'Q' || base64_decode (w.text, w.text_len, NULL)))
+			return TRUE;
+		t = m + 1;
+	}
+	return FALSE;
 }
 
 static gboolean
@@ -952,7 +953,7 @@ word_is_plain (Ctx *ctx, TextContext tc, size_t start, size_t end)
 			return FALSE;
 		}
 	}
-	return !has_decoded_marker (ctx, start, end);
+	return !has_live_word (ctx, start, end);
 }
 
 static void
@@ -978,7 +979,6 @@ emit_words (Ctx *ctx, Out *o, const char *ws, size_t ws_len, TextContext tc)
 	gboolean first = TRUE;
 	GString *sep = ctx->scratch;
 
-	ctx->range_cursor = 0;
 	while (pos < n) {
 		size_t ws_start = pos, ws_end, w_start, w_end;
 
@@ -1071,9 +1071,8 @@ emit_phrase (Ctx *ctx, Out *o, const char *ws, size_t ws_len)
 	const char *t = ctx->text->str;
 	size_t n = ctx->text->len, pos = 0;
 	gboolean utf8 = ctx->mode == MIMEUTF8_HEADERS_UTF8;
-	gboolean all_plain = TRUE, marker = FALSE, high = FALSE;
+	gboolean all_plain = TRUE, live = FALSE, high = FALSE;
 
-	ctx->range_cursor = 0;
 	while (pos < n) {
 		size_t start;
 
@@ -1086,10 +1085,10 @@ emit_phrase (Ctx *ctx, Out *o, const char *ws, size_t ws_len)
 			break;
 		if (!word_is_plain (ctx, CTX_PHRASE, start, pos))
 			all_plain = FALSE;
-		marker |= has_decoded_marker (ctx, start, pos);
+		live |= has_live_word (ctx, start, pos);
 		high |= has_8bit ((const guint8 *) t + start, pos - start);
 	}
-	if (n == 0 || (!all_plain && !marker && (utf8 || !high))) {
+	if (n == 0 || (!all_plain && !live && (utf8 || !high))) {
 		/* A quoted string: the text is ASCII (or the output may be UTF-8) but holds
 		 * specials, or the name is empty. */
 		GString *tok = ctx->scratch2;
@@ -2144,8 +2143,8 @@ ctx_clear (Ctx *ctx)
 	g_byte_array_unref (ctx->word);
 	g_byte_array_unref (ctx->conv);
 	g_byte_array_unref (ctx->param);
+	g_byte_array_unref (ctx->unquoted);
 	g_string_free (ctx->text, TRUE);
-	g_array_unref (ctx->raw_ranges);
 	g_string_free (ctx->scratch, TRUE);
 	g_string_free (ctx->scratch2, TRUE);
 }
@@ -2201,8 +2200,8 @@ _mimeutf8_header_normalize (const char *name, const char *value, size_t len,
 	ctx.word = g_byte_array_new ();
 	ctx.conv = g_byte_array_new ();
 	ctx.param = g_byte_array_new ();
+	ctx.unquoted = g_byte_array_new ();
 	ctx.text = g_string_sized_new (len + len / 2);
-	ctx.raw_ranges = g_array_new (FALSE, FALSE, sizeof (size_t));
 	ctx.scratch = g_string_new (NULL);
 	ctx.scratch2 = g_string_new (NULL);
 	ctx.eight_bit = eight_bit;

@@ -28,17 +28,12 @@ symbolizer="$(command -v llvm-symbolizer || command -v addr2line || true)"
 export MIMEUTF8_HOSTILE_SLOWDOWN="${MIMEUTF8_HOSTILE_SLOWDOWN:-8}"
 export MIMEUTF8_CRASHERS_SECONDS="${MIMEUTF8_CRASHERS_SECONDS:-60}"
 
-status=0
-meson test -C "$build" --print-errorlogs --timeout-multiplier 4 "$@" || status=$?
+log="$build/meson-logs/sanitize-summary.txt"
+meson test -C "$build" --print-errorlogs --timeout-multiplier 4 "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 
-python3 - "$build/meson-logs/testlog.json" <<'EOF'
-import json, sys
-results = [json.loads(line) for line in open(sys.argv[1])]
-count = lambda r: sum(1 for t in results if t["result"] == r)
-failed = [t["name"] for t in results if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL")]
-print("sanitize.sh (ASan+UBSan, %s): %d passed, %d failed, %d skipped"
-      % ("build-asan", count("OK"), len(failed), count("SKIP")))
-for name in failed:
-    print("  failed: " + name)
-EOF
-exit $status
+# one plain closing line, from meson's own summary
+count () { grep -m1 -E "^$1: +[0-9]+" "$log" | awk '{print $NF}' | grep . || echo 0; }
+echo "sanitize.sh (ASan+UBSan, $build): $(count Ok) passed, $(( $(count Fail) + $(count Timeout) + $(count 'Unexpected Pass') )) failed, $(count Skipped) skipped"
+grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|UNEXPECTEDPASS|ERROR) ' "$log" | sort -u | sed 's/^/  /'
+exit "$status"

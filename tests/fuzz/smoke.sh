@@ -62,17 +62,19 @@ for target in convert normalize headers; do
     echo "smoke.sh: fuzz-normalize without leak checks while known-lsan.supp lists a leak" >&2
   fi
   echo "smoke.sh: fuzz-$target for $seconds s (log: $log)" >&2
+  started=$SECONDS
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks:fast_unwind_on_malloc=$((1 - leaks))" \
   "$bin" "$corpus" -dict="$fuzz/mime.dict" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" > "$log" 2>&1
   code=$?
+  elapsed=$((SECONDS - started))
   execs="$(grep -m1 -oE 'stat::number_of_executed_units: [0-9]+' "$log" | awk '{print $2}')"
   if [[ -z $execs ]]; then
     execs="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
   fi
   units="$(ls "$corpus" | wc -l)"
-  line="fuzz-$target: ${execs:-0} executions in $seconds s, corpus $units inputs"
+  line="fuzz-$target: ${execs:-0} executions in $elapsed s, corpus $units inputs"
   found=0
   for artifact in "$artifacts"/*; do
     [[ -f $artifact ]] || continue
