@@ -254,13 +254,13 @@ out_hold (Out *o, const char *p, size_t n)
 	g_string_append_len (o->hold, p, (gssize) n);
 }
 
-/* Takes the held blanks, to be written before the next token; blanks with a fold in them are
- * written at once, and the token needs no other fold. */
+/* Takes the held blanks, to be written before the next token.  Blanks with a fold in them stay
+ * held: the fold is written with the next token that is not blank (and the token needs no other
+ * fold), or not at all. */
 static void
 out_take (Out *o, const char **ws_out, size_t *ws_len_out)
 {
 	if (memchr (o->hold->str, '\n', o->hold->len) != NULL) {
-		out_flush (o);
 		g_string_truncate (o->taken, 0);
 	} else {
 		g_string_assign (o->taken, o->hold->str);
@@ -320,7 +320,12 @@ out_fold (Out *o)
 static void
 out_token (Out *o, const char *ws, size_t ws_len, const char *tok, size_t tok_len)
 {
-	if (ws_len > 0 && tok_len > 0 && o->content &&
+	if (tok_len == 0) {
+		out_hold (o, ws, ws_len);
+		return;
+	}
+	out_flush (o);
+	if (ws_len > 0 && o->content &&
 	    o->col + n_chars (ws, ws_len) + n_chars (tok, tok_len) + o->reserve > FOLD_COLUMN)
 		out_fold (o);
 	out_put (o, ws, ws_len);
@@ -854,6 +859,8 @@ encode_words (Ctx *ctx, Out *o, GString *dst, const char *ws, size_t ws_len, con
 	gboolean use_b;
 	GString *word = ctx->scratch2;
 
+	if (o != NULL)
+		out_flush (o);
 	for (i = 0; i < n; i++)
 		q_left += q_cost (p[i], restricted);
 	use_b = b_cost (n) < q_left;
@@ -1963,14 +1970,22 @@ normalize_params (Ctx *ctx, const guint8 *p, size_t n, size_t max_params, size_t
 		base = g_ascii_strdown ((const char *) p + first_param->attr,
 					(gssize) first_param->base_len);
 		flags = GPOINTER_TO_UINT (g_hash_table_lookup (names, base));
-		if (ctx->mode == MIMEUTF8_HEADERS_UTF8)
-			form = (group->sectioned || group->extended) && (flags & NAME_PLAIN) != 0
-				       ? FORM_RFC2231
-				       : FORM_QUOTED_UTF8;
-		else
-			form = !group->sectioned && !group->extended && (flags & NAME_EXTENDED) != 0
-				       ? FORM_QUOTED_RFC2047
-				       : FORM_RFC2231;
+		/* In a quoted string, text that holds an encoded-word would be decoded on the next
+		 * reading (readers decode them there): RFC 2231 keeps it text. */
+		if (ctx->mode == MIMEUTF8_HEADERS_UTF8) {
+			gboolean collides =
+				(group->sectioned || group->extended) && (flags & NAME_PLAIN) != 0;
+
+			if (collides || has_live_word (ctx, 0, ctx->text->len))
+				form = FORM_RFC2231;
+			else
+				form = FORM_QUOTED_UTF8;
+		} else {
+			gboolean collides = !group->sectioned && !group->extended &&
+					    (flags & NAME_EXTENDED) != 0;
+
+			form = collides ? FORM_QUOTED_RFC2047 : FORM_RFC2231;
+		}
 		for (k = 0; k < count; k++) {
 			const Param *param = &g_array_index (params, Param, m[k]);
 			Edit edit = { param->start, param->end, FALSE };

@@ -578,6 +578,11 @@ test_headers__fuzzed (void **state)
 			       "n\344i\012 \\\\ o)l"),
 		/* an empty word between two pieces that make one */
 		INPUT ("Subject", "SDom=?=?utf-16?B?\?=utf-16?B?\?="),
+		/* a fold before a display name that is one control, so a blank */
+		INPUT ("To", "\0\0\0i\001;\001C;  \n \001"),
+		/* an RFC 2231 value that holds an encoded-word, as text */
+		INPUT ("Content-Disposition",
+		       ";\n\te*0*=%E9.arc-txt%%%%,%%rraf=?utf-16?B?18XU?=\347\347\030\306?caf;"),
 		/* a CR then a blank, which is no fold */
 		INPUT ("From",
 		       "\216\216\377\377\r\t\t\377\377\r\t\tmmmm\t\t\tiFn=tde ?\377\r\t\t"

@@ -3,11 +3,13 @@
 
   seeds.py BUILD_FUZZ ROOT [SHARED]
 
-Adds to BUILD_FUZZ/corpus-{convert,normalize,headers}/ (the targets' working corpora) from fixtures/messages, fixtures/crashers,
-the small messages of tests/hostile.py and, when SHARED (../shared) is there, corpus/real: whole
-messages for fuzz-normalize, their header fields for fuzz-headers, and their text bodies behind
-a charset label line for fuzz-convert (formats: harness.h).  Inputs over MAX_LEN are left out,
-and each corpus gets at most CAP seeds (fixtures first).  Files are named by their SHA-1, as libFuzzer names its own.
+Adds to BUILD_FUZZ/corpus-{convert,normalize,headers}/ (the targets' working corpora) from
+fixtures/messages, the small messages of tests/hostile.py and, when SHARED (../shared) is there,
+corpus/real: whole messages for fuzz-normalize, their header fields for fuzz-headers, and their
+text bodies behind a charset label line for fuzz-convert (formats: harness.h).  Inputs over
+MAX_LEN are left out, and each corpus gets at most CAP seeds (fixtures first).  Files are named
+by their SHA-1, as libFuzzer names its own.  fixtures/crashers is not a seed: the crashers test
+replays it, and an open crasher would stop a smoke run before it looks for anything new.
 """
 import email
 import email.policy
@@ -41,14 +43,10 @@ def write(directory, data, seen, target):
 
 def messages(root, shared):
     fixtures = os.path.join(root, "fixtures")
-    for sub in ("messages", "crashers"):
-        d = os.path.join(fixtures, sub)
-        if os.path.isdir(d):
-            for n in sorted(os.listdir(d)):
-                if sub == "crashers" and not n.startswith("normalize-"):
-                    continue
-                with open(os.path.join(d, n), "rb") as f:
-                    yield f.read()
+    d = os.path.join(fixtures, "messages")
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, n), "rb") as f:
+            yield f.read()
     sys.path.insert(0, os.path.join(root, "tests"))
     import hostile  # noqa: E402
     for c in hostile.CASES:
@@ -91,12 +89,6 @@ def main():
     seen = {t: set() for t in dirs}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
-    crashers = os.path.join(root, "fixtures", "crashers")
-    for n in sorted(os.listdir(crashers)) if os.path.isdir(crashers) else []:
-        for t in ("convert", "headers"):
-            if n.startswith(t + "-"):
-                with open(os.path.join(crashers, n), "rb") as f:
-                    write(dirs[t], f.read(), seen[t], t)
     bodies = 0
     for i, data in enumerate(messages(root, shared)):
         write(dirs["normalize"], data, seen["normalize"], "normalize")

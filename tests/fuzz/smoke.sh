@@ -30,12 +30,12 @@ symbolizer="$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || tru
 # What went wrong, in a few words fit for a file name.
 describe () {
   local log="$1" what
-  what="$(grep -m1 -oE 'harness: [^:"]{1,60}' "$log" | sed 's/^harness: //')"
-  [[ -z $what ]] && what="$(grep -m1 -oE 'runtime error: [a-z -]{1,40}' "$log" | sed 's/^runtime error: /ubsan /')"
-  [[ -z $what ]] && what="$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+' "$log" | sed 's/.*: //')"
-  [[ -z $what ]] && what="$(grep -m1 -oE 'ERROR: libFuzzer: [a-z -]+' "$log" | sed 's/.*: //')"
+  what="$(grep -a -m1 -oE 'harness: [^"]{1,50}' "$log" | sed 's/^harness: //; s/^headers: //')"
+  [[ -z $what ]] && what="$(grep -a -m1 -oE 'runtime error: [a-z -]{1,40}' "$log" | sed 's/^runtime error: /ubsan /')"
+  [[ -z $what ]] && what="$(grep -a -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+' "$log" | sed 's/.*: //')"
+  [[ -z $what ]] && what="$(grep -a -m1 -oE 'ERROR: libFuzzer: [a-z -]+' "$log" | sed 's/.*: //')"
   local frame
-  frame="$(grep -m1 -oE '#[0-9]+ 0x[0-9a-f]+ in [A-Za-z_][A-Za-z0-9_]* /[^ ]*/mime/' "$log" | awk '{print $4}')"
+  frame="$(grep -a -m1 -oE '#[0-9]+ 0x[0-9a-f]+ in [A-Za-z_][A-Za-z0-9_]* /[^ ]*/mime/' "$log" | awk '{print $4}')"
   [[ -n $frame ]] && what="$what $frame"
   echo "${what:-unknown}" | tr '[:upper:]' '[:lower:]' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//' | cut -c1-60
 }
@@ -64,7 +64,7 @@ for target in convert normalize headers; do
   echo "smoke.sh: fuzz-$target for $seconds s (log: $log)" >&2
   started=$SECONDS
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks:fast_unwind_on_malloc=$((1 - leaks))" \
-  "$bin" "$corpus" -dict="$fuzz/mime.dict" -max_total_time="$seconds" -timeout=10 \
+  "$bin" "$corpus" -dict="$fuzz/mime.dict" -max_total_time="$seconds" -seed=1 -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" > "$log" 2>&1
   code=$?
@@ -83,13 +83,22 @@ for target in convert normalize headers; do
     found=1
     ext=txt
     [[ $target == normalize ]] && ext=eml
+    # an input already kept (a seed from fixtures/crashers whose bug is still open) is not copied
+    known=""
+    for kept in "$root"/fixtures/crashers/*; do
+      if cmp -s "$artifact" "$kept"; then known="$kept"; break; fi
+    done
+    if [[ -n $known ]]; then
+      line="$line; $kind: already fixtures/crashers/$(basename "$known")"
+      continue
+    fi
     name="$target-$kind-$(describe "$log")-$(sha1sum "$artifact" | cut -c1-8).$ext"
     cp "$artifact" "$root/fixtures/crashers/$name"
     line="$line; $kind: fixtures/crashers/$name"
   done
   if [[ $code -ne 0 || $found -ne 0 ]]; then
     status=1
-    line="$line; FAILED (exit $code): $(grep -m1 -E 'harness:|ERROR:|runtime error' "$log" | cut -c1-160)"
+    line="$line; FAILED (exit $code): $(grep -a -m1 -E 'harness:|ERROR:|runtime error' "$log" | cut -c1-160)"
     tail -40 "$log" >&2
   fi
   summary+=("$line")
