@@ -33,7 +33,7 @@ meson test -C "$build" --print-errorlogs --timeout-multiplier 4 "$@" 2>&1 | tee 
 status=${PIPESTATUS[0]}
 
 # one plain closing line, from meson's own summary
-count () { grep -m1 -E "^$1: +[0-9]+" "$log" | awk '{print $NF}' | grep . || echo 0; }
+count () { grep -a -m1 -E "^$1: +[0-9]+" "$log" | awk '{print $NF}' | grep . || echo 0; }
 echo "sanitize.sh (ASan+UBSan, $build): $(count Ok) passed, $(( $(count Fail) + $(count Timeout) + $(count 'Unexpected Pass') )) failed, $(count Skipped) skipped"
-grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|UNEXPECTEDPASS|ERROR) ' "$log" | sort -u | sed 's/^/  /'
+grep -a -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|UNEXPECTEDPASS|ERROR) ' "$log" | sort -u | sed 's/^/  /'
 exit "$status"
