@@ -402,11 +402,11 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
 		if (is_charset_name (value + n0, n1 - n0)) {
-			/* An unquoted value runs, for GMime, to the next ';' ("us-ascii x y" is one
-			 * label to it): all of it is replaced, so that what it reads back is utf-8. */
+			/* An unquoted value runs, for GMime, to the next ';', folds and comments
+			 * included ("us-ascii x y" is one label to it): all of it is replaced, so that
+			 * what it reads back is utf-8. */
 			if (value[v0] != '"') {
-				while (v1 < len && value[v1] != ';' && value[v1] != '\n' &&
-				       value[v1] != '(' && value[v1] != '"')
+				while (v1 < len && value[v1] != ';' && value[v1] != '"')
 					v1++;
 				while (v1 > v0 && (value[v1 - 1] == ' ' || value[v1 - 1] == '\t' ||
 						   value[v1 - 1] == '\r'))
