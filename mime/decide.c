@@ -25,16 +25,6 @@ _mimeutf8_fallback (const MimeUtf8Options *options)
 	return charset != NULL ? charset : _mimeutf8_charset_by_name ("windows-1252");
 }
 
-static size_t
-count_high_bytes (const guint8 *data, size_t len)
-{
-	size_t n = 0, i;
-
-	for (i = 0; i < len; i++)
-		n += data[i] >> 7;
-	return n;
-}
-
 /* TRUE when the bytes decode in `charset` without a single replacement. */
 static gboolean
 decodes_cleanly (const _MimeUtf8Charset *charset, const guint8 *data, size_t len)
@@ -165,7 +155,7 @@ decide_unlabelled (const MimeUtf8Options *options, const guint8 *data, size_t le
 {
 	const _MimeUtf8Charset *detected = NULL;
 	gboolean detected_clean = FALSE;
-	size_t high = count_high_bytes (data, MIN (len, DETECT_SAMPLE)), i;
+	size_t high = _mimeutf8_count_high (data, MIN (len, DETECT_SAMPLE)), i;
 	size_t meta_start, meta_end;
 
 	if (evidence->html && _mimeutf8_html_meta_charset (data, len, &meta_start, &meta_end)) {

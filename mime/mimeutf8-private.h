@@ -61,6 +61,8 @@ gboolean _mimeutf8_iconv_name_allowed (const char *name);
 
 /* ---- utf8.c: UTF-8 facts about byte strings --------------------------------------------------- */
 
+/* Number of bytes >= 0x80. */
+size_t _mimeutf8_count_high (const guint8 *data, size_t len);
 /* Length of the leading run of bytes < 0x80. */
 size_t _mimeutf8_ascii_prefix (const guint8 *data, size_t len);
 

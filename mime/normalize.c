@@ -838,16 +838,6 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	plan->decoded_len = plan->decoded_copy->len;
 }
 
-static size_t
-count_high (const guint8 *data, size_t len)
-{
-	size_t n = 0, i;
-
-	for (i = 0; i < len; i++)
-		n += data[i] >> 7;
-	return n;
-}
-
 /* The transfer encoding of the rewritten body: base64 and quoted-printable stay; raw bodies
  * become 8bit when they gained 8-bit bytes, quoted-printable when a line grew too long, and
  * 7-bit-clean encodings under force_7bit. */
@@ -859,7 +849,7 @@ choose_encoding (const MimeUtf8Options *options, GMimeContentEncoding in, const 
 
 	if (in == GMIME_CONTENT_ENCODING_BASE64 || in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
 		return in;
-	high = count_high (data, len);
+	high = _mimeutf8_count_high (data, len);
 	if (options->force_7bit && high > 0)
 		/* whichever is smaller: QP costs 2 more bytes per 8-bit byte, base64 a third */
 		return high * 2 > len / 3 ? GMIME_CONTENT_ENCODING_BASE64
@@ -1048,7 +1038,7 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 		}
 	}
 	if (plan->converted == NULL && walk->options->force_7bit &&
-	    count_high (plan->decoded, plan->decoded_len) > 0)
+	    _mimeutf8_count_high (plan->decoded, plan->decoded_len) > 0)
 		plan->encoding_out = choose_encoding (walk->options, plan->encoding_in,
 						      plan->decoded, plan->decoded_len);
 	record->encoding_out = encoding_name (plan->encoding_out);
@@ -1331,7 +1321,7 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 
 		splice_out (&inner, &sink);
 		plan.converted = out;
-		plan.encoding_out = count_high (out->data, out->len) > 0
+		plan.encoding_out = _mimeutf8_count_high (out->data, out->len) > 0
 					    ? GMIME_CONTENT_ENCODING_8BIT
 					    : GMIME_CONTENT_ENCODING_7BIT;
 		record->encoding_out = encoding_name (plan.encoding_out);

@@ -184,3 +184,13 @@ _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len)
 		return (int) n;
 	}
 }
+
+size_t
+_mimeutf8_count_high (const guint8 *data, size_t len)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < len; i++)
+		n += data[i] >> 7;
+	return n;
+}
