@@ -65,12 +65,24 @@ harness_same (const void *a, size_t a_len, const void *b, size_t b_len)
 	return a_len == b_len && (a_len == 0 || memcmp (a, b, a_len) == 0);
 }
 
+/* _mimeutf8_utf8_scan for any bytes: an empty GByteArray's data may be NULL, and the scanner's
+ * `data + len` must not see a NULL. */
+static inline void
+harness_scan (const guint8 *data, size_t len, _MimeUtf8Scan *scan_out)
+{
+	if (len == 0) {
+		memset (scan_out, 0, sizeof *scan_out);
+		return;
+	}
+	_mimeutf8_utf8_scan (data, len, scan_out);
+}
+
 static inline void
 harness_check_utf8 (const char *what, const guint8 *data, size_t len)
 {
 	_MimeUtf8Scan scan;
 
-	_mimeutf8_utf8_scan (data, len, &scan);
+	harness_scan (data, len, &scan);
 	if (scan.invalid != 0 || scan.nul != 0)
 		HARNESS_FAIL ("%s: not strictly valid UTF-8 without NUL (%zu invalid, %zu NUL in %zu bytes)",
 			      what, scan.invalid, scan.nul, len);
@@ -470,7 +482,7 @@ harness_census_object (GMimeObject *object, HarnessCensus *census, int depth)
 
 			g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
 			g_mime_data_wrapper_write_to_stream (content, stream);
-			_mimeutf8_utf8_scan (bytes->data, bytes->len, &scan);
+			harness_scan (bytes->data, bytes->len, &scan);
 			if (scan.invalid || scan.nul)
 				census->bad_utf8++;
 		}
