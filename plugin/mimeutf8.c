@@ -465,7 +465,8 @@ run_filter_large (Cli *cli, GByteArray *head)
 	g_free (json);
 	munmap (map, (size_t) st.st_size);
 	if (status == MIMEUTF8_STATUS_FAILED) {
-		fprintf (stderr, "mimeutf8: spooling the output: %s\n", error->message);
+		fprintf (stderr, "mimeutf8: spooling the output: %s\n",
+			 error ? error->message : g_strerror (errno));
 		g_clear_error (&error);
 		return EXIT_TEMPFAIL;
 	}
@@ -517,7 +518,7 @@ run_filter (Cli *cli)
 	g_free (json);
 	if (status == MIMEUTF8_STATUS_FAILED) {
 		/* a buffer cannot fail to be written to: memory or the options failed */
-		fprintf (stderr, "mimeutf8: %s\n", error->message);
+		fprintf (stderr, "mimeutf8: %s\n", error ? error->message : "failed");
 		g_clear_error (&error);
 		return EXIT_TEMPFAIL;
 	}
@@ -713,6 +714,23 @@ run_files (Cli *cli, int argc, char **argv)
 	return cli->first_error;
 }
 
+/* `path` made if missing (0700), and a directory of its own, not a link to one: the outputs are
+ * renamed into it, and a link (in a maildir its user controls) would send them elsewhere.  FALSE
+ * with errno set otherwise. */
+static gboolean
+real_directory (const char *path)
+{
+	struct stat st;
+
+	if (g_mkdir_with_parents (path, 0700) != 0 || lstat (path, &st) != 0)
+		return FALSE;
+	if (!S_ISDIR (st.st_mode)) {
+		errno = ENOTDIR;
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static int
 run_maildir (Cli *cli, const char *src, const char *dst)
 {
@@ -736,14 +754,19 @@ run_maildir (Cli *cli, const char *src, const char *dst)
 				g_ptr_array_unref (lists[0]);
 			return EXIT_NOINPUT;
 		}
-		if (g_mkdir_with_parents (out, 0700) != 0) {
+		if (!real_directory (out)) {
 			fprintf (stderr, "mimeutf8: %s: %s\n", out, g_strerror (errno));
+			g_ptr_array_unref (lists[d]);
+			if (d == 1)
+				g_ptr_array_unref (lists[0]);
 			return EXIT_IOERR;
 		}
 		cli->total += lists[d]->len;
 	}
-	if (g_mkdir_with_parents (tmp, 0700) != 0) {
+	if (!real_directory (tmp)) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", tmp, g_strerror (errno));
+		g_ptr_array_unref (lists[0]);
+		g_ptr_array_unref (lists[1]);
 		return EXIT_IOERR;
 	}
 	pool = start_pool (cli, on_file_result);
@@ -875,7 +898,8 @@ run_text (Cli *cli, int argc, char **argv)
 	if (mimeutf8_convert_text (&cli->options, cli->text_from, input->data, input->len, output,
 				   NULL, NULL, &error) == MIMEUTF8_CONVERT_ERROR) {
 		/* strict policy: exact output or none; the raw bytes would not be UTF-8 */
-		fprintf (stderr, "mimeutf8: %s: %s (nothing was written)\n", name, error->message);
+		fprintf (stderr, "mimeutf8: %s: %s (nothing was written)\n", name,
+			 error ? error->message : "failed");
 		g_clear_error (&error);
 		return EXIT_DATAERR;
 	}
