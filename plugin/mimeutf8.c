@@ -605,8 +605,9 @@ list_dir (Cli *cli, const char *dir, gboolean follow)
 				 g_build_filename (dir, entry->d_name, NULL));
 	}
 	closedir (d);
-	qsort (files->pdata, files->len, sizeof (char *), compare_names);
-	qsort (others->pdata, others->len, sizeof (char *), compare_names);
+	/* an empty GPtrArray has no pdata at all, which qsort may not be given */
+	g_ptr_array_sort (files, compare_names);
+	g_ptr_array_sort (others, compare_names);
 	for (i = 0; i < others->len; i++) {
 		struct stat st;
 
