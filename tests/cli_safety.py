@@ -187,6 +187,15 @@ def test_safety__full_stdout_leaves_nothing():
                 r, out = stdout_on_dev_full(args, data, stdin_path)
             assert r.returncode == 75, "%s: exit %d" % (what, r.returncode)
             assert out == b"", "%s: %d bytes left on a full standard output" % (what, len(out))
+        if mounted:
+            # appending (>>) to what a file holds: that stays, and only that
+            with small_tmpfs("4m") as tmp:
+                fill(tmp, 64 * 1024)
+                out = os.path.join(tmp, "out")
+                write(out, b"earlier\n")
+                with open(out, "ab") as o:
+                    r = subprocess.run([TOOL], input=small, stdout=o, stderr=subprocess.PIPE, timeout=120)
+                assert r.returncode == 75 and read(out) == b"earlier\n", (r.returncode, len(read(out)))
 
 
 @case
