@@ -163,3 +163,94 @@ _mimeutf8_longest_line (const guint8 *data, size_t len)
 	}
 	return longest;
 }
+
+/* Value of a base64 character, or -1. */
+static inline int
+base64_value (guint8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* One line of a base64 body: [start, end) without its line break and trailing blanks; `pad` is
+ * how many '=' end it.  FALSE when it is not a line of base64. */
+static gboolean
+base64_line (const guint8 *line, size_t len, size_t *pad_out)
+{
+	size_t i = 0, pad = 0;
+
+	while (i < len && base64_value (line[i]) >= 0)
+		i++;
+	while (i + pad < len && line[i + pad] == '=')
+		pad++;
+	*pad_out = pad;
+	return len > 0 && i + pad == len && pad <= 2;
+}
+
+size_t
+_mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray *out, gboolean *clean_out,
+			      const char **why)
+{
+	size_t pos = 0, chars = 0, pads = 0, trailer = len, gap = len;
+	gboolean started = FALSE, padded = FALSE;
+	guint32 acc = 0;
+	int bits = 0;
+
+	while (pos < len) {
+		const guint8 *nl = memchr (data + pos, '\n', len - pos);
+		size_t next = nl ? (size_t) (nl - data) + 1 : len, end = next, pad, i;
+
+		while (end > pos && (data[end - 1] == '\n' || data[end - 1] == '\r' ||
+				     data[end - 1] == ' ' || data[end - 1] == '\t'))
+			end--;
+		if (end == pos) {
+			/* a blank line: the run may go on after it, or a trailer start */
+			if (started && gap == len)
+				gap = next;
+			pos = next;
+			continue;
+		}
+		if (!base64_line (data + pos, end - pos, &pad) || padded) {
+			if (!started) {
+				*why = "not base64: plain text under a base64 label";
+				return (size_t) -1;
+			}
+			/* the text after the run starts here, or at the blank line before it */
+			trailer = gap < pos ? gap : pos;
+			break;
+		}
+		started = TRUE;
+		if (gap != len)
+			/* base64 after a blank line: the run goes on */
+			gap = len;
+		for (i = pos; i < end - pad; i++) {
+			acc = acc << 6 | (guint32) base64_value (data[i]);
+			bits += 6;
+			chars++;
+			if (bits >= 8) {
+				bits -= 8;
+				g_byte_array_append (out, (const guint8[]) { (guint8) (acc >> bits) }, 1);
+			}
+		}
+		padded = pad > 0;
+		pads += pad;
+		pos = next;
+	}
+	/* a final group of 2 or 3 characters holds 1 or 2 bytes, with or without its padding; a
+	 * single character holds none, and is no base64 */
+	if (chars % 4 == 1) {
+		*why = "not base64: a run of 4n+1 characters";
+		return (size_t) -1;
+	}
+	*clean_out = trailer == len && (chars + pads) % 4 == 0;
+	return trailer;
+}

@@ -75,21 +75,30 @@ test_normalize__fixtures (void **state)
 		g_autoptr (GByteArray) again = NULL;
 		g_autoptr (MimeUtf8Report) report = NULL;
 		g_autoptr (MimeUtf8Report) report2 = NULL;
-		MimeUtf8Status status;
+		MimeUtf8Status status, first;
 
 		if (!g_str_has_suffix (name, ".eml"))
 			continue;
 		in = read_fixture ("messages", name);
 		want = read_fixture ("expected", name);
 		out = normalize (in, &status, &report);
+		first = status;
 		assert_bytes_equal (out, want, name);
-		assert_int_equal (
-			status, (in->len == out->len && memcmp (in->data, out->data, in->len) == 0)
-					? MIMEUTF8_STATUS_UNCHANGED
-					: MIMEUTF8_STATUS_NORMALIZED);
+		/* a fixture passed through (readers disagree on its structure) comes out as it is */
+		if (status == MIMEUTF8_STATUS_PASSTHROUGH) {
+			assert_memory_equal (out->data, in->data, MIN (in->len, out->len));
+			assert_int_equal (out->len, in->len);
+		} else {
+			assert_int_equal (status, (in->len == out->len &&
+						   memcmp (in->data, out->data, in->len) == 0)
+							  ? MIMEUTF8_STATUS_UNCHANGED
+							  : MIMEUTF8_STATUS_NORMALIZED);
+		}
 		again = normalize (out, &status, &report2);
 		assert_bytes_equal (again, out, name);
-		assert_int_equal (status, MIMEUTF8_STATUS_UNCHANGED);
+		assert_int_equal (status, first == MIMEUTF8_STATUS_PASSTHROUGH
+						  ? MIMEUTF8_STATUS_PASSTHROUGH
+						  : MIMEUTF8_STATUS_UNCHANGED);
 		n++;
 	}
 	g_dir_close (dir);
