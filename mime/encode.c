@@ -181,8 +181,36 @@ base64_value (guint8 c)
 	return -1;
 }
 
-/* One line of a base64 body: [start, end) without its line break and trailing blanks; `pad` is
- * how many '=' end it.  FALSE when it is not a line of base64. */
+gboolean
+_mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out)
+{
+	guint32 acc = 0;
+	size_t i, bits = 0, data = n;
+
+	while (data > 0 && p[data - 1] == '=')
+		data--;
+	if (n - data > 2 || data % 4 == 1)
+		return FALSE;
+	for (i = 0; i < data; i++) {
+		int v = base64_value (p[i]);
+		guint8 b;
+
+		if (v < 0)
+			return FALSE;
+		acc = (acc << 6) | (guint32) v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			b = (guint8) (acc >> bits);
+			if (out != NULL)
+				g_byte_array_append (out, &b, 1);
+		}
+	}
+	return TRUE;
+}
+
+/* TRUE when a line of a base64 body (without its line break and trailing blanks) is base64:
+ * alphabet characters, then at most two '=' (`*pad_out` of them). */
 static gboolean
 base64_line (const guint8 *line, size_t len, size_t *pad_out)
 {
@@ -200,22 +228,23 @@ size_t
 _mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray *out, gboolean *clean_out,
 			      const char **why)
 {
-	size_t pos = 0, chars = 0, pads = 0, trailer = len, gap = len;
+	g_autoptr (GByteArray) run = g_byte_array_new ();
+	size_t pos = 0, trailer = len, gap = len, run_at_gap = 0;
 	gboolean started = FALSE, padded = FALSE;
-	guint32 acc = 0;
-	int bits = 0;
 
 	while (pos < len) {
 		const guint8 *nl = memchr (data + pos, '\n', len - pos);
-		size_t next = nl ? (size_t) (nl - data) + 1 : len, end = next, pad, i;
+		size_t next = nl ? (size_t) (nl - data) + 1 : len, end = next, pad;
 
 		while (end > pos && (data[end - 1] == '\n' || data[end - 1] == '\r' ||
 				     data[end - 1] == ' ' || data[end - 1] == '\t'))
 			end--;
 		if (end == pos) {
 			/* a blank line: the run may go on after it, or a trailer start */
-			if (started && gap == len)
-				gap = next;
+			if (started && gap == len) {
+				gap = pos;
+				run_at_gap = run->len;
+			}
 			pos = next;
 			continue;
 		}
@@ -224,33 +253,24 @@ _mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray *out, g
 				*why = "not base64: plain text under a base64 label";
 				return (size_t) -1;
 			}
-			/* the text after the run starts here, or at the blank line before it */
+			/* the text after the run starts here, or at the first blank line in the
+			 * run: "Thanks" after one is a word, not base64 */
 			trailer = gap < pos ? gap : pos;
+			if (gap < pos)
+				g_byte_array_set_size (run, (guint) run_at_gap);
 			break;
 		}
 		started = TRUE;
-		if (gap != len)
-			/* base64 after a blank line: the run goes on */
-			gap = len;
-		for (i = pos; i < end - pad; i++) {
-			acc = acc << 6 | (guint32) base64_value (data[i]);
-			bits += 6;
-			chars++;
-			if (bits >= 8) {
-				bits -= 8;
-				g_byte_array_append (out, (const guint8[]) { (guint8) (acc >> bits) }, 1);
-			}
-		}
+		g_byte_array_append (run, data + pos, (guint) (end - pos));
 		padded = pad > 0;
-		pads += pad;
 		pos = next;
 	}
-	/* a final group of 2 or 3 characters holds 1 or 2 bytes, with or without its padding; a
+	/* a last group of 2 or 3 characters holds 1 or 2 bytes, with or without its padding; a
 	 * single character holds none, and is no base64 */
-	if (chars % 4 == 1) {
+	if (!_mimeutf8_base64_decode (run->data, run->len, out)) {
 		*why = "not base64: a run of 4n+1 characters";
 		return (size_t) -1;
 	}
-	*clean_out = trailer == len && (chars + pads) % 4 == 0;
+	*clean_out = trailer == len && run->len % 4 == 0;
 	return trailer;
 }
