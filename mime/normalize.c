@@ -857,6 +857,36 @@ source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t 
 	return TRUE;
 }
 
+/* A base64 body read as a reader can: the base64 run, its last group even unpadded, then any
+ * plain text after it (a list footer) as text, on a line of its own.  A body that is no base64
+ * sets the reason to leave the part alone; one that is not clean base64 is to be re-encoded. */
+static void
+decode_base64_text (const guint8 *data, size_t len, TextPlan *plan)
+{
+	size_t trailer;
+	gboolean clean = TRUE;
+
+	plan->decoded_copy = g_byte_array_sized_new ((guint) (len / 4 * 3 + 16));
+	trailer = _mimeutf8_base64_decode_body (data, len, plan->decoded_copy, &clean,
+						&plan->leave_reason);
+	plan->reencode = !clean;
+	if (trailer != (size_t) -1 && trailer < len) {
+		const guint8 *last = plan->decoded_copy->data;
+		size_t n = plan->decoded_copy->len;
+
+		/* the trailer's line starts on a line of its own, with the newline before it */
+		if (n > 0 && last[n - 1] != '\n') {
+			const char *nl = trailer >= 2 && data[trailer - 2] == '\r' ? "\r\n" : "\n";
+
+			g_byte_array_append (plan->decoded_copy, (const guint8 *) nl, strlen (nl));
+		}
+		g_byte_array_append (plan->decoded_copy, data + trailer, len - trailer);
+	}
+	plan->decoded =
+		plan->decoded_copy->len > 0 ? plan->decoded_copy->data : (const guint8 *) "";
+	plan->decoded_len = plan->decoded_copy->len;
+}
+
 /* The part's body with its transfer encoding removed.  In splice mode a raw body is read in place. */
 static void
 decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
@@ -884,32 +914,7 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 		return;
 	}
 	if (plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 && in_bounds) {
-		/* read as a reader can: the base64 run, its last group even unpadded, then any
-		 * plain text after it (a list footer) as text, on a line of its own */
-		size_t trailer;
-		gboolean clean = TRUE;
-
-		plan->decoded_copy = g_byte_array_sized_new ((guint) ((end - start) / 4 * 3 + 16));
-		trailer = _mimeutf8_base64_decode_body (walk->raw + start, end - start,
-							plan->decoded_copy, &clean,
-							&plan->leave_reason);
-		plan->reencode = !clean;
-		if (trailer != (size_t) -1 && start + trailer < end) {
-			const guint8 *last = plan->decoded_copy->data;
-			size_t n = plan->decoded_copy->len;
-
-			if (n > 0 && last[n - 1] != '\n') {
-				const char *nl = newline_before (walk, start + trailer);
-
-				g_byte_array_append (plan->decoded_copy, (const guint8 *) nl,
-						     strlen (nl));
-			}
-			g_byte_array_append (plan->decoded_copy, walk->raw + start + trailer,
-					     end - start - trailer);
-		}
-		plan->decoded = plan->decoded_copy->len > 0 ? plan->decoded_copy->data
-							    : (const guint8 *) "";
-		plan->decoded_len = plan->decoded_copy->len;
+		decode_base64_text (walk->raw + start, end - start, plan);
 		release_pages (walk, start, end);
 		return;
 	}
@@ -935,6 +940,18 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	plan->decoded_copy = g_byte_array_new ();
 	sink = g_mime_stream_mem_new_with_byte_array (plan->decoded_copy);
 	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	if (plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 &&
+	    g_mime_data_wrapper_get_encoding (content) == GMIME_CONTENT_ENCODING_BASE64 &&
+	    g_mime_stream_reset (stream) == 0) {
+		/* in place: the encoded bytes GMime holds, read as above */
+		g_autoptr (GByteArray) encoded = plan->decoded_copy;
+
+		g_mime_stream_write_to_stream (stream, sink);
+		g_object_unref (sink);
+		plan->decoded_copy = NULL;
+		decode_base64_text (encoded->data, encoded->len, plan);
+		return;
+	}
 	g_mime_data_wrapper_write_to_stream (content, sink);
 	g_object_unref (sink);
 	/* an empty array has no data at all: an empty body still gets a pointer */
@@ -1267,7 +1284,7 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 			return;
 		}
 	}
-	if (plan->converted != NULL || plan->encoding_out != plan->encoding_in || plan->reencode) {
+	if (plan->converted != NULL || plan->encoding_out != plan->encoding_in) {
 		const guint8 *data = plan->converted ? plan->converted->data : plan->decoded;
 		size_t len = plan->converted ? plan->converted->len : plan->decoded_len;
 		gboolean ends_nl = body_end > body_start && walk->raw[body_end - 1] == '\n';
@@ -1601,6 +1618,12 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		 * sent, headers inserted into it */
 		record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
 		change = FALSE;
+	}
+	if (change && plan.reencode && plan.converted == NULL) {
+		/* base64 that a strict reader would not read is written anew, even when its text
+		 * stays the same */
+		plan.converted = g_byte_array_sized_new ((guint) plan.decoded_len);
+		g_byte_array_append (plan.converted, plan.decoded, (guint) plan.decoded_len);
 	}
 	if (change) {
 		if (walk->raw != NULL)

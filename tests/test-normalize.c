@@ -280,6 +280,32 @@ test_normalize__in_place (void **state)
 	assert_memory_equal (content->data, "R\xc3\xa9sum\xc3\xa9 des notes.\n", content->len);
 }
 
+/* In place too, a plain footer after a base64 body is text of the part, not dropped. */
+static void
+test_normalize__in_place_base64_footer (void **state)
+{
+	g_autoptr (GByteArray) in = read_fixture ("messages", "base64-footer.eml");
+	g_autoptr (GMimeStream) stream =
+		g_mime_stream_mem_new_with_buffer ((const char *) in->data, in->len);
+	g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+	g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+	g_autoptr (MimeUtf8Report) report = NULL;
+	g_autoptr (GByteArray) content = g_byte_array_new ();
+	GMimeObject *body = g_mime_message_get_mime_part (message);
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array (content);
+
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_message (NULL, message, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_mime_data_wrapper_write_to_stream (g_mime_part_get_content (GMIME_PART (body)), sink);
+	g_object_unref (sink);
+	g_byte_array_append (content, (const guint8 *) "", 1);
+	assert_non_null (strstr ((const char *) content->data, "Le caf\xc3\xa9 co\xc3\xbbte 2\xe2\x82\xac"));
+	assert_non_null (strstr ((const char *) content->data,
+				 "ligne.\n_______________________________________________\n"
+				 "SLAT mailing list\n"));
+}
+
 static void
 test_normalize__bad_options (void **state)
 {
@@ -345,6 +371,7 @@ main (void)
 		cmocka_unit_test (test_normalize__every_way_in),
 		cmocka_unit_test (test_normalize__write_error),
 		cmocka_unit_test (test_normalize__in_place),
+		cmocka_unit_test (test_normalize__in_place_base64_footer),
 		cmocka_unit_test (test_normalize__bad_options),
 		cmocka_unit_test (test_normalize__odd_input),
 	};
