@@ -773,6 +773,8 @@ typedef struct {
 	/* The body is rewritten even if its text stays: it is not clean base64 (a footer after
 	 * it, a last group without padding), and a strict reader would not read it. */
 	gboolean reencode;
+	/* Plain text followed the base64 run, and is part of the decoded body. */
+	gboolean trailer;
 } TextPlan;
 
 /* TRUE when a boundary line of a multipart around the part starts at `at`: "--", the boundary,
@@ -874,6 +876,7 @@ decode_base64_text (const guint8 *data, size_t len, TextPlan *plan)
 		const guint8 *last = plan->decoded_copy->data;
 		size_t n = plan->decoded_copy->len;
 
+		plan->trailer = TRUE;
 		/* the trailer's line starts on a line of its own, with the newline before it */
 		if (n > 0 && last[n - 1] != '\n') {
 			const char *nl = trailer >= 2 && data[trailer - 2] == '\r' ? "\r\n" : "\n";
@@ -1517,6 +1520,7 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	g_autofree char *type = lower_type (object);
 	MimeUtf8PartReport *record;
 	TextPlan plan = { 0 };
+	const _MimeUtf8Charset *charset;
 	gboolean change;
 
 	if (walk->failure != NULL)
@@ -1617,6 +1621,18 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		 * would make an attached message (message/news, message/rfc822) differ from the one
 		 * sent, headers inserted into it */
 		record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+		change = FALSE;
+	}
+	charset = change && plan.trailer && record->action == MIMEUTF8_ACTION_CONVERTED
+			  ? _mimeutf8_charset_lookup (record->charset, strlen (record->charset))
+			  : NULL;
+	if (charset != NULL &&
+	    (charset->flags & (_MIMEUTF8_CS_NOT_ASCII | _MIMEUTF8_CS_STATEFUL_7BIT))) {
+		/* the plain text after the base64 is ASCII, which UTF-16 or UTF-7 would misread */
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "plain text after base64 in a charset that is not ASCII";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
 		change = FALSE;
 	}
 	if (change && plan.reencode && plan.converted == NULL) {

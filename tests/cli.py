@@ -383,6 +383,8 @@ def test_cli__body_bounds_and_structure():
     assert article in news_out, "the attached article changed"
     # the bytes GMime leaves out of a part before a CR-ended boundary line are converted
     assert b"caf\xc3\xa9 \xc3\xa9t\xc3\xa9\n--q--\r" == read(os.path.join(EXPECTED, "boundary-cr-eof.eml"))[-18:]
+    tail = read(os.path.join(EXPECTED, "rfc822-base64-tail.eml"))
+    assert b"caf\xc3\xa9 au lait, d\xc3\xa9j\xc3\xa0 fini!\n" in tail, "a base64 message/rfc822 lost its tail"
     trim = read(os.path.join(EXPECTED, "boundary-cr-trim.eml"))
     assert b"caf=C3=A9\n--q\r\n" in trim and "\u6587".encode() + b"\n--q" in trim, trim
 

@@ -321,6 +321,14 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="f"'], b"--f\n" + part + b"--f--\r\n")
 
 
+@case("base64-footer-not-ascii", None, "base64 UTF-16 and UTF-7 bodies, then a plain footer: left alone")
+def _():
+    body = b"".join(b"--f\nContent-Type: text/plain; charset=" + cs + b"\nContent-Transfer-Encoding: base64\n\n" +
+                    base64.encodebytes("caf\u00e9 \u65e5\u672c\n".encode(cs.decode())) + b"--\nList footer + more\n"
+                    for cs in (b"utf-16le", b"utf-7"))
+    return msg(TOP + [b'Content-Type: multipart/mixed; boundary="f"'], body + b"--f--\n")
+
+
 @case("base64-unpadded-parts", None, "base64 runs without padding, of 4n+2 and 4n+3 characters, and a 4n+1 one")
 def _():
     parts = [b"Y2Fm6Q", b"Y2Fm6ek", b"Y2Fm6ekx6", b"Y2Fm6Q\nZ"]
