@@ -354,7 +354,7 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="h"'], body + b"--h--\n")
 
 
-@case("conflicting-type-multipart", "passthrough", "application/octet-stream, then multipart/mixed, on one part")
+@case("conflicting-type-nested", "passthrough", "application/octet-stream, then multipart/mixed, on one part")
 def _():
     inner = b"--u\nContent-Type: text/plain; charset=latin1\n\ncaf\xe9\n--u--\n"
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="o"'],
