@@ -379,6 +379,50 @@ value_is_balanced (const char *v, size_t len)
 	return !quoted && depth == 0;
 }
 
+/* End of what readers take as the charset value starting at `v0`, which replaces it whole with
+ * utf-8; FALSE when readers disagree on where it ends.  GMime reads an unquoted value up to the
+ * next ';', quotes and comments included ("iso-8859-1 name="x.txt"" is one label to it); Python's
+ * email package (compat32) up to the next ';' outside a quoted string; a quoted value GMime reads
+ * to its closing quote, then skips blanks and comments, and gives up on every later parameter
+ * unless a ';' comes next, where Python reads that junk as part of the value.  The one form all
+ * of them read as utf-8 is utf-8 followed by blanks and ';' (or the end): so the whole extent
+ * goes, and a value on whose end they disagree (a ';' inside quotes after an unquoted start,
+ * text after a quoted string) is not rewritten. */
+static gboolean
+charset_value_end (const char *value, size_t len, size_t v0, size_t *end_out)
+{
+	size_t gmime_end, python_end, i;
+	gboolean quoted = FALSE;
+
+	if (v0 < len && value[v0] == '"') {
+		size_t k = skip_cfws (value, param_value_end (value, v0, len), len);
+
+		if (k < len && value[k] != ';')
+			return FALSE;
+		*end_out = k;
+	} else {
+		gmime_end = v0;
+		while (gmime_end < len && value[gmime_end] != ';')
+			gmime_end++;
+		for (i = v0, python_end = len; i < len; i++) {
+			if (value[i] == '\\' && quoted && i + 1 < len)
+				i++;
+			else if (value[i] == '"')
+				quoted = !quoted;
+			else if (value[i] == ';' && !quoted) {
+				python_end = i;
+				break;
+			}
+		}
+		if (gmime_end != python_end)
+			return FALSE;
+		*end_out = gmime_end;
+	}
+	while (*end_out > v0 && g_ascii_isspace (value[*end_out - 1]))
+		(*end_out)--;
+	return TRUE;
+}
+
 /* Bounds of the plain charset parameter's value (quotes included), if there is one. */
 static gboolean
 find_charset_param (const char *value, size_t len, size_t *start_out, size_t *end_out)
@@ -402,20 +446,15 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
 		if (is_charset_name (value + n0, n1 - n0)) {
-			/* An unquoted value runs, for GMime, to the next ';', folds and comments
-			 * included ("us-ascii x y" is one label to it): all of it is replaced, so that
-			 * what it reads back is utf-8. */
-			if (value[v0] != '"') {
-				while (v1 < len && value[v1] != ';' && value[v1] != '"')
-					v1++;
-				while (v1 > v0 && (value[v1 - 1] == ' ' || value[v1 - 1] == '\t' ||
-						   value[v1 - 1] == '\r'))
-					v1--;
-			}
+			/* the whole value as readers take it (apply_splice leaves a part whose
+			 * readers disagree on it alone; the in-place call keeps GMime's token) */
+			if (!charset_value_end (value, len, v0, &v1))
+				v1 = param_value_end (value, v0, len);
 			/* keep the quotes if it had them */
 			g_string_append_len (out, value + copied, v0 - copied);
 			g_string_append (out, value[v0] == '"' ? "\"utf-8\"" : "utf-8");
 			copied = v1;
+			pos = MAX (pos, v1);
 			found = TRUE;
 		} else if (n1 - n0 > 7 && g_ascii_strncasecmp (value + n0, "charset*", 8) == 0) {
 			/* an RFC 2231 form of charset: replaced whole by the plain one */
@@ -1084,6 +1123,27 @@ content_type_is_balanced (const Walk *walk, GMimeObject *object)
 	return value_is_balanced ((const char *) walk->raw + start, end - start);
 }
 
+/* The part's Content-Type value, as written, has no charset value whose end readers disagree on
+ * (charset_value_end): a rewrite could not give them all utf-8. */
+static gboolean
+charset_is_unambiguous (const Walk *walk, GMimeObject *object)
+{
+	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
+							     "Content-Type");
+	size_t start, end, pos = 0, n0, n1, v0, v1;
+
+	if (header == NULL || g_mime_header_get_offset (header) < 0)
+		return TRUE;
+	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
+			  "Content-Type", &start, &end))
+		return FALSE;
+	while (next_param ((const char *) walk->raw + start, end - start, &pos, &n0, &n1, &v0, &v1))
+		if (is_charset_name ((const char *) walk->raw + start + n0, n1 - n0) &&
+		    !charset_value_end ((const char *) walk->raw + start, end - start, v0, &v1))
+			return FALSE;
+	return TRUE;
+}
+
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
 static size_t
 edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
@@ -1124,6 +1184,13 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	     !content_type_is_balanced (walk, object))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		return;
+	}
+	if (plan->relabel && !charset_is_unambiguous (walk, object)) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
 		record->bytes_out = record->bytes_in;
 		return;
