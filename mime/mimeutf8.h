@@ -60,7 +60,10 @@ typedef enum {
 /* How message and part headers are written. */
 typedef enum {
 	/* Headers that needed a change are rewritten as RFC 2047 UTF-8 encoded-words (RFC 2231
-	 * UTF-8 for parameters): the output's headers stay 7-bit. */
+	 * UTF-8 for parameters): the output's headers stay 7-bit, except raw bytes that are never
+	 * rewritten: addr-specs, identifier headers (Message-ID, References, In-Reply-To,
+	 * Content-ID, MIME-Version, Resent-Message-ID), signatures and Return-Path, and valid UTF-8
+	 * in structured headers. */
 	MIMEUTF8_HEADERS_ENCODED = 0,
 	/* Headers that needed a change are rewritten as raw UTF-8, as RFC 6532 allows. */
 	MIMEUTF8_HEADERS_UTF8 = 1,

@@ -249,10 +249,15 @@ def top_header_lines(data):
     return [l.rstrip(b"\r") for l in head.split(b"\n")]
 
 
+# headers never rewritten (an encoded-word is not allowed there): they keep their raw bytes
+IDENTIFIERS = (b"return-path", b"message-id", b"references", b"in-reply-to", b"content-id", b"mime-version",
+               b"resent-message-id")
+
+
 def check_real_headers(names, src, out, reports):
     """--headers=encoded: the top-level headers are 7-bit, except what stays by design (valid
-    UTF-8, which may be an RFC 6531 address; an addr-spec, never touched; DKIM, ARC and
-    Return-Path; lines that are no header field), and
+    UTF-8, which may be an RFC 6531 address; an addr-spec, never touched; DKIM, ARC,
+    Return-Path and the identifier headers; lines that are no header field), and
     the Subject decodes in Python's email.header to text without U+FFFD unless the input's
     could not be decoded."""
     import email.header
@@ -275,7 +280,7 @@ def check_real_headers(names, src, out, reports):
             except UnicodeDecodeError:
                 pass
             in_address = any(max(tok) > 127 and b"@" in tok for tok in re.split(rb"[\s,<>]+", line) if tok)
-            if field is not None and (b"dkim" in field or field.startswith(b"arc-") or field == b"return-path"
+            if field is not None and (b"dkim" in field or field.startswith(b"arc-") or field in IDENTIFIERS
                                       or not re.fullmatch(rb"[!-9;-~]+", field)
                                       or in_address and field in (b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender")):
                 kept += 1
@@ -294,7 +299,7 @@ def check_real_headers(names, src, out, reports):
                     problems.append("%s: Subject decodes with U+FFFD, the input's did not" % n)
                 fffd += 1
     print("headers: %d 8-bit top-level header lines kept by design (valid UTF-8, addr-specs, "
-          "DKIM/ARC, Return-Path, not header lines); %d subjects with U+FFFD, each from undecodable input"
+          "DKIM/ARC, Return-Path, identifiers, not header lines); %d subjects with U+FFFD, each from undecodable input"
           % (kept, fffd))
     return problems
 
