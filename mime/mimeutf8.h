@@ -122,7 +122,8 @@ typedef enum {
 typedef enum {
 	/* The body was converted to UTF-8 (or only relabelled, when it already was UTF-8). */
 	MIMEUTF8_ACTION_CONVERTED = 0,
-	/* Labelled UTF-8 and valid: untouched. */
+	/* Labelled UTF-8 and valid, or pure ASCII with no label or a US-ASCII one (ASCII is
+	 * UTF-8): untouched. */
 	MIMEUTF8_ACTION_ALREADY_UTF8 = 1,
 	/* Not a text part (a multipart, a message/rfc822 container, an attachment): untouched. */
 	MIMEUTF8_ACTION_NOT_TEXT = 2,

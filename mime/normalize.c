@@ -975,6 +975,52 @@ label_is_utf8 (const char *label)
 	return end - start == 5 && g_ascii_strncasecmp (start, "utf-8", 5) == 0;
 }
 
+/* TRUE when a label names US-ASCII (its IANA names and aliases).  The label table maps them to
+ * windows-1252, as WHATWG does, for the 8-bit bytes mail so labelled holds; over pure ASCII they
+ * say what is true, and the part is already UTF-8. */
+static gboolean
+label_names_ascii (const char *label)
+{
+	static const char *const names[] = { "us-ascii",	 "ascii",	 "us",
+					     "ansi_x3.4-1968",	 "ansi_x3.4-1986", "iso-ir-6",
+					     "iso_646.irv:1991", "iso646-us",	   "ibm367",
+					     "cp367",		 "csascii",	   "646" };
+	const char *start, *end;
+
+	if (label == NULL)
+		return FALSE;
+	start = label;
+	end = label + strlen (label);
+	while (start < end && (g_ascii_isspace (*start) || *start == '"'))
+		start++;
+	while (end > start && (g_ascii_isspace (end[-1]) || end[-1] == '"'))
+		end--;
+	for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+		if ((size_t) (end - start) == strlen (names[i]) &&
+		    g_ascii_strncasecmp (start, names[i], (size_t) (end - start)) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Pure ASCII under no label or a US-ASCII one is UTF-8 already: relabelling it, or giving it
+ * MIME-Version and Content-Type, would change bytes (and break DKIM) for no reader's benefit.
+ * Not when ASCII bytes mean something else (ISO-2022-JP escapes, detected: `rule`), when they
+ * hold a NUL (which becomes U+FFFD), or when an HTML <meta> names another charset (a browser
+ * reads the part by it: it is rewritten, and the part relabelled, as before). */
+static gboolean
+ascii_is_normal (const char *label, gboolean html, const TextPlan *plan,
+		 const _MimeUtf8Decision *decision)
+{
+	if (decision->leave_alone ||
+	    (decision->rule != MIMEUTF8_RULE_ASCII && decision->rule != MIMEUTF8_RULE_LABEL))
+		return FALSE;
+	if (label != NULL && !label_names_ascii (label))
+		return FALSE;
+	return _mimeutf8_ascii_prefix (plan->decoded, plan->decoded_len) == plan->decoded_len &&
+	       memchr (plan->decoded, 0, plan->decoded_len) == NULL &&
+	       !(html && meta_needs_rewrite (plan->decoded, plan->decoded_len));
+}
+
 /* Works out what a text part becomes.  Returns FALSE when the part stays as it is. */
 static gboolean
 plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPlan *plan)
@@ -1021,6 +1067,12 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 	}
 
 	_mimeutf8_decide (walk->options, plan->decoded, plan->decoded_len, &evidence, &decision);
+	/* a US-ASCII label over 8-bit bytes is not what the bytes are: not exact */
+	if (walk->options->policy == MIMEUTF8_POLICY_STRICT && label_names_ascii (label) &&
+	    !decision.leave_alone && _mimeutf8_count_high (plan->decoded, plan->decoded_len) > 0) {
+		decision.leave_alone = TRUE;
+		decision.reason = "strict: bytes invalid in the declared charset";
+	}
 	record->rule = decision.rule;
 	if (decision.detected[0] != '\0')
 		record->detected = _mimeutf8_report_intern (walk->report, decision.detected);
@@ -1028,6 +1080,13 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = decision.reason;
 		record->charset = decision.charset ? decision.charset->name : NULL;
+		return FALSE;
+	}
+	if (ascii_is_normal (label, html, plan, &decision)) {
+		record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+		record->charset = _mimeutf8_cs_utf8->name;
+		record->rule = MIMEUTF8_RULE_ASCII;
+		walk->text_seen = TRUE;
 		return FALSE;
 	}
 	record->charset = decision.charset->name;
