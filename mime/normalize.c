@@ -796,6 +796,7 @@ typedef struct {
 	GMimeContentEncoding encoding_in;
 	GMimeContentEncoding encoding_out;
 	gboolean relabel; /* charset parameter becomes utf-8 */
+	gboolean ascii_normal; /* pure ASCII that stays: only its header block is checked */
 } TextPlan;
 
 /* The bounds in the message of a part's content stream, when it is a substream of the message
@@ -1087,7 +1088,9 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 		record->charset = _mimeutf8_cs_utf8->name;
 		record->rule = MIMEUTF8_RULE_ASCII;
 		walk->text_seen = TRUE;
-		return FALSE;
+		plan->encoding_out = plan->encoding_in;
+		plan->ascii_normal = TRUE;
+		return TRUE;
 	}
 	record->charset = decision.charset->name;
 	record->action = MIMEUTF8_ACTION_CONVERTED;
@@ -1231,6 +1234,17 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		return;
 	}
 	newline = newline_before (walk, body_start);
+	if (plan->ascii_normal) {
+		/* nothing to write; but "already UTF-8" holds only if other readers see the same
+		 * header block and label (no garbage line GMime skips, no open quote) */
+		upto = edit_point (walk, object, outer, body_start, "Content-Type");
+		if (upto == (size_t) -1 || !header_block_is_clean (walk, object, outer, body_start, upto) ||
+		    !content_type_is_balanced (walk, object)) {
+			record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+			record->reason = "malformed header block";
+		}
+		return;
+	}
 	upto = 0;
 	if (plan->relabel)
 		upto = edit_point (walk, object, outer, body_start, "Content-Type");
