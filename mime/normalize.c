@@ -442,7 +442,7 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 {
 	GString *out = g_string_sized_new (len + 20);
 	size_t pos = 0, copied = 0, n0, n1, v0, v1, tail, line_start;
-	gboolean found = FALSE;
+	gboolean found = FALSE, separated;
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
 		if (is_charset_name (value + n0, n1 - n0)) {
@@ -477,10 +477,13 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 	line_start = tail;
 	while (line_start > 0 && value[line_start - 1] != '\n')
 		line_start--;
+	/* a value that ends in ";" already has the separator: ";;" is an empty parameter, which
+	 * RFC 2045 readers reject */
+	separated = tail > 0 && value[tail - 1] == ';';
 	if (tail - line_start + strlen ("Content-Type:; charset=utf-8") > 78 && line_start < tail)
-		g_string_append_printf (out, ";%s\tcharset=utf-8", newline);
+		g_string_append_printf (out, "%s%s\tcharset=utf-8", separated ? "" : ";", newline);
 	else
-		g_string_append (out, "; charset=utf-8");
+		g_string_append (out, separated ? " charset=utf-8" : "; charset=utf-8");
 	g_string_append_len (out, value + tail, len - tail);
 	return out;
 }
