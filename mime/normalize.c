@@ -963,8 +963,9 @@ part_label (Walk *walk, GMimeObject *object)
 	}
 }
 
+/* TRUE when a label, blanks and quotes aside, is one of `names` (case-insensitively). */
 static gboolean
-label_is_utf8 (const char *label)
+label_is_one_of (const char *label, const char *const *names, size_t n)
 {
 	const char *start, *end;
 
@@ -976,7 +977,19 @@ label_is_utf8 (const char *label)
 		start++;
 	while (end > start && (g_ascii_isspace (end[-1]) || end[-1] == '"'))
 		end--;
-	return end - start == 5 && g_ascii_strncasecmp (start, "utf-8", 5) == 0;
+	for (size_t i = 0; i < n; i++)
+		if ((size_t) (end - start) == strlen (names[i]) &&
+		    g_ascii_strncasecmp (start, names[i], (size_t) (end - start)) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
+label_is_utf8 (const char *label)
+{
+	static const char *const names[] = { "utf-8" };
+
+	return label_is_one_of (label, names, G_N_ELEMENTS (names));
 }
 
 /* TRUE when a label names US-ASCII (its IANA names and aliases).  The label table maps them to
@@ -989,21 +1002,8 @@ label_names_ascii (const char *label)
 					     "ansi_x3.4-1968",	 "ansi_x3.4-1986", "iso-ir-6",
 					     "iso_646.irv:1991", "iso646-us",	   "ibm367",
 					     "cp367",		 "csascii",	   "646" };
-	const char *start, *end;
 
-	if (label == NULL)
-		return FALSE;
-	start = label;
-	end = label + strlen (label);
-	while (start < end && (g_ascii_isspace (*start) || *start == '"'))
-		start++;
-	while (end > start && (g_ascii_isspace (end[-1]) || end[-1] == '"'))
-		end--;
-	for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
-		if ((size_t) (end - start) == strlen (names[i]) &&
-		    g_ascii_strncasecmp (start, names[i], (size_t) (end - start)) == 0)
-			return TRUE;
-	return FALSE;
+	return label_is_one_of (label, names, G_N_ELEMENTS (names));
 }
 
 /* Pure ASCII under no label or a US-ASCII one is UTF-8 already: relabelling it, or giving it

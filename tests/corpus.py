@@ -421,6 +421,23 @@ KNOWN_PYTHON_DIFFERENCES = {
     "sisimai-set-of-emails/maildir/bsd/rhost-google-06.eml": "issue 15 (plain text marked base64)",
 }
 
+def judge(failures, sources, known_table, table_name, tag, what):
+    """Fails on a failure not in the known list, and on a known entry that passes now."""
+    known = {n: why for n, why in failures.items() if sources[n] in known_table}
+    new = {n: why for n, why in failures.items() if n not in known}
+    for n, why in sorted(known.items()):
+        print("  known (%s): %s %s" % (known_table[sources[n]], sources[n], why))
+    for n, why in sorted(new.items()):
+        print("  %s: %s (%s) %s" % (tag, sources[n], n, why))
+    stale = sorted(set(known_table) - {sources[n] for n in known})
+    for s in stale:
+        print("  known failure that passes now (remove it from %s): %s" % (table_name, s))
+    if new:
+        fail("%d %s" % (len(new), what))
+    if stale:
+        fail("%d entries of %s pass now" % (len(stale), table_name))
+
+
 BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
@@ -525,20 +542,8 @@ def test_python(tool, shared):
         print("text parts of corpus/real against Python's clean decoding:")
         for why, k in sorted(tally.items(), key=lambda kv: -kv[1]):
             print("  %6d  %s" % (k, why))
-        known = {n: why for n, why in unexplained.items() if sources[n] in KNOWN_PYTHON_DIFFERENCES}
-        new = {n: why for n, why in unexplained.items() if n not in known}
-        for n, why in sorted(known.items()):
-            print("  known (%s): %s %s" % (KNOWN_PYTHON_DIFFERENCES[sources[n]], sources[n], why))
-        for n, why in sorted(new.items()):
-            print("  UNEXPLAINED: %s (%s) %s" % (sources[n], n, why))
-        stale = sorted(set(KNOWN_PYTHON_DIFFERENCES) - {sources[n] for n in known})
-        for s_ in stale:
-            print("  known failure that passes now (remove it from KNOWN_PYTHON_DIFFERENCES): %s" % s_)
-        if new:
-            fail("%d messages have a part whose text differs from Python's clean decoding, for no stated reason"
-                 % len(new))
-        if stale:
-            fail("%d entries of KNOWN_PYTHON_DIFFERENCES pass now" % len(stale))
+        judge(unexplained, sources, KNOWN_PYTHON_DIFFERENCES, "KNOWN_PYTHON_DIFFERENCES", "UNEXPLAINED",
+              "messages have a part whose text differs from Python's clean decoding, for no stated reason")
 
 
 # ---- words: no text that decoded cleanly in the input is missing from the output ----------------
@@ -707,19 +712,8 @@ def test_words(tool, shared):
         print("words of cleanly decoded input text found in the output, over %d messages:" % len(names))
         for what, k in sorted(tally.items()):
             print("  %6d  %s" % (k, what))
-        known = {n: why for n, why in losses.items() if sources[n] in KNOWN_WORD_LOSSES}
-        new = {n: why for n, why in losses.items() if n not in known}
-        for n, why in sorted(known.items()):
-            print("  known (%s): %s %s" % (KNOWN_WORD_LOSSES[sources[n]], sources[n], why))
-        for n, why in sorted(new.items()):
-            print("  LOST: %s (%s) %s" % (sources[n], n, why))
-        stale = sorted(set(KNOWN_WORD_LOSSES) - {sources[n] for n in known})
-        for s in stale:
-            print("  known failure that passes now (remove it from KNOWN_WORD_LOSSES): %s" % s)
-        if new:
-            fail("%d messages lose words that decoded cleanly in the input" % len(new))
-        if stale:
-            fail("%d entries of KNOWN_WORD_LOSSES pass now" % len(stale))
+        judge(losses, sources, KNOWN_WORD_LOSSES, "KNOWN_WORD_LOSSES", "LOST",
+              "messages lose words that decoded cleanly in the input")
 
 
 def filter_each(tool, src, names, out):
