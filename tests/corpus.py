@@ -421,6 +421,19 @@ KNOWN_PYTHON_DIFFERENCES = {
     "sisimai-set-of-emails/maildir/bsd/rhost-google-06.eml": "issue 15 (plain text marked base64)",
 }
 
+def real_outputs(tool, shared):
+    """Runs the command over corpus/real in -o batch mode; yields (name, input bytes, output
+    bytes, report) per message."""
+    with tempfile.TemporaryDirectory() as work:
+        src, names = real_messages(shared, work)
+        out = os.path.join(work, "out")
+        report_path = os.path.join(work, "report.jsonl")
+        run_batch(tool, [os.path.join(src, n) for n in names], out, report_path)
+        reports = {os.path.basename(r["name"]): r for r in map(json.loads, open(report_path))}
+        for n in names:
+            yield n, open(os.path.join(src, n), "rb").read(), open(os.path.join(out, n), "rb").read(), reports[n]
+
+
 def judge(failures, sources, known_table, table_name, tag, what):
     """Fails on a failure not in the known list, and on a known entry that passes now."""
     known = {n: why for n, why in failures.items() if sources[n] in known_table}
@@ -495,55 +508,46 @@ def test_python(tool, shared):
       - a part whose label Python does not know or whose bytes do not decode cleanly in it:
         there is no clean reading to compare with (corpus-real checks it is valid UTF-8)."""
     sources = real_sources(shared)
-    with tempfile.TemporaryDirectory() as work:
-        src, names = real_messages(shared, work)
-        out = os.path.join(work, "out")
-        report_path = os.path.join(work, "report.jsonl")
-        run_batch(tool, [os.path.join(src, n) for n in names], out, report_path)
-        reports = {os.path.basename(r["name"]): r for r in map(json.loads, open(report_path))}
-        tally, unexplained = {}, {}
+    tally, unexplained = {}, {}
 
-        def count(what):
-            tally[what] = tally.get(what, 0) + 1
+    def count(what):
+        tally[what] = tally.get(what, 0) + 1
 
-        for n in names:
-            report = reports[n]
-            data_in = open(os.path.join(src, n), "rb").read()
-            data_out = open(os.path.join(out, n), "rb").read()
-            if report["status"] != "normalized":
-                if data_in != data_out:
-                    unexplained[n] = "status %s but the output is not the input" % report["status"]
-                count("messages: output is the input (%s)" % report["status"])
+    for n, data_in, data_out, report in real_outputs(tool, shared):
+        if report["status"] != "normalized":
+            if data_in != data_out:
+                unexplained[n] = "status %s but the output is not the input" % report["status"]
+            count("messages: output is the input (%s)" % report["status"])
+            continue
+        ours = [p for p in report["parts"] if p["type"].startswith("text/")]
+        before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
+        after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
+        if not (len(ours) == len(before) == len(after)):
+            count("messages: Python sees other text parts than the library")
+            continue
+        for record, b, a in zip(ours, before, after):
+            if record["action"] == "left-alone":
+                count("parts: left alone (reported)")
                 continue
-            ours = [p for p in report["parts"] if p["type"].startswith("text/")]
-            before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
-            after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
-            if not (len(ours) == len(before) == len(after)):
-                count("messages: Python sees other text parts than the library")
+            label = (b.get_content_charset() or "us-ascii").strip().strip('"').lower()
+            data = b.get_payload(decode=True) or b""
+            try:
+                python_text = comparable(data.decode(codecs.lookup(label).name))
+            except (LookupError, UnicodeDecodeError):
+                count("parts: label unknown to Python or bytes not clean in it")
                 continue
-            for record, b, a in zip(ours, before, after):
-                if record["action"] == "left-alone":
-                    count("parts: left alone (reported)")
-                    continue
-                label = (b.get_content_charset() or "us-ascii").strip().strip('"').lower()
-                data = b.get_payload(decode=True) or b""
-                try:
-                    python_text = comparable(data.decode(codecs.lookup(label).name))
-                except (LookupError, UnicodeDecodeError):
-                    count("parts: label unknown to Python or bytes not clean in it")
-                    continue
-                our_text = comparable((a.get_payload(decode=True) or b"").decode("utf-8", "replace"))
-                why = "same text" if our_text == python_text else justified(record, data, label, our_text)
-                if why is None:
-                    unexplained.setdefault(n, "part %s (%s, rule %s, %s)" % (
-                        record["path"], label, record["rule"], record["action"]))
-                    why = "unexplained"
-                count("parts: " + why)
-        print("text parts of corpus/real against Python's clean decoding:")
-        for why, k in sorted(tally.items(), key=lambda kv: -kv[1]):
-            print("  %6d  %s" % (k, why))
-        judge(unexplained, sources, KNOWN_PYTHON_DIFFERENCES, "KNOWN_PYTHON_DIFFERENCES", "UNEXPLAINED",
-              "messages have a part whose text differs from Python's clean decoding, for no stated reason")
+            our_text = comparable((a.get_payload(decode=True) or b"").decode("utf-8", "replace"))
+            why = "same text" if our_text == python_text else justified(record, data, label, our_text)
+            if why is None:
+                unexplained.setdefault(n, "part %s (%s, rule %s, %s)" % (
+                    record["path"], label, record["rule"], record["action"]))
+                why = "unexplained"
+            count("parts: " + why)
+    print("text parts of corpus/real against Python's clean decoding:")
+    for why, k in sorted(tally.items(), key=lambda kv: -kv[1]):
+        print("  %6d  %s" % (k, why))
+    judge(unexplained, sources, KNOWN_PYTHON_DIFFERENCES, "KNOWN_PYTHON_DIFFERENCES", "UNEXPLAINED",
+          "messages have a part whose text differs from Python's clean decoding, for no stated reason")
 
 
 # ---- words: no text that decoded cleanly in the input is missing from the output ----------------
@@ -661,59 +665,51 @@ def test_words(tool, shared):
         ASCII-compatible charset, whatever rule decided).
     Known failures, fixed on other branches, are listed in KNOWN_WORD_LOSSES."""
     sources = real_sources(shared)
-    with tempfile.TemporaryDirectory() as work:
-        src, names = real_messages(shared, work)
-        out = os.path.join(work, "out")
-        report_path = os.path.join(work, "report.jsonl")
-        run_batch(tool, [os.path.join(src, n) for n in names], out, report_path)
-        reports = {os.path.basename(r["name"]): r for r in map(json.loads, open(report_path))}
-        tally, losses = {}, {}
+    tally, losses = {}, {}
 
-        def count(what):
-            tally[what] = tally.get(what, 0) + 1
+    def count(what):
+        tally[what] = tally.get(what, 0) + 1
 
-        for n in names:
-            data_in = open(os.path.join(src, n), "rb").read()
-            data_out = open(os.path.join(out, n), "rb").read()
-            if data_in == data_out:
-                count("messages: output is the input")
+    for n, data_in, data_out, report in real_outputs(tool, shared):
+        if data_in == data_out:
+            count("messages: output is the input")
+            continue
+        ours = [p for p in report["parts"] if p["type"].startswith("text/")]
+        before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
+        after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
+        if not (len(ours) == len(before) == len(after)):
+            count("messages: Python sees other text parts (checked per message, ASCII words)")
+            want = set()
+            for b in before:
+                text = strict_text(b, b.get_content_charset())
+                if text is not None:
+                    want |= word_set(text, ASCII_WORD)
+            have = set()
+            for a in after:
+                have |= word_set(output_text(a), ASCII_WORD)
+            if want - have:
+                losses[n] = "words %s" % sorted(want - have)[:5]
+            continue
+        for record, b, a in zip(ours, before, after):
+            label = b.get_content_charset()
+            text = None
+            if record["rule"] not in ("label", "ascii", "none") and record["charset"]:
+                text = strict_text(b, record["charset"])
+            if text is None:
+                text = strict_text(b, label)
+            if text is None:
+                count("parts: label unknown to Python or bytes not clean in it")
                 continue
-            ours = [p for p in reports[n]["parts"] if p["type"].startswith("text/")]
-            before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
-            after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
-            if not (len(ours) == len(before) == len(after)):
-                count("messages: Python sees other text parts (checked per message, ASCII words)")
-                want = set()
-                for b in before:
-                    text = strict_text(b, b.get_content_charset())
-                    if text is not None:
-                        want |= word_set(text, ASCII_WORD)
-                have = set()
-                for a in after:
-                    have |= word_set(output_text(a), ASCII_WORD)
-                if want - have:
-                    losses[n] = "words %s" % sorted(want - have)[:5]
-                continue
-            for record, b, a in zip(ours, before, after):
-                label = b.get_content_charset()
-                text = None
-                if record["rule"] not in ("label", "ascii", "none") and record["charset"]:
-                    text = strict_text(b, record["charset"])
-                if text is None:
-                    text = strict_text(b, label)
-                if text is None:
-                    count("parts: label unknown to Python or bytes not clean in it")
-                    continue
-                count("parts compared")
-                missing = word_set(text) - word_set(output_text(a))
-                if missing:
-                    losses.setdefault(n, "part %s (%s, rule %s): words %s" % (
-                        record["path"], label, record["rule"], sorted(missing)[:5]))
-        print("words of cleanly decoded input text found in the output, over %d messages:" % len(names))
-        for what, k in sorted(tally.items()):
-            print("  %6d  %s" % (k, what))
-        judge(losses, sources, KNOWN_WORD_LOSSES, "KNOWN_WORD_LOSSES", "LOST",
-              "messages lose words that decoded cleanly in the input")
+            count("parts compared")
+            missing = word_set(text) - word_set(output_text(a))
+            if missing:
+                losses.setdefault(n, "part %s (%s, rule %s): words %s" % (
+                    record["path"], label, record["rule"], sorted(missing)[:5]))
+    print("words of cleanly decoded input text found in the output, over %d messages:" % len(sources))
+    for what, k in sorted(tally.items()):
+        print("  %6d  %s" % (k, what))
+    judge(losses, sources, KNOWN_WORD_LOSSES, "KNOWN_WORD_LOSSES", "LOST",
+          "messages lose words that decoded cleanly in the input")
 
 
 def filter_each(tool, src, names, out):
