@@ -36,7 +36,7 @@ SIGNED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime")
 # Fixtures the library leaves alone by design, with why: their expected file must be the input,
 # byte for byte.
 LEFT_ALONE = {
-    "charset-quoted-then-junk.eml": "GMime and Python read its charset value to different ends "
+    "param-charset-quoted-then-junk.eml": "GMime and Python read its charset value to different ends "
                                     "(ambiguous charset parameter)",
 }
 
