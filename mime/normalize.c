@@ -594,6 +594,9 @@ header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer
 		cr = memchr (raw + i, '\r', (size_t) (nl - raw) - i);
 		if (cr != NULL && cr + 1 != nl)
 			return FALSE;
+		/* a NUL ends GMime's reading of a header line where other readers read on */
+		if (memchr (raw + i, '\0', (size_t) (nl - raw) - i) != NULL)
+			return FALSE;
 		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
 			/* an mbox From_ line at the top, which GMime reads past */
 		} else if (raw[i] != ' ' && raw[i] != '\t') {
