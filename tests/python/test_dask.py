@@ -1,0 +1,238 @@
+"""python3 -m mimeutf8.dask on a real cluster: a dask-scheduler and two dask-worker processes on
+127.0.0.1, started here and always killed at the end.  Its outputs and report must be those of
+`mimeutf8 -o` (and of --maildir and --mbox) byte for byte, also when a worker is killed in the
+middle of the run."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CLI, FIXTURES, need_cli, read, run_cli
+
+pytest.importorskip("distributed", reason="python3-distributed is not installed")
+
+ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", DASK_DISTRIBUTED__WORKER__DAEMON="False")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dask_command(name):
+    """dask-scheduler or dask-worker of this interpreter (the Debian scripts when there)."""
+    found = shutil.which(name)
+    if found and open(found, "rb").readline().strip() == b"#!" + sys.executable.encode():
+        return [found]
+    return [sys.executable, "-m", "distributed.cli." + name.replace("-", "_")]
+
+
+class Cluster:
+    """A scheduler and N workers (no nanny: a killed worker stays dead), each in its own
+    process group so that all of it can be killed."""
+
+    def __init__(self, tmp, n_workers, env=None):
+        self.port = free_port()
+        self.address = "tcp://127.0.0.1:%d" % self.port
+        self.env = dict(ENV, **(env or {}))
+        self.log = open(os.path.join(tmp, "cluster.log"), "ab")
+        self.procs = []
+        self.scheduler = self.spawn(dask_command("dask-scheduler") + [
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"])
+        self.wait_for_port()
+        self.workers = [self.spawn(dask_command("dask-worker") + [
+            self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+            "--no-dashboard", "--local-directory", tmp, "--name", "w%d" % i])
+            for i in range(n_workers)]
+        self.wait_for_workers(n_workers)
+
+    def spawn(self, argv):
+        proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=self.env,
+                                start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def wait_for_port(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.scheduler.poll() is None, "dask-scheduler exited"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("dask-scheduler did not listen within %d s" % timeout)
+
+    def n_workers(self):
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            return len(client.scheduler_info()["workers"])
+
+    def wait_for_workers(self, n, timeout=90):
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            client.wait_for_workers(n, timeout=timeout)
+
+    def kill(self, proc):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def close(self):
+        for proc in reversed(self.procs):
+            self.kill(proc)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("cluster"))
+    c = Cluster(tmp, 2)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def dask_run(args, timeout=300, env=None):
+    return subprocess.run([sys.executable, "-m", "mimeutf8.dask", "-q"] + args,
+                          capture_output=True, timeout=timeout, env=env or ENV)
+
+
+def same_tree(a, b):
+    """Every file under `a` and `b` (dot files included) has the same bytes; returns the count."""
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root)
+                      for d, _, fs in os.walk(root) for f in fs)
+    fa, fb = files(a), files(b)
+    assert fa == fb, "file lists differ: %s" % sorted(set(fa) ^ set(fb))[:10]
+    bad = [f for f in fa if read(os.path.join(a, f)) != read(os.path.join(b, f))]
+    assert not bad, "%d files differ: %s" % (len(bad), bad[:5])
+    return len(fa)
+
+
+def test_dask__files_and_directories_same_as_cli(cluster, gen_corpus, tmp_path):
+    need_cli()
+    single = os.path.join(FIXTURES, "messages", "latin1-qp.eml")
+    sources = [gen_corpus, single, os.path.join(FIXTURES, "messages")]
+    run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl")] + sources)
+    r = dask_run(["--scheduler", cluster.address, "--batch", "16", "-o", str(tmp_path / "dask"),
+                  "--report", str(tmp_path / "dask.jsonl")] + sources)
+    assert r.returncode == 0, r.stderr.decode()
+    assert same_tree(str(tmp_path / "cli"), str(tmp_path / "dask")) > 200
+    assert read(str(tmp_path / "dask.jsonl")) == read(str(tmp_path / "cli.jsonl"))
+
+
+def make_mbox(path, messages):
+    """An mbox of `messages`, with a body line "From " and one ">From " to quote."""
+    with open(path, "wb") as f:
+        for i, data in enumerate(messages):
+            if i % 3 == 0:
+                data = data + b"\nFrom here on, quoted\n>From there too\n"
+            f.write(b"From sender@example.com Thu Jan  1 00:00:%02d 2026\n" % (i % 60))
+            f.write(data.replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From "))
+            f.write(b"\n" if data.endswith(b"\n") else b"\n\n")
+
+
+def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
+    need_cli()
+    names = sorted(os.listdir(gen_corpus))[:60]
+    maildir = tmp_path / "in" / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for i, n in enumerate(names):
+        dest = maildir / ("cur" if i % 2 else "new") / ("%d.M%d.host:2,S" % (1700000000 + i, i))
+        shutil.copyfile(os.path.join(gen_corpus, n), dest)
+        os.utime(dest, (1600000000 + i, 1600000000 + i))
+    mbox = str(tmp_path / "in" / "box.mbox")
+    make_mbox(mbox, [read(os.path.join(gen_corpus, n)) for n in names])
+
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    run_cli(["--maildir", str(maildir), str(cli / "Maildir"), "--report",
+             str(tmp_path / "cli-maildir.jsonl")])
+    r = run_cli(["--mbox", mbox, "--report", str(tmp_path / "cli-mbox.jsonl")])
+    (cli / "box.mbox").write_bytes(r.stdout)
+
+    r = dask_run(["--scheduler", cluster.address, "--batch", "8", "--mbox", "-o",
+                  str(tmp_path / "dask"), "--report", str(tmp_path / "dask.jsonl"),
+                  str(maildir), mbox])
+    assert r.returncode == 0, r.stderr.decode()
+    same_tree(str(cli), str(tmp_path / "dask"))
+    for sub in ("cur", "new"):
+        for f in os.listdir(cli / "Maildir" / sub):
+            assert os.stat(tmp_path / "dask" / "Maildir" / sub / f).st_mtime == \
+                os.stat(maildir / sub / f).st_mtime, "modification time not kept: %s" % f
+    assert read(str(tmp_path / "dask.jsonl")) == \
+        read(str(tmp_path / "cli-maildir.jsonl")) + read(str(tmp_path / "cli-mbox.jsonl"))
+
+
+def test_dask__worker_killed_midway(gen_corpus, tmp_path):
+    """Two workers; one is killed while the run is under way (its tasks are running: each task
+    first sleeps 150 ms).  Dask reruns them on the other: the result is complete and identical
+    to the command's, nothing lost, nothing written twice."""
+    need_cli()
+    run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl"), gen_corpus])
+    expected_lines = len(read(str(tmp_path / "cli.jsonl")).splitlines())
+    env = dict(ENV, MIMEUTF8_TEST_TASK_DELAY_MS="150")
+    c = Cluster(str(tmp_path), 2, env)
+    try:
+        report = str(tmp_path / "dask.jsonl")
+        proc = subprocess.Popen([sys.executable, "-m", "mimeutf8.dask", "-q", "--scheduler",
+                                 c.address, "--batch", "5", "-o", str(tmp_path / "dask"),
+                                 "--report", report, gen_corpus],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+        try:
+            deadline = time.monotonic() + 120
+            while not (os.path.exists(report) and os.path.getsize(report) > 0):
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "no result within 120 s"
+                time.sleep(0.05)
+            c.kill(c.workers[0])
+            done_at_kill = len(read(report).splitlines())
+            out, err = proc.communicate(timeout=240)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err.decode()
+        assert done_at_kill < expected_lines // 2, "the run was nearly over at the kill"
+        assert c.n_workers() == 1, "the killed worker is still there"
+    finally:
+        c.close()
+    same_tree(str(tmp_path / "cli"), str(tmp_path / "dask"))
+    assert read(report) == read(str(tmp_path / "cli.jsonl"))
+
+
+def test_dask__local_cluster_and_errors(tmp_path):
+    need_cli()
+    messages = os.path.join(FIXTURES, "messages")
+    run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl"), messages])
+    missing = str(tmp_path / "no-such.eml")
+    r = dask_run(["--workers", "1", "-o", str(tmp_path / "dask"), "--report",
+                  str(tmp_path / "dask.jsonl"), messages, missing], timeout=180)
+    # as the command: every message done, then the first error's status
+    assert r.returncode == 66, r.stderr.decode()
+    assert b"no-such.eml: No such file or directory" in r.stderr
+    same_tree(str(tmp_path / "cli"), str(tmp_path / "dask"))
+    assert read(str(tmp_path / "dask.jsonl")) == read(str(tmp_path / "cli.jsonl"))
+
+    r = dask_run(["-o", str(tmp_path / "x"), "--fallback-charset", "nope", messages])
+    assert r.returncode == 64 and b"nope" in r.stderr
+    r = dask_run([messages])
+    assert r.returncode == 2 and b"-o" in r.stderr
+    r = dask_run(["--scheduler", "tcp://127.0.0.1:%d" % free_port(), "-o", str(tmp_path / "y"),
+                  messages], timeout=120,
+                 env=dict(ENV, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s"))
+    assert r.returncode == 75 and b"127.0.0.1" in r.stderr, r.stderr.decode()
+    assert not os.path.exists(tmp_path / "y" / "latin1-qp.eml")
