@@ -182,10 +182,10 @@ def _options(policy: str, headers: str, fallback: Optional[str], seven_bit: bool
     return options, fallback_c
 
 
-def _take(array: Any) -> bytes:
-    """The bytes of a GByteArray, which is freed."""
+def _take_text(array: Any) -> str:
+    """The UTF-8 text of a GByteArray, decoded straight from it; the array is freed."""
     try:
-        return _ffi.buffer(array.data, array.len)[:] if array.len else b""
+        return str(_ffi.buffer(array.data, array.len), "utf-8") if array.len else ""
     finally:
         _lib.g_byte_array_free(array, True)
 
@@ -334,15 +334,15 @@ def convert(data: Buffer, charset: str) -> str:
     label = _label(charset, "charset")
     buf = _input(data)
     size = len(buf)
-    out = _lib.g_byte_array_sized_new(min(size * 3 + 16, 2**32 - 1))
+    out = _lib.g_byte_array_sized_new(min(size + size // 2 + 16, 2**32 - 1))
     gerror = _ffi.new("GError **")
     try:
         status = _lib.mimeutf8_convert(label, buf, size, out, _ffi.NULL, gerror)
     finally:
-        text = _take(out)
+        text = _take_text(out)
     if status == _lib.MIMEUTF8_CONVERT_ERROR:
         raise _convert_error(gerror)
-    return text.decode("utf-8")
+    return text
 
 
 def convert_text(data: Buffer, charset: Optional[str] = None, *, policy: str = "lenient",
@@ -362,18 +362,18 @@ def convert_text(data: Buffer, charset: Optional[str] = None, *, policy: str = "
     label = _label(charset, "charset")
     buf = _input(data)
     size = len(buf)
-    out = _lib.g_byte_array_sized_new(min(size * 3 + 16, 2**32 - 1))
+    out = _lib.g_byte_array_sized_new(min(size + size // 2 + 16, 2**32 - 1))
     stats = _ffi.new("MimeUtf8ConvertStats *")
     used = _ffi.new("const char **")
     gerror = _ffi.new("GError **")
     try:
         status = _lib.mimeutf8_convert_text(options, label, buf, size, out, stats, used, gerror)
     finally:
-        text = _take(out)
+        text = _take_text(out)
     del keep
     if status == _lib.MIMEUTF8_CONVERT_ERROR:
         raise _convert_error(gerror)
-    return Conversion(text.decode("utf-8"), _ffi.string(used[0]).decode("ascii"),
+    return Conversion(text, _ffi.string(used[0]).decode("ascii"),
                       stats.replacements, stats.first_replacement, stats.bytes_in,
                       stats.bytes_out)
 
@@ -409,13 +409,13 @@ class Translator:
         """Converts one chunk; returns the text it completes (bytes of a character cut at the
         end of the chunk are held back for the next)."""
         buf = _input(chunk, "chunk")
-        out = _lib.g_byte_array_sized_new(len(buf) * 3 + 16)
+        out = _lib.g_byte_array_sized_new(min(len(buf) + len(buf) // 2 + 16, 2**32 - 1))
         try:
             with self._lock:
                 _lib.mimeutf8_translator_convert(self._pointer(), buf, len(buf), out)
         finally:
-            text = _take(out)
-        return text.decode("utf-8")
+            text = _take_text(out)
+        return text
 
     def end(self) -> str:
         """Ends the input: returns what was held back (bytes of an unfinished character become
@@ -425,8 +425,8 @@ class Translator:
             with self._lock:
                 _lib.mimeutf8_translator_end(self._pointer(), out)
         finally:
-            text = _take(out)
-        return text.decode("utf-8")
+            text = _take_text(out)
+        return text
 
     def reset(self) -> None:
         """Forgets held-back bytes and counts."""
