@@ -97,6 +97,14 @@ def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
     assert read(str(tmp_path / "dask.jsonl")) == \
         read(str(tmp_path / "cli-maildir.jsonl")) + read(str(tmp_path / "cli-mbox.jsonl"))
 
+    # not an mbox: the command's usage error, and no output
+    not_mbox = str(tmp_path / "in" / "plain.eml")
+    shutil.copyfile(os.path.join(gen_corpus, names[0]), not_mbox)
+    r = dask_run(["--scheduler", cluster.address, "--mbox", "-o", str(tmp_path / "bad"),
+                  not_mbox])
+    assert r.returncode == 64 and b"not an mbox" in r.stderr, r.stderr.decode()
+    assert os.listdir(tmp_path / "bad") == []
+
 
 def test_dask__worker_killed_midway(gen_corpus, tmp_path):
     """Two workers; one is killed while the run is under way (its tasks are running: each task

@@ -18,7 +18,6 @@ an unknown charset label, a bad option, memory or I/O.
 
 For many messages across machines, see mimeutf8.dask (`python3 -m mimeutf8.dask --help`).
 """
-from __future__ import annotations
 
 import json as _json
 import threading as _threading

@@ -205,21 +205,23 @@ class Sources:
                                             True))
 
     def mbox(self, source: str) -> Iterator[Item]:
-        try:
-            writer = MboxWriter(os.path.join(self.out_dir, os.path.basename(source)))
-        except OSError as e:
-            self.error("%s: %s" % (e.filename, e.strerror), EXIT_IOERR)
-            return
-        self.mboxes.append(writer)
+        writer = None
         n = 0
         try:
-            for from_line, message, separator in mbox_messages(source):
+            messages = mbox_messages(source)
+            first = next(messages, None)  # an error here leaves no output, as the CLI's
+            writer = MboxWriter(os.path.join(self.out_dir, os.path.basename(source)))
+            self.mboxes.append(writer)
+            while first is not None:
+                from_line, message, separator = first
                 yield Item("%s#%d" % (source, n), data=message, mbox=writer,
                            from_line=from_line, separator=separator)
                 n += 1
+                first = next(messages, None)
         except OSError as e:
-            self.error("%s: %s" % (source, e.strerror),
-                       EXIT_NOINPUT if n == 0 and not os.path.exists(source) else EXIT_IOERR)
+            self.error("%s: %s" % (e.filename or source, e.strerror),
+                       EXIT_NOINPUT if writer is None and not os.path.exists(source)
+                       else EXIT_IOERR)
         except ValueError as e:
             self.error("%s: %s" % (source, e), EXIT_USAGE)
 
