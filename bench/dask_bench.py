@@ -62,6 +62,7 @@ def main():
         subprocess.run([sys.executable, os.path.join(shared, "corpus", "gen.py"), "--out", corpus,
                         "--count", str(args.count), "--seed", str(args.seed)], check=True,
                        capture_output=True)
+        os.rename(os.path.join(corpus, "key.jsonl"), os.path.join(tmp, "key.jsonl"))  # not mail
         n = len(os.listdir(corpus))
         size = sum(os.path.getsize(os.path.join(corpus, f)) for f in os.listdir(corpus))
         run_no = [0]
@@ -109,7 +110,7 @@ def main():
     lines = ["Machine: %(nproc)d cores (%(cpu)s), %(memory)s RAM; Python %(python)s.  " % info,
              "Measured %(date)s on %(mimeutf8)s, commit %(commit)s.  Load average %(load_before)s "
              "before, %(load_after)s after.  " % info,
-             "Corpus: `gen.py --seed %d --count %d`, %d files, %.1f MB; tasks of %d messages; "
+             "Corpus: `gen.py --seed %d --count %d`, %d messages, %.1f MB; tasks of %d messages; "
              "every Dask output identical to the C batch's (diff -r)."
              % (args.seed, args.count, n, size / 1e6, args.batch),
              "",
