@@ -7,7 +7,6 @@ bench/out/dask.md.
   /usr/bin/python3 bench/dask_bench.py [--build DIR] [--count N] [--seed N] [--runs N]
                                        [--batch N] [--quick]
 """
-import argparse
 import os
 import shutil
 import statistics
@@ -20,7 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
-from run import loadavg, machine_info  # noqa: E402
+from run import loadavg  # noqa: E402
+from seed import make_corpus, parser, prepare, write_table  # noqa: E402
 from cluster import Cluster  # noqa: E402  (tests/python/cluster.py)
 
 
@@ -29,40 +29,21 @@ def log(*a):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--build", default=os.path.join(ROOT, "build"))
-    p.add_argument("--count", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--runs", type=int, default=3)
+    p = parser(__doc__, "dask.md", "runs of each row (median)")
     p.add_argument("--batch", type=int, default=100, help="messages per task (default 100)")
-    p.add_argument("--out", default=os.path.join(HERE, "out", "dask.md"))
-    p.add_argument("--quick", action="store_true", help="200 messages, one run: a smoke test")
     args = p.parse_args()
-    if args.quick:
-        args.count, args.runs = 200, 1
-    build = os.path.abspath(args.build)
-    shared = os.path.join(ROOT, "..", "shared")
-    if not os.path.isfile(os.path.join(shared, "corpus", "gen.py")):
-        print("SKIP: ../shared is absent")
+    prepared = prepare(args)
+    if prepared is None:
         return 0
-    package = os.path.join(build, "plugin", "python")
-    sys.path.insert(0, package)
-    os.environ["PYTHONPATH"] = package + os.pathsep + os.environ.get("PYTHONPATH", "")
+    shared, tool, info = prepared
     from distributed import Client
 
     import mimeutf8.dask
 
-    tool = os.path.join(build, "plugin", "mimeutf8")
-    info = machine_info(tool)
-    info["load_before"] = loadavg()
     tmp = tempfile.mkdtemp(prefix="mimeutf8-dask-bench-")
     rows = []
     try:
-        corpus = os.path.join(tmp, "corpus")
-        subprocess.run([sys.executable, os.path.join(shared, "corpus", "gen.py"), "--out", corpus,
-                        "--count", str(args.count), "--seed", str(args.seed)], check=True,
-                       capture_output=True)
-        os.rename(os.path.join(corpus, "key.jsonl"), os.path.join(tmp, "key.jsonl"))  # not mail
+        corpus = make_corpus(shared, tmp, args)
         n = len(os.listdir(corpus))
         size = sum(os.path.getsize(os.path.join(corpus, f)) for f in os.listdir(corpus))
         run_no = [0]
@@ -131,11 +112,7 @@ def main():
               "| *(info)* C batch throughput, -j2 / -j1 | %.2f | | |" % c_ratio,
               "| *(info)* Dask with 2 workers / C batch -j2, wall | %.2f | | |"
               % (med[labels[3]] / med[labels[1]])]
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text)
-    print(text)
+    write_table(lines, args.out)
     return 0
 
 

@@ -83,34 +83,59 @@ def text_parts(corpus, names, mimeutf8):
     return parts, skipped
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser(doc, out_name, runs_help):
+    """The options both Python benchmarks take (this one and dask_bench.py)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--count", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--runs", type=int, default=3, help="runs of each in-process row (median)")
-    p.add_argument("--out", default=os.path.join(HERE, "out", "seed.md"))
+    p.add_argument("--runs", type=int, default=3, help=runs_help)
+    p.add_argument("--out", default=os.path.join(HERE, "out", out_name))
     p.add_argument("--quick", action="store_true", help="200 messages, one run: a smoke test")
-    args = p.parse_args()
+    return p
+
+
+def prepare(args):
+    """The build's package put on the import path and PYTHONPATH (for child processes too);
+    returns the shared directory, the command's path and the machine (bench/run.py's
+    description), or None when ../shared is absent."""
     if args.quick:
         args.count, args.runs = 200, 1
     build = os.path.abspath(args.build)
     shared = os.path.join(ROOT, "..", "shared")
     if not os.path.isfile(os.path.join(shared, "corpus", "gen.py")):
         print("SKIP: ../shared is absent")
-        return 0
-    sys.path.insert(0, os.path.join(build, "plugin", "python"))
-    import mimeutf8
-
+        return None
+    package = os.path.join(build, "plugin", "python")
+    sys.path.insert(0, package)
+    os.environ["PYTHONPATH"] = package + os.pathsep + os.environ.get("PYTHONPATH", "")
     tool = os.path.join(build, "plugin", "mimeutf8")
     info = machine_info(tool)
     info["load_before"] = loadavg()
+    return shared, tool, info
+
+
+def make_corpus(shared, tmp, args):
+    """gen.py's messages in TMP/corpus (its answer key, not mail, moved beside it)."""
+    corpus = os.path.join(tmp, "corpus")
+    subprocess.run([sys.executable, os.path.join(shared, "corpus", "gen.py"), "--out", corpus,
+                    "--count", str(args.count), "--seed", str(args.seed)], check=True,
+                   capture_output=True)
+    os.rename(os.path.join(corpus, "key.jsonl"), os.path.join(tmp, "key.jsonl"))
+    return corpus
+
+
+def main():
+    args = parser(__doc__, "seed.md", "runs of each in-process row (median)").parse_args()
+    prepared = prepare(args)
+    if prepared is None:
+        return 0
+    shared, tool, info = prepared
+    import mimeutf8
+
     tmp = tempfile.mkdtemp(prefix="mimeutf8-seed-")
     try:
-        corpus = os.path.join(tmp, "corpus")
-        subprocess.run([sys.executable, os.path.join(shared, "corpus", "gen.py"), "--out", corpus,
-                        "--count", str(args.count), "--seed", str(args.seed)], check=True,
-                       capture_output=True)
+        corpus = make_corpus(shared, tmp, args)
         names = sorted(n for n in os.listdir(corpus) if n.endswith(".eml"))
         paths = [os.path.join(corpus, n) for n in names]
         size = sum(os.path.getsize(x) for x in paths)
@@ -250,12 +275,17 @@ def main():
     lines += ["", "Checks: `iconv` exited non-zero on %d of %d parts (invalid input: it stops "
               "there, without -c); `mimeutf8.normalize` output identical to the C batch's for %d "
               "of %d messages." % (len(failed), len(parts), same, len(names))]
+    write_table(lines, args.out)
+    return 0
+
+
+def write_table(lines, path):
+    """Prints the Markdown and writes it to `path` too, for the README."""
     text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
         f.write(text)
     print(text)
-    return 0
 
 
 def fmt_per(seconds):
