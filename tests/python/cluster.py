@@ -26,10 +26,10 @@ def dask_command(name):
 
 
 class Cluster:
-    """A scheduler and N workers (no nanny: a killed worker stays dead), each in its own
-    process group so that all of it can be killed."""
+    """A scheduler and N workers, each in its own process group so that all of it can be
+    killed.  Without a nanny a killed worker stays dead; with one, it is restarted."""
 
-    def __init__(self, tmp, n_workers, env=None):
+    def __init__(self, tmp, n_workers, env=None, nanny=False):
         self.port = free_port()
         self.address = "tcp://127.0.0.1:%d" % self.port
         self.env = dict(ENV, **(env or {}))
@@ -39,7 +39,7 @@ class Cluster:
             "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"])
         self.wait_for_port()
         self.workers = [self.spawn(dask_command("dask-worker") + [
-            self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+            self.address, "--host", "127.0.0.1", "--nthreads", "1", "--nanny" if nanny else "--no-nanny",
             "--no-dashboard", "--local-directory", tmp, "--name", "w%d" % i])
             for i in range(n_workers)]
         self.wait_for_workers(n_workers)

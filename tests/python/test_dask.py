@@ -143,6 +143,34 @@ def test_dask__worker_killed_midway(gen_corpus, tmp_path):
     assert read(report) == read(str(tmp_path / "cli.jsonl"))
 
 
+def test_dask__message_that_kills_workers_is_passed_through(gen_corpus, tmp_path):
+    """A message whose task crashes its worker (MIMEUTF8_TEST_FAULT, as in tests/cli.py): its
+    batch is rerun a message per task, and the message is written through unchanged with the
+    reason "worker died", as by the command's supervisor; the rest of the run is unaffected.
+    The scheduler gives up on a task at its first worker death (allowed-failures 0), nannies
+    restart the workers."""
+    need_cli()
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in sorted(os.listdir(gen_corpus))[:30]:
+        shutil.copyfile(os.path.join(gen_corpus, name), src / name)
+    victim = sorted(os.listdir(src))[7]
+    fault = dict(ENV, MIMEUTF8_TEST_FAULT="crash:" + victim)
+    run_cli(["-j", "2", "-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl"),
+             str(src)], env=fault)
+    assert b'"reason":"worker died"' in read(str(tmp_path / "cli.jsonl"))
+    c = Cluster(str(tmp_path), 2, dict(fault, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0"),
+                nanny=True)
+    try:
+        r = dask_run(["--scheduler", c.address, "--batch", "10", "-o", str(tmp_path / "dask"),
+                      "--report", str(tmp_path / "dask.jsonl"), str(src)], timeout=240)
+    finally:
+        c.close()
+    assert r.returncode == 0, r.stderr.decode()
+    same_tree(str(tmp_path / "cli"), str(tmp_path / "dask"))
+    assert read(str(tmp_path / "dask.jsonl")) == read(str(tmp_path / "cli.jsonl"))
+
+
 def test_dask__local_cluster_and_errors(tmp_path):
     need_cli()
     messages = os.path.join(FIXTURES, "messages")

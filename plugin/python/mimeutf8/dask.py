@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import stat
 import sys
 import time
@@ -37,11 +38,16 @@ def normalize_batch(options: Dict[str, Any],
     """The task run on a worker: normalizes (name, message) pairs and returns, per message, its
     status, its output (None when it is the input, so as not to send it back) and its report
     line."""
+    # tests only: a delay keeps tasks running long enough to lose a worker in the middle, and
+    # MIMEUTF8_TEST_FAULT=crash:NAME crashes the worker on a message, as it does the command's
     delay = os.environ.get("MIMEUTF8_TEST_TASK_DELAY_MS")
-    if delay:  # tests only: keeps tasks running long enough to lose a worker in the middle
+    if delay:
         time.sleep(int(delay) / 1000)
+    fault = os.environ.get("MIMEUTF8_TEST_FAULT", "")
     results = []
     for name, data in batch:
+        if fault.startswith("crash:") and fault[6:] in name:
+            os.kill(os.getpid(), signal.SIGSEGV)
         result = mimeutf8.normalize(data, name=name, **options)
         results.append((result.status, result.data if result.status == "normalized" else None,
                         result.report_json))
@@ -256,26 +262,30 @@ def read_items(sources: Sources, batch_messages: int,
 
 def results_of(client: Any, options: Dict[str, Any], batch: List[Tuple[Item, bytes]],
                future: Any) -> List[Tuple[str, Optional[bytes], str]]:
-    """The results of a batch.  A batch whose task killed workers (Dask gives up on a task after
-    distributed.scheduler.allowed-failures deaths) is run again a message per task, and a
-    message whose own task kills workers is written through unchanged, as the CLI's supervisor
-    does ("worker died")."""
+    """The results of a batch.  Dask gives up on a task whose workers died under it
+    (distributed.scheduler.allowed-failures times); such a batch is run again a message per
+    task, one task at a time, so that a death can only be the running message's.  A message
+    whose own task dies twice so is written through unchanged, as the command's supervisor does
+    ("worker died")."""
     from distributed import KilledWorker
 
     try:
         return future.result()
     except KilledWorker:
         pass
-    if len(batch) > 1:
-        results: List[Tuple[str, Optional[bytes], str]] = []
-        for one in [[pair] for pair in batch]:
-            retry = client.submit(normalize_batch, options, [(one[0][0].name, one[0][1])],
-                                  pure=False)
-            results += results_of(client, options, one, retry)
-        return results
-    item, data = batch[0]
-    return [("passthrough", None, mimeutf8._passthrough_json("worker died", len(data),
-                                                               item.name))]
+    results: List[Tuple[str, Optional[bytes], str]] = []
+    for item, data in batch:
+        for attempt in range(2):
+            retry = client.submit(normalize_batch, options, [(item.name, data)], pure=False)
+            try:
+                results += retry.result()
+                break
+            except KilledWorker:
+                continue
+        else:
+            results.append(("passthrough", None,
+                            mimeutf8._passthrough_json("worker died", len(data), item.name)))
+    return results
 
 
 def deliver(batch: List[Tuple[Item, bytes]], results: List[Tuple[str, Optional[bytes], str]],
