@@ -242,6 +242,29 @@ def test_help_reads_well():
     assert mimeutf8.version() == mimeutf8.__version__ and mimeutf8.__version__.count(".") == 2
 
 
+def test_iconv_guard_holds_in_python():
+    """The library's process-wide iconv_open guard reaches GMime in an interpreter too: GMime
+    cannot open a converter outside the label table (here the CVE-2024-2961 one), which glibc
+    itself still opens."""
+    import ctypes
+
+    mimeutf8.normalize(b"From: a@example.com\n\nx\n")  # GMime initialized
+    gmime = ctypes.CDLL("libgmime-3.0.so.0")
+    gmime.g_mime_iconv_open.restype = ctypes.c_void_p
+    gmime.g_mime_iconv_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc = ctypes.CDLL("libc.so.6")
+    libc.iconv_open.restype = ctypes.c_void_p
+    libc.iconv_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.iconv_close.argtypes = [ctypes.c_void_p]
+    refused = (None, ctypes.c_void_p(-1).value)
+    cd = libc.iconv_open(b"UTF-8", b"ISO-2022-CN-EXT")
+    assert cd not in refused, "glibc has no ISO-2022-CN-EXT: the test cannot tell"
+    libc.iconv_close(cd)
+    assert gmime.g_mime_iconv_open(b"UTF-8", b"ISO-2022-CN-EXT") in refused, \
+        "GMime opened ISO-2022-CN-EXT: it is bound to glibc's iconv_open, not the guard"
+    assert gmime.g_mime_iconv_open(b"UTF-8", b"ISO-8859-2") not in refused
+
+
 # ---- the GIL, threads, memory -----------------------------------------------------------------
 
 
