@@ -5,12 +5,14 @@
 #   ./build.sh demo     normalize the bundled sample fixtures/messages/latin1-qp.eml to stdout
 #   ./build.sh test     the whole test suite (unit, CLI, corpus conformance, hostile input)
 #   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), then
-#                       each fuzz target for 60 s (tests/fuzz/smoke.sh): what .ci/run does
+#                       each fuzz target for 60 s (tests/fuzz/smoke.sh), then the mutation check
+#                       (tests/mutants.py): what .ci/run does
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(gcc libc6-dev meson ninja-build pkg-config python3
           libglib2.0-dev libgmime-3.0-dev libuchardet-dev libcmocka-dev
+          valgrind groff-base
           python3-cffi python3-dev python3-pytest python3-distributed)
 # the sanitizer run and the fuzz targets need clang with libFuzzer and its runtime
 [[ ${1:-} == ci ]] && packages+=(clang libclang-rt-14-dev llvm)
@@ -36,28 +38,36 @@ case "${1:-}" in
     status=0
     meson test -C build --print-errorlogs "${@:2}" || status=$?
     # one plain closing line for any reader of the log
-    python3 - build/meson-logs/testlog.json <<'EOF'
-import json, sys
+    python3 - build/meson-logs/testlog.json <<'EOF' || status=1
+import json, os, sys
 results = [json.loads(line)["result"] for line in open(sys.argv[1])]
 passed = results.count("OK")
 skipped = results.count("SKIP")
 failed = len(results) - passed - skipped
 print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+# under CI everything the suite needs is there (../shared too): a test that skipped did not run
+if skipped and os.environ.get("CI") == "true":
+    print("build.sh: CI=true and %d test(s) skipped: a test that did not run proves nothing"
+          % skipped)
+    sys.exit(1)
 EOF
     exit $status ;;
   ci)
-    status=0 fuzz=0
+    status=0 fuzz=0 mutants=0
     "$0" test || status=$?
     tests/sanitize.sh || status=$?
     tests/fuzz/smoke.sh "${MIMEUTF8_FUZZ_SECONDS:-60}" || { status=$?; fuzz=1; }
-    # one closing line over the three: tests here, tests under the sanitizers, fuzz targets
-    python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz" <<'EOF'
+    python3 tests/mutants.py "$PWD" || { status=1; mutants=1; }
+    # one closing line over the four: tests here, tests under the sanitizers, fuzz targets (3),
+    # the mutation check (1)
+    python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz" "$mutants" <<'EOF'
 import json, os, sys
 results = [json.loads(line)["result"] for path in sys.argv[1:3] if os.path.exists(path)
            for line in open(path)]
-passed = results.count("OK") + (3 if sys.argv[3] == "0" else 0)
+passed = (results.count("OK") + (3 if sys.argv[3] == "0" else 0)
+          + (1 if sys.argv[4] == "0" else 0))
 skipped = results.count("SKIP")
-failed = len(results) + 3 - passed - skipped
+failed = len(results) + 4 - passed - skipped
 print("ci: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
 EOF
     exit $status ;;

@@ -242,7 +242,8 @@ MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeS
  * ready (so a FAILED status leaves `out_fd` untouched).  A larger one is parsed from its file (a
  * pipe is first spooled to an unlinked temporary file), so that memory does not grow with its
  * attachments, and is written as it is produced: a FAILED status then means `out_fd` holds a
- * partial result, to be discarded. */
+ * partial result, to be discarded.  After a FAILED status from reading or writing, errno says
+ * why (ENOSPC for a full disk or spool). */
 MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 				      MimeUtf8Report **report_out, GError **error);
 

@@ -1909,9 +1909,14 @@ mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 	mimeutf8_init ();
 	/* a large file is parsed in place and written as it goes; memory stays small */
 	if (fstat (in_fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > LARGE_MESSAGE &&
-	    lseek (in_fd, 0, SEEK_CUR) == 0)
-		return normalize_file (options, in_fd, (size_t) st.st_size, &direct, report_out,
-				       error);
+	    lseek (in_fd, 0, SEEK_CUR) == 0) {
+		status = normalize_file (options, in_fd, (size_t) st.st_size, &direct, report_out,
+					 error);
+		/* the caller tells a full disk from other faults by errno */
+		if (direct.failed)
+			errno = direct.saved_errno;
+		return status;
+	}
 	if (!read_upto (in_fd, input, LARGE_MESSAGE))
 		return io_failure (report_out, "read failed", errno, error);
 	if (input->len > LARGE_MESSAGE) {
@@ -1922,11 +1927,15 @@ mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 
 			if (spool >= 0)
 				close (spool);
-			return io_failure (report_out, "spooling a large message", saved, error);
+			status = io_failure (report_out, "spooling a large message", saved, error);
+			errno = saved;
+			return status;
 		}
 		g_byte_array_set_size (input, 0);
 		status = normalize_file (options, spool, size, &direct, report_out, error);
 		close (spool);
+		if (direct.failed)
+			errno = direct.saved_errno;
 		return status;
 	}
 	/* a small message is written only once its whole result is there */
@@ -1944,6 +1953,7 @@ mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 		g_clear_error (error);
 		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO, "write failed: %s",
 			     g_strerror (saved));
+		errno = saved;
 		return MIMEUTF8_STATUS_FAILED;
 	}
 	return status;

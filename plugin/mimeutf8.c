@@ -23,6 +23,7 @@
 enum {
 	EXIT_DONE = 0,
 	EXIT_USAGE = 64,    /* EX_USAGE */
+	EXIT_DATAERR = 65,  /* EX_DATAERR */
 	EXIT_NOINPUT = 66,  /* EX_NOINPUT */
 	EXIT_IOERR = 74,    /* EX_IOERR */
 	EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL */
@@ -64,12 +65,15 @@ static const char help_text[] =
 	"       -o OUTDIR: each FILE is normalized into OUTDIR under its own base name; a DIR "
 	"stands\n"
 	"       for every regular file in it, in name order.  OUTDIR is created if missing.  Each\n"
-	"       output is written to a temporary file and renamed, so it is never partial.\n"
+	"       output is written to a temporary file and renamed, so it is never partial.  Two\n"
+	"       inputs with one base name are refused.  Outputs keep their input's mode (and, as\n"
+	"       root, owner); links and what is not a regular file are skipped, never followed.\n"
 	"\n"
 	"       --mbox: an mbox (FILE, or standard input) is written to standard output as an "
 	"mbox,\n"
 	"       message after message, From_ lines kept, >From quoting as in mboxrd (mboxo input\n"
-	"       comes out the same when nothing changes).\n"
+	"       comes out the same when nothing changes).  A From_ line is known by its syntax\n"
+	"       (From SENDER DATE); Content-Length is honoured where it is right.\n"
 	"\n"
 	"       --maildir SRC DST: every message in SRC/cur and SRC/new is written to the same\n"
 	"       place under DST through DST/tmp, keeping its file name (and so its flags) and its\n"
@@ -78,15 +82,17 @@ static const char help_text[] =
 	"       --text: FILE (or standard input) is plain text, not a message: it is converted "
 	"from\n"
 	"       CHARSET to UTF-8 on standard output under the same rules as a text part.\n"
+	"       It takes --policy and --fallback-charset, none of the options for messages.\n"
 	"\n"
 	"OPTIONS\n"
 	"       -o, --output-dir=OUTDIR   batch mode over files (above)\n"
 	"       --mbox                    mbox mode (above)\n"
 	"       --maildir                 maildir mode (above)\n"
-	"       -j, --jobs=N              worker processes for the batch modes (default: the\n"
-	"                                 number of cores)\n"
+	"       -j, --jobs=N              worker processes for the batch modes only (default:\n"
+	"                                 the number of cores)\n"
 	"       --report=FILE             write a report to FILE as JSON Lines, one object per\n"
-	"                                 message, in input order (see README, \"Report\")\n"
+	"                                 message, in input order (its format: mimeutf8(1))\n"
+	"       --report-append=FILE      the same, appended to FILE\n"
 	"       --policy=lenient|declared|strict\n"
 	"              lenient (default): evidence first, then the label, then detection.\n"
 	"              declared: trust the label; invalid bytes become U+FFFD; no sniffing.\n"
@@ -105,7 +111,7 @@ static const char help_text[] =
 	"                 application/pkcs7-mime too (this breaks the signature)\n"
 	"       --text, --from=CHARSET    text mode (above)\n"
 	"       -q, --quiet               no progress line (it is shown on a terminal only)\n"
-	"       -h, --help                this help\n"
+	"       -h, --help                this summary of mimeutf8(1)\n"
 	"       -V, --version             the version\n"
 	"\n"
 	"LIMITS\n"
@@ -120,13 +126,22 @@ static const char help_text[] =
 	"\n"
 	"EXIT STATUS\n"
 	"       0   done (including messages written unchanged; the report says which)\n"
-	"       64  usage error: unknown option, bad value, unknown charset label\n"
-	"       66  an input file does not exist or cannot be opened\n"
+	"       64  usage error: unknown option, bad value, unknown charset label, an option the\n"
+	"           mode does not take, two -o inputs with one base name\n"
+	"       65  --text --policy=strict: the text does not decode exactly (nothing written)\n"
+	"       66  an input does not exist, cannot be opened, is a link or not a regular file\n"
 	"       74  an I/O error on a named file: an output or report file cannot be written\n"
 	"       75  a local, transient fault: reading standard input or writing standard output\n"
-	"           failed, the disk is full, memory ran out.  A mail system may retry.\n"
+	"           failed, the disk or the spool is full, memory ran out.  A mail system may\n"
+	"           retry.\n"
 	"\n"
-	"       In the batch modes every message is tried; the exit status is the first error.\n";
+	"       On a failure nothing incomplete is left on standard output (a file is cut back).\n"
+	"       A message's report line is written before its output; if the report cannot be\n"
+	"       written, nothing more is (exit 74, or 75 for a full disk).  In the batch modes\n"
+	"       every message is tried; the exit status is the first error.\n"
+	"\n"
+	"SEE ALSO\n"
+	"       mimeutf8(1): the full manual, with the report format (man mimeutf8).\n";
 
 typedef enum { MODE_FILTER, MODE_FILES, MODE_MBOX, MODE_MAILDIR, MODE_TEXT } Mode;
 
@@ -135,11 +150,16 @@ typedef struct {
 	Mode mode;
 	const char *output_dir;
 	const char *report_path;
+	gboolean report_append;
 	const char *text_from;
 	unsigned int jobs;
+	gboolean jobs_given;
+	const char *message_option; /* an option given that only messages take, for --text */
 	gboolean quiet;
 	FILE *report;
 	int first_error;
+	/* set when the report could not be written: no further message is started */
+	gboolean stopped;
 	/* progress */
 	gboolean progress;
 	guint64 done, total, unchanged, passthrough, bytes;
@@ -165,13 +185,82 @@ note_error (Cli *cli, int code)
 		cli->first_error = code;
 }
 
-static void
+/* The exit code of a failed write: a full disk is a transient fault, others are I/O errors. */
+static int
+write_error_code (int saved_errno)
+{
+	return saved_errno == ENOSPC || saved_errno == EDQUOT ? EXIT_TEMPFAIL : EXIT_IOERR;
+}
+
+/* Writes one report line and flushes it, before the message's output is written: a message
+ * whose report line could not be written is not written either, and no further message is
+ * started (cli->stopped).  FALSE then, with the error said and noted. */
+static gboolean
 write_report_line (Cli *cli, const char *json)
 {
-	if (cli->report != NULL && json != NULL) {
-		fputs (json, cli->report);
-		fputc ('\n', cli->report);
+	g_autofree char *line = NULL;
+
+	if (cli->report == NULL || json == NULL)
+		return !cli->stopped;
+	if (cli->stopped)
+		return FALSE;
+	line = g_strconcat (json, "\n", NULL);
+	/* one write, so that processes appending to one report (--report-append) never interleave
+	 * their lines */
+	if (!write_full (fileno (cli->report), line, strlen (line))) {
+		int saved = errno;
+
+		fprintf (stderr, "%smimeutf8: %s: %s\n", cli->progress ? "\n" : "",
+			 cli->report_path, g_strerror (saved));
+		note_error (cli, write_error_code (saved));
+		cli->stopped = TRUE;
+		return FALSE;
 	}
+	return TRUE;
+}
+
+/* ---- standard output -------------------------------------------------------------------------- */
+
+/* Where standard output stood when the command started, when it is a regular file: after a
+ * failure it is cut back there, so that a partial result never stays behind.  (A pipe cannot be
+ * taken back: the filter and the text mode write to it only once the whole result is there.) */
+static struct {
+	gboolean regular;
+	off_t start;
+} stdout_origin;
+
+static void
+stdout_remember (void)
+{
+	struct stat st;
+	off_t pos;
+
+	if (fstat (STDOUT_FILENO, &st) != 0 || !S_ISREG (st.st_mode))
+		return;
+	pos = (fcntl (STDOUT_FILENO, F_GETFL) & O_APPEND) ? st.st_size
+							  : lseek (STDOUT_FILENO, 0, SEEK_CUR);
+	if (pos < 0)
+		return;
+	stdout_origin.regular = TRUE;
+	stdout_origin.start = pos;
+}
+
+static void
+stdout_discard (void)
+{
+	if (stdout_origin.regular && ftruncate (STDOUT_FILENO, stdout_origin.start) == 0)
+		lseek (STDOUT_FILENO, stdout_origin.start, SEEK_SET);
+}
+
+/* Writes to standard output; on a failure says so and discards what was written.  FALSE then. */
+static gboolean
+stdout_write (const void *data, size_t len)
+{
+	if (write_full (STDOUT_FILENO, data, len))
+		return TRUE;
+	fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+	stdout_discard ();
+	return FALSE;
 }
 
 /* ---- progress --------------------------------------------------------------------------------- */
@@ -331,67 +420,67 @@ anonymous_file (void)
 	return fd;
 }
 
-static gboolean
-copy_fd (int from, int to)
-{
-	char buffer[65536];
-	ssize_t n;
-
-	for (;;) {
-		do
-			n = read (from, buffer, sizeof buffer);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0)
-			return n == 0;
-		if (!write_full (to, buffer, (size_t) n))
-			return FALSE;
-	}
-}
-
-/* A large message: standard input spooled to a file, normalized into another, which is copied
- * to standard output only once it is complete. */
+/* A large message: normalized from its file (standard input itself when it is a whole regular
+ * file, else a spool of `head` and the rest of standard input) into a spool file, which is
+ * copied to standard output only once it is complete.  A full spool, like any failure, writes
+ * nothing to standard output. */
 static int
 run_filter_large (Cli *cli, GByteArray *head)
 {
 	MimeUtf8Report *report = NULL;
-	int in = anonymous_file (), out = anonymous_file ();
+	GError *error = NULL;
+	int in = STDIN_FILENO, out;
 	struct stat st;
 	void *map = MAP_FAILED;
 	char *json;
 	MimeUtf8Status status;
+	gboolean reported;
 
-	gboolean spooled = in >= 0 && out >= 0 && write_full (in, head->data, head->len);
+	if (head != NULL) {
+		gboolean spooled = (in = anonymous_file ()) >= 0 &&
+				   write_full (in, head->data, head->len) &&
+				   copy_all (STDIN_FILENO, in);
 
-	g_byte_array_unref (head);
-	if (!spooled || !copy_fd (STDIN_FILENO, in) || fstat (in, &st) != 0 ||
-	    (map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, in, 0)) == MAP_FAILED) {
+		g_byte_array_unref (head);
+		if (!spooled) {
+			fprintf (stderr, "mimeutf8: spooling standard input: %s\n",
+				 g_strerror (errno));
+			return EXIT_TEMPFAIL;
+		}
+	}
+	/* mapped for the fail-open handler, which writes the input if normalization crashes */
+	if (fstat (in, &st) != 0 || lseek (in, 0, SEEK_SET) != 0 ||
+	    (map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, in, 0)) == MAP_FAILED ||
+	    (out = anonymous_file ()) < 0) {
 		fprintf (stderr, "mimeutf8: spooling standard input: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
 	}
-	lseek (in, 0, SEEK_SET);
 	arm_failopen (cli, map, (size_t) st.st_size);
 	fault_injection ("-");
-	status = mimeutf8_normalize_fd (&cli->options, in, out, &report, NULL);
+	status = mimeutf8_normalize_fd (&cli->options, in, out, &report, &error);
 	disarm_failopen ();
 	json = mimeutf8_report_to_json (report, "-");
 	mimeutf8_report_free (report);
+	reported = write_report_line (cli, json);
+	g_free (json);
+	munmap (map, (size_t) st.st_size);
 	if (status == MIMEUTF8_STATUS_FAILED) {
-		/* the spool file could not be written: keep the message as it came */
-		ftruncate (out, 0);
-		lseek (out, 0, SEEK_SET);
-		write_full (out, map, (size_t) st.st_size);
-	}
-	lseek (out, 0, SEEK_SET);
-	if (!copy_fd (out, STDOUT_FILENO)) {
-		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
-		g_free (json);
+		fprintf (stderr, "mimeutf8: spooling the output: %s\n",
+			 error ? error->message : g_strerror (errno));
+		g_clear_error (&error);
 		return EXIT_TEMPFAIL;
 	}
-	munmap (map, (size_t) st.st_size);
-	close (in);
+	g_clear_error (&error);
+	if (!reported)
+		return cli->first_error;
+	if (lseek (out, 0, SEEK_SET) != 0 || !copy_all (out, STDOUT_FILENO)) {
+		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+		stdout_discard ();
+		return EXIT_TEMPFAIL;
+	}
+	if (in != STDIN_FILENO)
+		close (in);
 	close (out);
-	write_report_line (cli, json);
-	g_free (json);
 	return EXIT_DONE;
 }
 
@@ -401,9 +490,16 @@ run_filter (Cli *cli)
 	g_autoptr (GByteArray) input = g_byte_array_new ();
 	g_autoptr (GByteArray) output = NULL;
 	MimeUtf8Report *report = NULL;
+	GError *error = NULL;
+	struct stat st;
 	char *json;
 	MimeUtf8Status status;
+	gboolean reported;
 
+	/* a whole large file on standard input is read in place, not copied */
+	if (fstat (STDIN_FILENO, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > LARGE_MESSAGE &&
+	    lseek (STDIN_FILENO, 0, SEEK_CUR) == 0)
+		return run_filter_large (cli, NULL);
 	if (!read_upto (STDIN_FILENO, input, LARGE_MESSAGE)) {
 		fprintf (stderr, "mimeutf8: reading standard input: %s\n", g_strerror (errno));
 		return EXIT_TEMPFAIL;
@@ -414,22 +510,23 @@ run_filter (Cli *cli)
 	arm_failopen (cli, input->data, input->len);
 	fault_injection ("-");
 	status = mimeutf8_normalize_buffer (&cli->options, input->data, input->len, output, &report,
-					    NULL);
+					    &error);
 	disarm_failopen ();
 	json = mimeutf8_report_to_json (report, "-");
 	mimeutf8_report_free (report);
+	reported = write_report_line (cli, json);
+	g_free (json);
 	if (status == MIMEUTF8_STATUS_FAILED) {
-		/* a buffer cannot fail to be written to; should it, the message is kept */
-		g_byte_array_set_size (output, 0);
-		g_byte_array_append (output, input->data, input->len);
-	}
-	if (fwrite (output->data, 1, output->len, stdout) != output->len || fflush (stdout) != 0) {
-		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
-		g_free (json);
+		/* a buffer cannot fail to be written to: memory or the options failed */
+		fprintf (stderr, "mimeutf8: %s\n", error ? error->message : "failed");
+		g_clear_error (&error);
 		return EXIT_TEMPFAIL;
 	}
-	write_report_line (cli, json);
-	g_free (json);
+	g_clear_error (&error);
+	if (!reported)
+		return cli->first_error;
+	if (output->len > 0 && !stdout_write (output->data, output->len))
+		return EXIT_TEMPFAIL;
 	return EXIT_DONE;
 }
 
@@ -449,34 +546,77 @@ on_file_result (Job *job, Result *result, gpointer data)
 	count_result (cli, result, stat (job->out_path, &st) == 0 ? (guint64) st.st_size : 0);
 }
 
+/* A directory entry left out of a walk: said on stderr and in the report (status "skipped"). */
+static void
+skipped (Cli *cli, const char *path, const char *why)
+{
+	MimeUtf8Report *report = mimeutf8_report_new_passthrough (why, 0);
+	g_autofree char *json = mimeutf8_report_to_json (report, path);
+	g_autofree char *line = NULL;
+	char *status;
+
+	mimeutf8_report_free (report);
+	/* the library has no status for what it never read: the same line, another status.  The
+	 * name before it is JSON-escaped, so this is the status field. */
+	status = strstr (json, ",\"status\":\"passthrough\",");
+	if (status != NULL)
+		line = g_strdup_printf ("%.*s,\"status\":\"skipped\",%s", (int) (status - json),
+					json, status + strlen (",\"status\":\"passthrough\","));
+	fprintf (stderr, "%smimeutf8: %s: skipped: %s\n", cli->progress ? "\n" : "", path, why);
+	write_report_line (cli, line);
+}
+
 static int
 compare_names (const void *a, const void *b)
 {
 	return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* Every regular file of `dir` not starting with a dot, in name order; NULL if it cannot be read. */
+/* Every regular file of `dir` not starting with a dot, in name order; NULL (errno set) if it
+ * cannot be read.  Symbolic links and whatever is not a regular file are skipped and reported:
+ * a batch run as root over users' directories must not read what their links point to.  With
+ * `follow` FALSE, `dir` itself is not opened through a link either. */
 static GPtrArray *
-list_dir (const char *dir)
+list_dir (Cli *cli, const char *dir, gboolean follow)
 {
-	GPtrArray *files;
-	DIR *d = opendir (dir);
+	GPtrArray *files, *others;
+	guint i;
+	int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
 	struct dirent *entry;
 
-	if (d == NULL)
+	if (d == NULL) {
+		int saved = errno == ELOOP || errno == ENOTDIR ? ENOTDIR : errno;
+
+		if (fd >= 0)
+			close (fd);
+		errno = saved;
 		return NULL;
+	}
 	files = g_ptr_array_new_with_free_func (g_free);
+	others = g_ptr_array_new_with_free_func (g_free);
 	while ((entry = readdir (d)) != NULL) {
-		char *path = g_build_filename (dir, entry->d_name, NULL);
 		struct stat st;
 
-		if (entry->d_name[0] != '.' && stat (path, &st) == 0 && S_ISREG (st.st_mode))
-			g_ptr_array_add (files, path);
-		else
-			g_free (path);
+		if (entry->d_name[0] == '.' ||
+		    fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		g_ptr_array_add (S_ISREG (st.st_mode) ? files : others,
+				 g_build_filename (dir, entry->d_name, NULL));
 	}
 	closedir (d);
-	qsort (files->pdata, files->len, sizeof (char *), compare_names);
+	/* an empty GPtrArray has no pdata at all, which qsort may not be given */
+	g_ptr_array_sort (files, compare_names);
+	g_ptr_array_sort (others, compare_names);
+	for (i = 0; i < others->len; i++) {
+		struct stat st;
+
+		skipped (cli, others->pdata[i],
+			 lstat (others->pdata[i], &st) == 0 && S_ISLNK (st.st_mode)
+				 ? "a symbolic link, not followed"
+				 : "not a regular file");
+	}
+	g_ptr_array_unref (others);
 	return files;
 }
 
@@ -502,6 +642,32 @@ start_pool (Cli *cli, ResultFunc on_result)
 			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result, cli);
 }
 
+/* Two inputs with one base name would be written to one output, the second over the first. */
+static gboolean
+outputs_collide (Cli *cli, GPtrArray *inputs)
+{
+	g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	gboolean collide = FALSE;
+	guint i;
+
+	for (i = 0; i < inputs->len; i++) {
+		char *base = g_path_get_basename (inputs->pdata[i]);
+		const char *first = g_hash_table_lookup (seen, base);
+
+		if (first != NULL) {
+			g_autofree char *out = g_build_filename (cli->output_dir, base, NULL);
+
+			fprintf (stderr, "mimeutf8: %s and %s would both be written to %s\n", first,
+				 (char *) inputs->pdata[i], out);
+			collide = TRUE;
+			g_free (base);
+		} else {
+			g_hash_table_insert (seen, base, inputs->pdata[i]);
+		}
+	}
+	return collide;
+}
+
 static int
 run_files (Cli *cli, int argc, char **argv)
 {
@@ -510,15 +676,13 @@ run_files (Cli *cli, int argc, char **argv)
 	guint i;
 	int a;
 
-	if (g_mkdir_with_parents (cli->output_dir, 0755) != 0) {
-		fprintf (stderr, "mimeutf8: %s: %s\n", cli->output_dir, g_strerror (errno));
-		return EXIT_IOERR;
-	}
 	for (a = 0; a < argc; a++) {
 		struct stat st;
 
+		/* a directory named on the command line is the caller's choice, even through a
+		 * link; what is inside it is not followed */
 		if (stat (argv[a], &st) == 0 && S_ISDIR (st.st_mode)) {
-			GPtrArray *files = list_dir (argv[a]);
+			GPtrArray *files = list_dir (cli, argv[a], TRUE);
 
 			if (files == NULL) {
 				fprintf (stderr, "mimeutf8: %s: %s\n", argv[a], g_strerror (errno));
@@ -532,14 +696,40 @@ run_files (Cli *cli, int argc, char **argv)
 			g_ptr_array_add (inputs, g_strdup (argv[a]));
 		}
 	}
+	if (outputs_collide (cli, inputs)) {
+		fprintf (stderr, "mimeutf8: nothing was written; give such inputs separate runs "
+				 "(or separate OUTDIRs)\n");
+		return EXIT_USAGE;
+	}
+	if (g_mkdir_with_parents (cli->output_dir, 0755) != 0) {
+		fprintf (stderr, "mimeutf8: %s: %s\n", cli->output_dir, g_strerror (errno));
+		return EXIT_IOERR;
+	}
 	cli->total = inputs->len;
 	pool = start_pool (cli, on_file_result);
-	for (i = 0; i < inputs->len; i++)
+	for (i = 0; i < inputs->len && !cli->stopped; i++)
 		pool_submit (pool,
 			     file_job (inputs->pdata[i], cli->output_dir, cli->output_dir, FALSE));
 	pool_free (pool);
 	show_progress (cli, TRUE);
 	return cli->first_error;
+}
+
+/* `path` made if missing (0700), and a directory of its own, not a link to one: the outputs are
+ * renamed into it, and a link (in a maildir its user controls) would send them elsewhere.  FALSE
+ * with errno set otherwise. */
+static gboolean
+real_directory (const char *path)
+{
+	struct stat st;
+
+	if (g_mkdir_with_parents (path, 0700) != 0 || lstat (path, &st) != 0)
+		return FALSE;
+	if (!S_ISDIR (st.st_mode)) {
+		errno = ENOTDIR;
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static int
@@ -555,28 +745,36 @@ run_maildir (Cli *cli, const char *src, const char *dst)
 		g_autofree char *in = g_build_filename (src, subdirs[d], NULL);
 		g_autofree char *out = g_build_filename (dst, subdirs[d], NULL);
 
-		lists[d] = list_dir (in);
+		/* SRC/cur and SRC/new are not read through a link either */
+		lists[d] = list_dir (cli, in, FALSE);
 		if (lists[d] == NULL) {
-			fprintf (stderr, "mimeutf8: %s: %s\n", in, g_strerror (errno));
+			fprintf (stderr, "mimeutf8: %s: %s\n", in,
+				 errno == ENOTDIR ? "not a directory (a link is not followed)"
+						  : g_strerror (errno));
 			if (d == 1)
 				g_ptr_array_unref (lists[0]);
 			return EXIT_NOINPUT;
 		}
-		if (g_mkdir_with_parents (out, 0700) != 0) {
+		if (!real_directory (out)) {
 			fprintf (stderr, "mimeutf8: %s: %s\n", out, g_strerror (errno));
+			g_ptr_array_unref (lists[d]);
+			if (d == 1)
+				g_ptr_array_unref (lists[0]);
 			return EXIT_IOERR;
 		}
 		cli->total += lists[d]->len;
 	}
-	if (g_mkdir_with_parents (tmp, 0700) != 0) {
+	if (!real_directory (tmp)) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", tmp, g_strerror (errno));
+		g_ptr_array_unref (lists[0]);
+		g_ptr_array_unref (lists[1]);
 		return EXIT_IOERR;
 	}
 	pool = start_pool (cli, on_file_result);
 	for (d = 0; d < 2; d++) {
 		g_autofree char *out = g_build_filename (dst, subdirs[d], NULL);
 
-		for (i = 0; i < lists[d]->len; i++)
+		for (i = 0; i < lists[d]->len && !cli->stopped; i++)
 			pool_submit (pool, file_job (lists[d]->pdata[i], out, tmp, TRUE));
 		g_ptr_array_unref (lists[d]);
 	}
@@ -592,28 +790,33 @@ typedef struct {
 	const char *separator;
 } MboxEntry;
 
+/* Writes the mbox output gathered so far; on a failure stops the batch. */
+static void
+mbox_flush (Cli *cli)
+{
+	if (!cli->stopped && cli->mbox_out->len > 0 &&
+	    !stdout_write (cli->mbox_out->data, cli->mbox_out->len)) {
+		note_error (cli, EXIT_TEMPFAIL);
+		cli->stopped = TRUE;
+	}
+	g_byte_array_set_size (cli->mbox_out, 0);
+}
+
 static void
 on_mbox_result (Job *job, Result *result, gpointer data)
 {
 	Cli *cli = data;
 	MboxEntry *entry = job->data;
 
-	mbox_append (cli->mbox_out, entry->from_line, result->output->data, result->output->len,
-		     entry->separator);
-	write_report_line (cli, result->json);
+	if (write_report_line (cli, result->json))
+		mbox_append (cli->mbox_out, entry->from_line, result->output->data,
+			     result->output->len, entry->separator);
 	count_result (cli, result, result->output->len);
 	g_byte_array_unref (entry->from_line);
 	g_free (entry);
 	/* flush in large writes; what is written is finished messages, in order */
-	if (cli->mbox_out->len >= 1024 * 1024) {
-		if (fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) !=
-		    cli->mbox_out->len) {
-			fprintf (stderr, "mimeutf8: writing standard output: %s\n",
-				 g_strerror (errno));
-			exit (EXIT_TEMPFAIL);
-		}
-		g_byte_array_set_size (cli->mbox_out, 0);
-	}
+	if (cli->mbox_out->len >= 1024 * 1024)
+		mbox_flush (cli);
 }
 
 static int
@@ -635,9 +838,13 @@ run_mbox (Cli *cli, const char *path)
 	if (fstat (fileno (in), &st) == 0 && S_ISREG (st.st_mode))
 		cli->total_bytes = (guint64) st.st_size;
 	cli->mbox_out = g_byte_array_new ();
-	reader = mbox_reader_new (in);
+	/* a Content-Length past the message size limit is not trusted: such a message is passed
+	 * through anyway (0 is the library's default, 50 MiB) */
+	reader = mbox_reader_new (in, cli->options.max_message_size ? cli->options.max_message_size
+								    : 50 * 1024 * 1024);
 	pool = start_pool (cli, on_mbox_result);
-	while (mbox_reader_next (reader, &from_line, &message, &separator, &error)) {
+	while (!cli->stopped &&
+	       mbox_reader_next (reader, &from_line, &message, &separator, &error)) {
 		Job *job = g_new0 (Job, 1);
 		MboxEntry *entry = g_new0 (MboxEntry, 1);
 
@@ -659,13 +866,12 @@ run_mbox (Cli *cli, const char *path)
 	}
 	if (in != stdin)
 		fclose (in);
-	if ((cli->mbox_out->len > 0 &&
-	     fwrite (cli->mbox_out->data, 1, cli->mbox_out->len, stdout) != cli->mbox_out->len) ||
-	    fflush (stdout) != 0) {
-		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
-		return EXIT_TEMPFAIL;
-	}
+	mbox_flush (cli);
 	g_byte_array_unref (cli->mbox_out);
+	/* an mbox cut short is no result: a file on standard output is cut back (a pipe has what
+	 * was flushed, and the exit status says it is incomplete) */
+	if (cli->first_error != EXIT_DONE)
+		stdout_discard ();
 	return cli->first_error;
 }
 
@@ -692,18 +898,14 @@ run_text (Cli *cli, int argc, char **argv)
 		close (fd);
 	if (mimeutf8_convert_text (&cli->options, cli->text_from, input->data, input->len, output,
 				   NULL, NULL, &error) == MIMEUTF8_CONVERT_ERROR) {
-		/* strict policy: the text is written unchanged, as a message would be */
-		fprintf (stderr, "mimeutf8: %s: %s\n", name, error->message);
+		/* strict policy: exact output or none; the raw bytes would not be UTF-8 */
+		fprintf (stderr, "mimeutf8: %s: %s (nothing was written)\n", name,
+			 error ? error->message : "failed");
 		g_clear_error (&error);
-		g_byte_array_set_size (output, 0);
-		g_byte_array_append (output, input->data, input->len);
+		return EXIT_DATAERR;
 	}
-	/* an empty array has no data pointer at all, which fwrite may not be given */
-	if ((output->len > 0 && fwrite (output->data, 1, output->len, stdout) != output->len) ||
-	    fflush (stdout) != 0) {
-		fprintf (stderr, "mimeutf8: writing standard output: %s\n", g_strerror (errno));
+	if (output->len > 0 && !stdout_write (output->data, output->len))
 		return EXIT_TEMPFAIL;
-	}
 	return EXIT_DONE;
 }
 
@@ -733,6 +935,7 @@ main (int argc, char **argv)
 	static const MimeUtf8Options defaults = MIMEUTF8_OPTIONS_INIT;
 	enum {
 		OPT_REPORT = 256,
+		OPT_REPORT_APPEND,
 		OPT_POLICY,
 		OPT_FALLBACK,
 		OPT_7BIT,
@@ -755,6 +958,7 @@ main (int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "report-append", required_argument, NULL, OPT_REPORT_APPEND },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "fallback-charset", required_argument, NULL, OPT_FALLBACK },
 		{ "headers", required_argument, NULL, OPT_HEADERS },
@@ -791,12 +995,17 @@ main (int argc, char **argv)
 			break;
 		case 'j':
 			cli.jobs = (unsigned int) number_arg ("-j", optarg, 256);
+			cli.jobs_given = TRUE;
 			break;
 		case 'q':
 			cli.quiet = TRUE;
 			break;
 		case OPT_REPORT:
+		case OPT_REPORT_APPEND:
+			if (cli.report_path != NULL)
+				usage_error ("%s", "--report and --report-append name one report");
 			cli.report_path = optarg;
+			cli.report_append = c == OPT_REPORT_APPEND;
 			break;
 		case OPT_POLICY:
 			if (strcmp (optarg, "lenient") == 0)
@@ -810,6 +1019,7 @@ main (int argc, char **argv)
 					     optarg);
 			break;
 		case OPT_HEADERS:
+			cli.message_option = "--headers";
 			if (strcmp (optarg, "encoded") == 0)
 				cli.options.headers = MIMEUTF8_HEADERS_ENCODED;
 			else if (strcmp (optarg, "utf8") == 0)
@@ -826,9 +1036,11 @@ main (int argc, char **argv)
 			cli.options.fallback_charset = optarg;
 			break;
 		case OPT_7BIT:
+			cli.message_option = "--7bit";
 			cli.options.force_7bit = TRUE;
 			break;
 		case OPT_SIGNED:
+			cli.message_option = "--convert-signed";
 			cli.options.convert_signed = TRUE;
 			break;
 		case OPT_TEXT:
@@ -846,30 +1058,37 @@ main (int argc, char **argv)
 			set_mode (&cli, MODE_MAILDIR);
 			break;
 		case OPT_MAX_SIZE:
+			cli.message_option = "--max-message-size";
 			cli.options.max_message_size =
 				number_arg ("--max-message-size", optarg, G_MAXUINT);
 			break;
 		case OPT_MAX_DEPTH:
+			cli.message_option = "--max-depth";
 			cli.options.max_depth =
 				(unsigned int) number_arg ("--max-depth", optarg, 1000);
 			break;
 		case OPT_MAX_PARTS:
+			cli.message_option = "--max-parts";
 			cli.options.max_parts =
 				(unsigned int) number_arg ("--max-parts", optarg, G_MAXINT);
 			break;
 		case OPT_MAX_HEADER:
+			cli.message_option = "--max-header-block";
 			cli.options.max_header_block =
 				number_arg ("--max-header-block", optarg, G_MAXUINT);
 			break;
 		case OPT_MAX_PARAMS:
+			cli.message_option = "--max-params";
 			cli.options.max_params =
 				(unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
 			break;
 		case OPT_MAX_WORDS:
+			cli.message_option = "--max-encoded-words";
 			cli.options.max_encoded_words =
 				(unsigned int) number_arg ("--max-encoded-words", optarg, G_MAXINT);
 			break;
 		case OPT_TIMEOUT:
+			cli.message_option = "--timeout";
 			cli.options.timeout_ms =
 				(unsigned int) number_arg ("--timeout", optarg, 24 * 3600) * 1000;
 			break;
@@ -893,6 +1112,10 @@ main (int argc, char **argv)
 		usage_error ("%s", "--from is only for --text");
 	if (cli.mode == MODE_TEXT && cli.report_path != NULL)
 		usage_error ("%s", "--report is for messages, not --text");
+	if (cli.mode == MODE_TEXT && cli.message_option != NULL)
+		usage_error ("%s is for messages, not --text", cli.message_option);
+	if ((cli.mode == MODE_TEXT || cli.mode == MODE_FILTER) && cli.jobs_given)
+		usage_error ("%s", "-j is for the batch modes (-o, --mbox, --maildir)");
 	if ((cli.mode == MODE_TEXT || cli.mode == MODE_MBOX) && argc > 1)
 		usage_error ("%s", "this mode takes at most one FILE");
 	if (cli.mode == MODE_FILTER && argc > 0)
@@ -904,13 +1127,14 @@ main (int argc, char **argv)
 
 	mimeutf8_init ();
 	if (cli.report_path != NULL) {
-		cli.report = fopen (cli.report_path, "w");
+		cli.report = fopen (cli.report_path, cli.report_append ? "a" : "w");
 		if (cli.report == NULL) {
 			fprintf (stderr, "mimeutf8: %s: %s\n", cli.report_path, g_strerror (errno));
 			return EXIT_IOERR;
 		}
 	}
 	cli.progress = !cli.quiet && isatty (STDERR_FILENO);
+	stdout_remember ();
 	switch (cli.mode) {
 	case MODE_TEXT:
 		code = run_text (&cli, argc, argv);
@@ -930,7 +1154,7 @@ main (int argc, char **argv)
 	}
 	if (cli.report != NULL && fclose (cli.report) != 0 && code == EXIT_DONE) {
 		fprintf (stderr, "mimeutf8: %s: %s\n", cli.report_path, g_strerror (errno));
-		code = EXIT_IOERR;
+		code = write_error_code (errno);
 	}
 	return code;
 }

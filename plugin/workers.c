@@ -116,6 +116,23 @@ read_full (int fd, void *data, size_t len)
 	return TRUE;
 }
 
+gboolean
+copy_all (int from, int to)
+{
+	char buffer[65536];
+	ssize_t n;
+
+	for (;;) {
+		do
+			n = read (from, buffer, sizeof buffer);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return n == 0;
+		if (!write_full (to, buffer, (size_t) n))
+			return FALSE;
+	}
+}
+
 /* A frame is a count of fields, then each field as a 64-bit length and its bytes. */
 static gboolean
 send_fields (int fd, const GByteArray *const *fields, guint32 n)
@@ -196,45 +213,105 @@ fault_injection (const char *name)
 
 /* ---- the worker side ---------------------------------------------------------------------------- */
 
+/* The exit code of a failed write: a full disk is transient. */
+static int
+write_error_code (int saved_errno)
+{
+	return saved_errno == ENOSPC || saved_errno == EDQUOT ? 75 : 74;
+}
+
+/* Opens a batch input: never through a symbolic link (a batch run as root over users' maildirs
+ * must not read what a link points to), and only a regular file (a FIFO or a device would block
+ * or never end).  -1 with the reason in `result` otherwise. */
+static int
+open_input (const char *path, struct stat *st, Result *result)
+{
+	int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	const char *why = NULL;
+
+	if (fd < 0)
+		why = errno == ELOOP ? "a symbolic link, not followed" : g_strerror (errno);
+	else if (fstat (fd, st) != 0)
+		why = g_strerror (errno);
+	else if (!S_ISREG (st->st_mode))
+		why = "not a regular file";
+	if (why == NULL)
+		return fd;
+	if (fd >= 0)
+		close (fd);
+	result->status = MIMEUTF8_STATUS_FAILED;
+	result->exit_code = 66;
+	result->error = g_strdup_printf ("%s: %s", path, why);
+	return -1;
+}
+
+/* A temporary output file in `dir`, readable by its owner only until keep_access. */
+static int
+temp_output (const char *dir, const char *out_path, char **temp_out)
+{
+	g_autofree char *base = g_path_get_basename (out_path);
+
+	*temp_out = g_strdup_printf ("%s/.%s.mimeutf8-XXXXXX", dir, base);
+	return g_mkstemp_full (*temp_out, O_WRONLY | O_CLOEXEC, 0600);
+}
+
+/* Gives an output its input's owner and group, where the process may (as root), and its
+ * permission bits.  Group bits are kept only with the group: under another group they would
+ * widen access. */
+static void
+keep_access (int fd, const struct stat *st)
+{
+	mode_t mode = st->st_mode & 0777;
+
+	if (fchown (fd, st->st_uid, st->st_gid) != 0 && fchown (fd, (uid_t) -1, st->st_gid) != 0)
+		mode &= ~(mode_t) 0070;
+	fchmod (fd, mode);
+}
+
 static void
 run_file_job (const MimeUtf8Options *options, Job *job, Result *result)
 {
-	g_autofree char *base = g_path_get_basename (job->out_path);
-	g_autofree char *temp = g_strdup_printf ("%s/.%s.mimeutf8-XXXXXX", job->tmp_dir, base);
+	g_autofree char *temp = NULL;
 	MimeUtf8Report *report = NULL;
 	GError *error = NULL;
 	struct stat st;
-	int in_fd, out_fd;
+	int in_fd, out_fd, error_errno;
 
-	in_fd = open (job->in_path, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		result->status = MIMEUTF8_STATUS_FAILED;
-		result->exit_code = 66;
-		result->error = g_strdup_printf ("%s: %s", job->in_path, g_strerror (errno));
+	in_fd = open_input (job->in_path, &st, result);
+	if (in_fd < 0)
 		return;
-	}
-	out_fd = g_mkstemp_full (temp, O_WRONLY | O_CLOEXEC, 0644);
+	out_fd = temp_output (job->tmp_dir, job->out_path, &temp);
 	if (out_fd < 0) {
 		result->status = MIMEUTF8_STATUS_FAILED;
-		result->exit_code = errno == ENOSPC || errno == EDQUOT ? 75 : 74;
+		result->exit_code = write_error_code (errno);
 		result->error = g_strdup_printf ("%s: %s", temp, g_strerror (errno));
 		close (in_fd);
 		return;
 	}
 	result->status = mimeutf8_normalize_fd (options, in_fd, out_fd, &report, &error);
-	if (result->status != MIMEUTF8_STATUS_FAILED && job->keep_mtime &&
-	    fstat (in_fd, &st) == 0) {
-		struct timespec times[2] = { st.st_atim, st.st_mtim };
+	error_errno = result->status == MIMEUTF8_STATUS_FAILED ? errno : 0;
+	if (result->status != MIMEUTF8_STATUS_FAILED) {
+		keep_access (out_fd, &st);
+		if (job->keep_mtime) {
+			struct timespec times[2] = { st.st_atim, st.st_mtim };
 
-		futimens (out_fd, times);
+			futimens (out_fd, times);
+		}
 	}
 	close (in_fd);
-	if (result->status == MIMEUTF8_STATUS_FAILED || close (out_fd) != 0 ||
-	    rename (temp, job->out_path) != 0) {
-		int saved = errno;
+	/* closed whatever happened: an unlinked file still open would keep its space */
+	if (close (out_fd) != 0 && result->status != MIMEUTF8_STATUS_FAILED) {
+		result->status = MIMEUTF8_STATUS_FAILED;
+		error_errno = errno;
+	}
+	if (result->status == MIMEUTF8_STATUS_FAILED || rename (temp, job->out_path) != 0) {
+		int saved = error_errno ? error_errno : errno;
 
 		result->status = MIMEUTF8_STATUS_FAILED;
-		result->exit_code = saved == ENOSPC || saved == EDQUOT ? 75 : 74;
+		result->exit_code = !error || error->code == MIMEUTF8_ERROR_IO
+					    ? write_error_code (saved)
+				    : error->code == MIMEUTF8_ERROR_NO_MEMORY ? 75
+									      : 74;
 		result->error = g_strdup_printf ("%s: %s", job->in_path,
 						 error ? error->message : g_strerror (saved));
 		unlink (temp);
@@ -396,28 +473,34 @@ passthrough_result (Job *job, const char *reason)
 		result->output = g_byte_array_ref (job->input);
 		size = job->input->len;
 	} else {
-		g_autofree char *data = NULL;
-		g_autofree char *base = g_path_get_basename (job->out_path);
-		g_autofree char *temp =
-			g_strdup_printf ("%s/.%s.mimeutf8-XXXXXX", job->tmp_dir, base);
-		GError *error = NULL;
-		gsize len = 0;
-		int fd = -1;
+		g_autofree char *temp = NULL;
+		struct stat st;
+		int in = open_input (job->in_path, &st, result), out = -1;
 
-		if (!g_file_get_contents (job->in_path, &data, &len, &error) ||
-		    (fd = g_mkstemp_full (temp, O_WRONLY | O_CLOEXEC, 0644)) < 0 ||
-		    !write_full (fd, data, len) || close (fd) != 0 ||
-		    rename (temp, job->out_path) != 0) {
-			result->status = MIMEUTF8_STATUS_FAILED;
-			result->exit_code = 74;
-			result->error =
-				g_strdup_printf ("%s: %s", job->in_path,
-						 error ? error->message : g_strerror (errno));
-			g_clear_error (&error);
-			if (fd >= 0)
-				unlink (temp);
+		if (in >= 0) {
+			gboolean ok =
+				(out = temp_output (job->tmp_dir, job->out_path, &temp)) >= 0 &&
+				copy_all (in, out);
+
+			if (ok)
+				keep_access (out, &st);
+			if (out >= 0 && close (out) != 0)
+				ok = FALSE;
+			if (!ok || rename (temp, job->out_path) != 0) {
+				int saved = errno;
+
+				result->status = MIMEUTF8_STATUS_FAILED;
+				result->exit_code = write_error_code (saved);
+				result->error = g_strdup_printf ("%s: %s", job->in_path,
+								 g_strerror (saved));
+				if (out >= 0)
+					unlink (temp);
+			}
 		}
-		size = len;
+		if (in >= 0) {
+			size = (guint64) st.st_size;
+			close (in);
+		}
 	}
 	report = mimeutf8_report_new_passthrough (reason, size);
 	result->json = mimeutf8_report_to_json (report, job->name);

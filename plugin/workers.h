@@ -46,6 +46,9 @@ void job_free (Job *job);
  * write(), so a signal handler may use it. */
 gboolean write_full (int fd, const void *data, size_t len);
 
+/* Copies what `from` has left to `to`; FALSE with errno set on an error. */
+gboolean copy_all (int from, int to);
+
 /* The test hook: with MIMEUTF8_TEST_FAULT=crash:TEXT or hang:TEXT in the environment, a message
  * whose name contains TEXT crashes or hangs the process normalizing it, so that the tests can
  * see the supervisor and the filter's fail-open handler at work. */

@@ -57,9 +57,8 @@ test_crashers__replay (void **state)
 		harness_convert ((const uint8_t *) data, len);
 	} else if (g_str_has_prefix (base, "headers-")) {
 		if (_mimeutf8_header_normalize == NULL)
-			print_message ("%s: skipped: _mimeutf8_header_normalize is not in the library "
-				       "yet\n",
-				       base);
+			fail_msg ("%s: _mimeutf8_header_normalize is not in the library: not replayed",
+				  base);
 		harness_headers ((const uint8_t *) data, len);
 	} else {
 		harness_normalize ((const uint8_t *) data, len);

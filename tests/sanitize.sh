@@ -36,4 +36,8 @@ status=${PIPESTATUS[0]}
 count () { grep -a -m1 -E "^$1: +[0-9]+" "$log" | awk '{print $NF}' | grep . || echo 0; }
 echo "sanitize.sh (ASan+UBSan, $build): $(count Ok) passed, $(( $(count Fail) + $(count Timeout) + $(count 'Unexpected Pass') )) failed, $(count Skipped) skipped"
 grep -a -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|UNEXPECTEDPASS|ERROR) ' "$log" | sort -u | sed 's/^/  /'
+if [[ ${CI:-} == true && $(count Skipped) -ne 0 ]]; then
+  echo "sanitize.sh: CI=true and a test skipped: a test that did not run proves nothing"
+  status=1
+fi
 exit "$status"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "mimeutf8-private.h"
+#include "test-skip.h"
 
 #ifndef SHARED_DIR
 #define SHARED_DIR "../shared"
@@ -397,8 +398,7 @@ static void
 skip_without_shared (void)
 {
 	if (!shared_present ()) {
-		print_message ("SKIP: ../shared is absent (%s)\n", SHARED_DIR);
-		skip ();
+		TEST_SKIP ("../shared is absent (%s)\n", SHARED_DIR);
 	}
 }
 
@@ -874,5 +874,5 @@ main (void)
 		cmocka_unit_test (test_charset_table__corpus_labels),
 	};
 
-	return cmocka_run_group_tests (tests, NULL, NULL);
+	return TEST_STATUS (cmocka_run_group_tests (tests, NULL, NULL));
 }

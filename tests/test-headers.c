@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "mimeutf8-private.h"
+#include "test-skip.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -897,7 +898,7 @@ test_headers__python (void **state)
 
 	if (python == NULL) {
 		g_string_free (data, TRUE);
-		skip ();
+		TEST_SKIP ("no python3 on PATH\n");
 	}
 	for (i = 0; i < G_N_ELEMENTS (inputs); i++) {
 		_MimeUtf8HeaderChange change;
@@ -1135,5 +1136,5 @@ main (void)
 		cmocka_unit_test (test_headers__many_parameters),
 	};
 
-	return cmocka_run_group_tests (tests, NULL, NULL);
+	return TEST_STATUS (cmocka_run_group_tests (tests, NULL, NULL));
 }

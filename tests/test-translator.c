@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "mimeutf8-private.h"
+#include "test-skip.h"
 
 #define R "\xEF\xBF\xBD"
 
@@ -267,8 +268,7 @@ test_translator__whatwg_single_byte (void **state)
 	gboolean windows_1252 = FALSE;
 
 	if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-		print_message ("SKIP: ../shared is absent\n");
-		skip ();
+		TEST_SKIP ("../shared is absent (%s)\n", SHARED_DIR);
 	}
 	for (i = 0; i < n; i++) {
 		const _MimeUtf8Charset *charset = &all[i];
@@ -992,5 +992,5 @@ main (void)
 		cmocka_unit_test (test_translator__threads),
 	};
 
-	return cmocka_run_group_tests (tests, NULL, NULL);
+	return TEST_STATUS (cmocka_run_group_tests (tests, NULL, NULL));
 }

@@ -45,7 +45,8 @@ summary=()
 for target in convert normalize headers; do
   bin="$out/fuzz-$target"
   if [[ ! -x $bin ]]; then
-    summary+=("fuzz-$target: not built (see build.sh above), skipped")
+    summary+=("fuzz-$target: not built (see build.sh above): FAILED, a target that did not run proves nothing")
+    status=1
     continue
   fi
   corpus="$out/corpus-$target"
