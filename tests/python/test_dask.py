@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cluster import ENV, Cluster, free_port
-from conftest import FIXTURES, need_cli, read, run_cli
+from conftest import CLI, FIXTURES, need_cli, read, run_cli
 
 pytest.importorskip("distributed", reason="python3-distributed is not installed")
 
@@ -39,19 +39,46 @@ def same_tree(a, b):
     assert fa == fb, "file lists differ: %s" % sorted(set(fa) ^ set(fb))[:10]
     bad = [f for f in fa if read(os.path.join(a, f)) != read(os.path.join(b, f))]
     assert not bad, "%d files differ: %s" % (len(bad), bad[:5])
+    modes = [f for f in fa if os.stat(os.path.join(a, f)).st_mode !=
+             os.stat(os.path.join(b, f)).st_mode]
+    assert not modes, "%d modes differ: %s" % (len(modes), modes[:5])
     return len(fa)
 
 
 def test_dask__files_and_directories_same_as_cli(cluster, gen_corpus, tmp_path):
     need_cli()
-    single = os.path.join(FIXTURES, "messages", "latin1-qp.eml")
-    sources = [gen_corpus, single, os.path.join(FIXTURES, "messages")]
-    run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl")] + sources)
+    single = str(tmp_path / "single.eml")
+    shutil.copyfile(os.path.join(FIXTURES, "messages", "latin1-qp.eml"), single)
+    os.chmod(single, 0o640)
+    # a directory with what a walk skips: a link, a FIFO, a subdirectory, a dot file
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for name in ("a.eml", "b.eml"):
+        shutil.copyfile(os.path.join(gen_corpus, sorted(os.listdir(gen_corpus))[0]), odd / name)
+    os.chmod(odd / "b.eml", 0o600)
+    os.symlink(single, odd / "link.eml")
+    os.mkfifo(odd / "fifo.eml")
+    (odd / "sub").mkdir()
+    (odd / ".hidden").write_bytes(b"x")
+    sources = [gen_corpus, single, str(odd), os.path.join(FIXTURES, "messages")]
+    r = run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl")] + sources)
+    assert b"skipped" in r.stderr
     r = dask_run(["--scheduler", cluster.address, "--batch", "16", "-o", str(tmp_path / "dask"),
                   "--report", str(tmp_path / "dask.jsonl")] + sources)
     assert r.returncode == 0, r.stderr.decode()
     assert same_tree(str(tmp_path / "cli"), str(tmp_path / "dask")) > 200
     assert read(str(tmp_path / "dask.jsonl")) == read(str(tmp_path / "cli.jsonl"))
+    assert b'"status":"skipped"' in read(str(tmp_path / "dask.jsonl"))
+
+    # inputs with one base name: refused before anything is written, as by the command
+    clash = [single, os.path.join(odd, "a.eml"), os.path.join(gen_corpus, "000001.eml"),
+             str(tmp_path / "single.eml")]
+    cli = subprocess.run([CLI, "-q", "-o", str(tmp_path / "clash")] + clash, capture_output=True)
+    r = dask_run(["--scheduler", cluster.address, "-o", str(tmp_path / "clash")] + clash)
+    said = [line for line in r.stderr.splitlines() if line.startswith(b"mimeutf8:")]
+    assert (r.returncode, said) == (cli.returncode, cli.stderr.splitlines())
+    assert r.returncode == 64
+    assert not os.path.exists(tmp_path / "clash")
 
 
 def make_mbox(path, messages):
@@ -75,6 +102,8 @@ def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
         dest = maildir / ("cur" if i % 2 else "new") / ("%d.M%d.host:2,S" % (1700000000 + i, i))
         shutil.copyfile(os.path.join(gen_corpus, n), dest)
         os.utime(dest, (1600000000 + i, 1600000000 + i))
+        if i % 5 == 0:
+            os.chmod(dest, 0o600)
     mbox = str(tmp_path / "in" / "box.mbox")
     make_mbox(mbox, [read(os.path.join(gen_corpus, n)) for n in names])
 

@@ -19,6 +19,7 @@ worker process per core.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
 import signal
@@ -60,7 +61,7 @@ def normalize_batch(options: Dict[str, Any],
 class Item:
     """One message: where it comes from, its report name, where its result goes."""
 
-    __slots__ = ("name", "in_path", "data", "out", "mbox", "from_line", "separator")
+    __slots__ = ("name", "in_path", "data", "out", "mbox", "from_line", "separator", "st")
 
     def __init__(self, name: str, in_path: Optional[str] = None, data: Optional[bytes] = None,
                  out: Any = None, mbox: Any = None, from_line: bytes = b"",
@@ -72,21 +73,33 @@ class Item:
         self.mbox = mbox  # MboxWriter for a message of an mbox
         self.from_line = from_line
         self.separator = separator
+        self.st: Optional[os.stat_result] = None  # a file's, once read
 
 
-def list_dir(path: str) -> List[str]:
-    """Every regular file of `path` not starting with a dot, in byte order of the path, as
-    plugin/mimeutf8.c's list_dir (stat: symbolic links are followed)."""
-    files = []
+def list_dir(path: str, follow: bool = True) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The regular files of `path` not starting with a dot, in byte order of the path, and the
+    entries skipped with the reason (symbolic links are not followed, other file types are not
+    read), as plugin/mimeutf8.c's list_dir.  With `follow` False, `path` itself may not be a
+    link either (OSError ENOTDIR)."""
+    if not follow and os.path.islink(path):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+    files, others = [], []
     for entry in os.listdir(path):
+        if entry.startswith("."):
+            continue
         full = os.path.join(path, entry)
         try:
-            if not entry.startswith(".") and stat.S_ISREG(os.stat(full).st_mode):
-                files.append(full)
+            st = os.lstat(full)
         except OSError:
-            pass
+            continue
+        if stat.S_ISREG(st.st_mode):
+            files.append(full)
+        else:
+            others.append((full, "a symbolic link, not followed" if stat.S_ISLNK(st.st_mode)
+                           else "not a regular file"))
     files.sort(key=os.fsencode)
-    return files
+    others.sort(key=lambda pair: os.fsencode(pair[0]))
+    return files, others
 
 
 def is_maildir(path: str) -> bool:
@@ -158,57 +171,113 @@ def temp_name(path: str, directory: Optional[str] = None) -> str:
 
 
 class Sources:
-    """The messages of the SOURCE arguments, in order, and the errors met on the way."""
+    """The messages of the SOURCE arguments, in order, and the errors met on the way.  Files,
+    directories and maildirs are listed at once, before any message is read (entries skipped
+    then have their report lines first, as in the command); mbox files are read as they go."""
 
-    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool):
+    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool, report: Any):
         self.out_dir = out_dir
-        self.sources = sources
         self.as_mbox = as_mbox
+        self.report = report
         self.first_error = 0
         self.mboxes: List[MboxWriter] = []
+        self.plan: List[Any] = []  # lists of Items, or mbox paths
+        files: List[Item] = []  # every input written to OUTDIR itself
+        current: Optional[List[Item]] = None
+        for source in sources:
+            if os.path.isdir(source) and is_maildir(source):
+                self.plan.append(self.maildir(source))
+                current = None
+                continue
+            if os.path.isdir(source):
+                try:
+                    paths, others = list_dir(source)
+                except OSError as e:
+                    self.error("%s: %s" % (source, e.strerror), EXIT_NOINPUT)
+                    continue
+                self.skip(others)
+                items = [self.file_item(path) for path in paths]
+            elif as_mbox:
+                self.plan.append(source)
+                current = None
+                continue
+            else:
+                items = [self.file_item(source)]
+            if current is None:
+                current = []
+                self.plan.append(current)
+            current += items
+            files += items
+        self.collide = self.collisions(files)
+
+    def file_item(self, path: str) -> Item:
+        return Item(path, path, out=(os.path.join(self.out_dir, os.path.basename(path)),
+                                     self.out_dir, False))
+
+    def collisions(self, items: List[Item]) -> bool:
+        """Inputs with one base name would overwrite each other's output: said, as the command
+        says it (then nothing is written)."""
+        seen: Dict[str, str] = {}
+        collide = False
+        for item in items:
+            base = os.path.basename(item.name)
+            if base in seen:
+                print("mimeutf8: %s and %s would both be written to %s"
+                      % (seen[base], item.name, os.path.join(self.out_dir, base)),
+                      file=sys.stderr)
+                collide = True
+            else:
+                seen[base] = item.name
+        return collide
 
     def error(self, message: str, code: int) -> None:
         print("mimeutf8: %s" % message, file=sys.stderr)
         if not self.first_error:
             self.first_error = code
 
-    def __iter__(self) -> Iterator[Item]:
-        for source in self.sources:
-            if os.path.isdir(source) and is_maildir(source):
-                yield from self.maildir(source)
-            elif os.path.isdir(source):
-                try:
-                    files = list_dir(source)
-                except OSError as e:
-                    self.error("%s: %s" % (source, e.strerror), EXIT_NOINPUT)
-                    continue
-                for path in files:
-                    yield Item(path, path, out=(os.path.join(self.out_dir,
-                                                             os.path.basename(path)),
-                                                self.out_dir, False))
-            elif self.as_mbox:
-                yield from self.mbox(source)
-            else:
-                yield Item(source, source, out=(os.path.join(self.out_dir,
-                                                             os.path.basename(source)),
-                                                self.out_dir, False))
+    def skip(self, others: List[Tuple[str, str]]) -> None:
+        """Entries left out of a walk: said on stderr and in the report, status "skipped"."""
+        for path, why in others:
+            print("mimeutf8: %s: skipped: %s" % (path, why), file=sys.stderr)
+            if self.report is not None:
+                line = mimeutf8._passthrough_json(why, 0, path)
+                self.report.write(line.replace(',"status":"passthrough",',
+                                               ',"status":"skipped",', 1) + "\n")
 
-    def maildir(self, source: str) -> Iterator[Item]:
+    def __iter__(self) -> Iterator[Item]:
+        for entry in self.plan:
+            if isinstance(entry, str):
+                yield from self.mbox(entry)
+            else:
+                yield from entry
+
+    def maildir(self, source: str) -> List[Item]:
+        """As the command's --maildir SRC OUTDIR/NAME: cur and new, listed without following
+        links, into real directories (not links) DST/cur, DST/new and DST/tmp."""
         dst = os.path.join(self.out_dir, os.path.basename(os.path.normpath(source)))
         tmp = os.path.join(dst, "tmp")
         lists = []
         for sub in ("cur", "new"):
             try:
-                lists.append(list_dir(os.path.join(source, sub)))
-                os.makedirs(os.path.join(dst, sub), 0o700, exist_ok=True)
+                lists.append(list_dir(os.path.join(source, sub), follow=False))
             except OSError as e:
-                self.error("%s: %s" % (e.filename, e.strerror), EXIT_NOINPUT)
-                return
-        os.makedirs(tmp, 0o700, exist_ok=True)
-        for sub, files in zip(("cur", "new"), lists):
-            for path in files:
-                yield Item(path, path, out=(os.path.join(dst, sub, os.path.basename(path)), tmp,
-                                            True))
+                self.error("%s: %s" % (os.path.join(source, sub), e.strerror), EXIT_NOINPUT)
+                return []
+        for sub in ("cur", "new", "tmp"):
+            path = os.path.join(dst, sub)
+            try:
+                os.makedirs(path, 0o700, exist_ok=True)
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory of its own", path)
+            except OSError as e:
+                self.error("%s: %s" % (path, e.strerror), EXIT_IOERR)
+                return []
+        items = []
+        for sub, (files, others) in zip(("cur", "new"), lists):
+            self.skip(others)
+            items += [Item(path, path, out=(os.path.join(dst, sub, os.path.basename(path)), tmp,
+                                            True)) for path in files]
+        return items
 
     def mbox(self, source: str) -> Iterator[Item]:
         writer = None
@@ -235,6 +304,36 @@ class Sources:
 # ---- the driver --------------------------------------------------------------------------------
 
 
+def read_input(path: str) -> Tuple[bytes, os.stat_result]:
+    """A batch input's bytes and status, as the command's workers open it: never through a
+    symbolic link, and only a regular file (a FIFO or a device would block or never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(e.errno, "a symbolic link, not followed", path) from None
+        raise
+    with open(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return f.read(), st
+
+
+def keep_access(fd: int, st: os.stat_result) -> None:
+    """The input's owner and group where the process may (as root), and its permission bits;
+    group bits only with the group (as the command's workers.c)."""
+    mode = st.st_mode & 0o777
+    try:
+        os.fchown(fd, st.st_uid, st.st_gid)
+    except OSError:
+        try:
+            os.fchown(fd, -1, st.st_gid)
+        except OSError:
+            mode &= ~0o070
+    os.fchmod(fd, mode)
+
+
 def read_items(sources: Sources, batch_messages: int,
                batch_bytes: int) -> Iterator[List[Tuple[Item, bytes]]]:
     """Batches of (item, message bytes), read lazily; an unreadable file is reported and
@@ -245,8 +344,7 @@ def read_items(sources: Sources, batch_messages: int,
         data = item.data
         if data is None:
             try:
-                with open(item.in_path, "rb") as f:  # type: ignore[arg-type]
-                    data = f.read()
+                data, item.st = read_input(item.in_path)  # type: ignore[arg-type]
             except OSError as e:
                 sources.error("%s: %s" % (item.in_path, e.strerror), EXIT_NOINPUT)
                 continue
@@ -300,14 +398,16 @@ def deliver(batch: List[Tuple[Item, bytes]], results: List[Tuple[str, Optional[b
             out_path, tmp_dir, keep_mtime = item.out
             temp = temp_name(out_path, tmp_dir)
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
                     with open(fd, "wb", closefd=True) as f:
                         f.write(out)
                         f.flush()  # before the times are set, not after
+                        st = item.st
+                        keep_access(f.fileno(), st)  # type: ignore[arg-type]
                         if keep_mtime:
-                            st = os.stat(item.in_path)  # type: ignore[arg-type]
-                            os.utime(f.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+                            os.utime(f.fileno(), ns=(st.st_atime_ns,  # type: ignore[union-attr]
+                                                     st.st_mtime_ns))  # type: ignore[union-attr]
                     os.rename(temp, out_path)
                 except BaseException:
                     os.unlink(temp)
@@ -335,12 +435,22 @@ def run(client: Any, out_dir: str, sources_args: Sequence[str], report_path: Opt
     warnings.filterwarnings("ignore", "Large object of size", UserWarning)
     mimeutf8.normalize(b"", **options)  # bad options fail here, before anything is written
     try:
-        os.makedirs(out_dir, 0o755, exist_ok=True)
         report = open(report_path, "w", encoding="utf-8") if report_path else None
     except OSError as e:
         print("mimeutf8: %s: %s" % (e.filename, e.strerror), file=sys.stderr)
         return EXIT_IOERR
-    sources = Sources(out_dir, sources_args, as_mbox)
+    sources = Sources(out_dir, sources_args, as_mbox, report)
+    if sources.collide:
+        print("mimeutf8: nothing was written; give such inputs separate runs (or separate "
+              "OUTDIRs)", file=sys.stderr)
+        if report is not None:
+            report.close()
+        return EXIT_USAGE
+    try:
+        os.makedirs(out_dir, 0o755, exist_ok=True)
+    except OSError as e:
+        print("mimeutf8: %s: %s" % (out_dir, e.strerror), file=sys.stderr)
+        return EXIT_IOERR
     if window is None:
         window = 2 * max(1, len(client.scheduler_info().get("workers", {}))) + 2
     pending: List[Tuple[List[Tuple[Item, bytes]], Any]] = []
