@@ -163,3 +163,114 @@ _mimeutf8_longest_line (const guint8 *data, size_t len)
 	}
 	return longest;
 }
+
+/* Value of a base64 character, or -1. */
+static inline int
+base64_value (guint8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+gboolean
+_mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out)
+{
+	guint32 acc = 0;
+	size_t i, bits = 0, data = n;
+
+	while (data > 0 && p[data - 1] == '=')
+		data--;
+	if (n - data > 2 || data % 4 == 1)
+		return FALSE;
+	for (i = 0; i < data; i++) {
+		int v = base64_value (p[i]);
+		guint8 b;
+
+		if (v < 0)
+			return FALSE;
+		acc = (acc << 6) | (guint32) v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			b = (guint8) (acc >> bits);
+			if (out != NULL)
+				g_byte_array_append (out, &b, 1);
+		}
+	}
+	return TRUE;
+}
+
+/* TRUE when a line of a base64 body (without its line break and trailing blanks) is base64:
+ * alphabet characters, then at most two '=' (`*pad_out` of them). */
+static gboolean
+base64_line (const guint8 *line, size_t len, size_t *pad_out)
+{
+	size_t i = 0, pad = 0;
+
+	while (i < len && base64_value (line[i]) >= 0)
+		i++;
+	while (i + pad < len && line[i + pad] == '=')
+		pad++;
+	*pad_out = pad;
+	return len > 0 && i + pad == len && pad <= 2;
+}
+
+size_t
+_mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray *out, gboolean *clean_out,
+			      const char **why)
+{
+	g_autoptr (GByteArray) run = g_byte_array_new ();
+	size_t pos = 0, trailer = len, gap = len, run_at_gap = 0;
+	gboolean started = FALSE, padded = FALSE;
+
+	while (pos < len) {
+		const guint8 *nl = memchr (data + pos, '\n', len - pos);
+		size_t next = nl ? (size_t) (nl - data) + 1 : len, end = next, pad;
+
+		while (end > pos && (data[end - 1] == '\n' || data[end - 1] == '\r' ||
+				     data[end - 1] == ' ' || data[end - 1] == '\t'))
+			end--;
+		if (end == pos) {
+			/* a blank line: the run may go on after it, or a trailer start */
+			if (started && gap == len) {
+				gap = pos;
+				run_at_gap = run->len;
+			}
+			pos = next;
+			continue;
+		}
+		if (!base64_line (data + pos, end - pos, &pad) || padded) {
+			if (!started) {
+				*why = "not base64: plain text under a base64 label";
+				return (size_t) -1;
+			}
+			/* the text after the run starts here, or at the first blank line in the
+			 * run: "Thanks" after one is a word, not base64 */
+			trailer = gap < pos ? gap : pos;
+			if (gap < pos)
+				g_byte_array_set_size (run, (guint) run_at_gap);
+			break;
+		}
+		started = TRUE;
+		g_byte_array_append (run, data + pos, (guint) (end - pos));
+		padded = pad > 0;
+		pos = next;
+	}
+	/* a last group of 2 or 3 characters holds 1 or 2 bytes, with or without its padding; a
+	 * single character holds none, and is no base64 */
+	if (!_mimeutf8_base64_decode (run->data, run->len, out)) {
+		*why = "not base64: a run of 4n+1 characters";
+		return (size_t) -1;
+	}
+	*clean_out = trailer == len && run->len % 4 == 0;
+	return trailer;
+}

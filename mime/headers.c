@@ -514,53 +514,6 @@ count_words (const guint8 *p, size_t n, size_t max)
 	return count;
 }
 
-static int
-base64_value (guint8 c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict about the alphabet and where padding goes, lenient about missing padding, as mail
- * readers are: "bad base64" is a character outside the alphabet or a lone 6 bits.  With `out`
- * NULL, only says whether the text decodes. */
-static gboolean
-base64_decode (const guint8 *p, size_t n, GByteArray *out)
-{
-	guint32 acc = 0;
-	size_t i, bits = 0, data = n;
-
-	while (data > 0 && p[data - 1] == '=')
-		data--;
-	if (n - data > 2 || data % 4 == 1)
-		return FALSE;
-	for (i = 0; i < data; i++) {
-		int v = base64_value (p[i]);
-		guint8 b;
-
-		if (v < 0)
-			return FALSE;
-		acc = (acc << 6) | (guint32) v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			b = (guint8) (acc >> bits);
-			if (out != NULL)
-				g_byte_array_append (out, &b, 1);
-		}
-	}
-	return TRUE;
-}
-
 static void
 q_decode (const guint8 *p, size_t n, GByteArray *out)
 {
@@ -729,7 +682,7 @@ decode_text (Ctx *ctx, const guint8 *p, size_t n, TextKind kind)
 
 			g_byte_array_set_size (ctx->word, 0);
 			if (ok && w.encoding == 'B')
-				ok = base64_decode (w.text, w.text_len, ctx->word);
+				ok = _mimeutf8_base64_decode (w.text, w.text_len, ctx->word);
 			else if (ok)
 				q_decode (w.text, w.text_len, ctx->word);
 			if (ok) {
@@ -935,7 +888,7 @@ has_live_word (Ctx *ctx, size_t start, size_t end)
 	while ((m = find_marker (t, (size_t) (stop - t))) != NULL) {
 		if (word_parse (m, (size_t) (stop - m), &w) &&
 		    _mimeutf8_charset_lookup ((const char *) w.label, w.label_len) != NULL &&
-		    (w.encoding == 'Q' || base64_decode (w.text, w.text_len, NULL)))
+		    (w.encoding == 'Q' || _mimeutf8_base64_decode (w.text, w.text_len, NULL)))
 			return TRUE;
 		t = m + 1;
 	}

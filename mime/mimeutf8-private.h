@@ -119,6 +119,21 @@ void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newlin
  * or LF is encoded (so the body decodes to exactly `data`), lines longer than 76 get soft breaks.
  * A last line without a break stays without one. */
 void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
+/* Appends the bytes of base64 text `p` (no line breaks) to `out`, or with `out` NULL only says
+ * whether it decodes.  Strict about the alphabet and where padding goes, lenient about missing
+ * padding, as mail readers are: bad base64 is a character outside the alphabet, more than two
+ * '=', or a lone 6 bits (4n+1 characters). */
+gboolean _mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out);
+/* Decodes a base64 body as a reader can read it (RFC 2045 6.8) and appends it to `out`: the run
+ * of base64 lines at its start, a last group without its padding included (2 or 3 characters
+ * hold 1 or 2 bytes; GMime drops them).  The run ends at the first line that is not base64 or
+ * follows a padded one, or at the first blank line inside the run when such a line follows.  Returns the offset of the
+ * text after the run (a footer a mailing list appended to a base64 body), `len` if there is
+ * none, and `*clean_out` TRUE when the body is nothing but well-padded base64; (size_t) -1 with
+ * `why` set when the body does not start with base64 (plain text under a base64 label) or its
+ * run cannot be base64 (4n+1 characters). */
+size_t _mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray *out,
+				     gboolean *clean_out, const char **why);
 /* Length of the longest line of `data`, not counting its CR LF or LF. */
 size_t _mimeutf8_longest_line (const guint8 *data, size_t len);
 

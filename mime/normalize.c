@@ -124,6 +124,11 @@ typedef struct {
 	const _MimeUtf8Charset *eight_bit;
 	gboolean text_seen;
 	GPtrArray *header_jobs; /* of HeaderJob, for the current message */
+	/* Boundaries of the multiparts around the object being walked, innermost last: a part's
+	 * content ends at a line of one of them. */
+	GPtrArray *boundaries;
+	/* Messages embedded in the one walked (message/rfc822 parts) around the object. */
+	unsigned int embedded;
 	/* MIME nesting of the object being walked, parts seen, and when time is up. */
 	unsigned int level;
 	unsigned int parts;
@@ -508,9 +513,10 @@ is_field_name_char (guint8 c)
 
 /* TRUE when the part's header block, up to the line at `upto`, reads the same to every parser: it
  * starts where the part starts (after a boundary line, a blank line or an mbox From_ line, or at
- * the top), and every line is a field "name:" or its folded continuation.  GMime also skips a
- * garbage line, takes "Name :" and CR-only line ends; other readers end the header block there,
- * so a rewrite after such a line would be invisible to them. */
+ * the top), and every line is a field "name:" or its folded continuation, without a bare CR.
+ * GMime also skips a garbage line, takes "Name :" and CR-only line ends; other readers end the
+ * header block there, so a rewrite after such a line would be invisible to them, and a body
+ * rewritten under a new label would have lines of the block before it. */
 static gboolean
 header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
 		       size_t upto)
@@ -534,13 +540,18 @@ header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer
 			return FALSE;
 	}
 	while (i <= upto && i < walk->raw_len) {
-		const guint8 *nl = memchr (raw + i, '\n', walk->raw_len - i);
+		const guint8 *nl = memchr (raw + i, '\n', walk->raw_len - i), *cr;
 		size_t j = i;
 
 		if (nl == NULL)
 			return FALSE;
 		if (raw[i] == '\n' || (raw[i] == '\r' && raw[i + 1] == '\n'))
 			return TRUE; /* the blank line that ends the block */
+		/* a bare CR ends a line for readers that split on it (Python's email), and the
+		 * next "line" is no field to them */
+		cr = memchr (raw + i, '\r', (size_t) (nl - raw) - i);
+		if (cr != NULL && cr + 1 != nl)
+			return FALSE;
 		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
 			/* an mbox From_ line at the top, which GMime reads past */
 		} else if (raw[i] != ' ' && raw[i] != '\t') {
@@ -757,13 +768,54 @@ typedef struct {
 	GMimeContentEncoding encoding_in;
 	GMimeContentEncoding encoding_out;
 	gboolean relabel; /* charset parameter becomes utf-8 */
+	/* Set when the body cannot be read as the parser reads it: the part is left alone. */
+	const char *leave_reason;
+	/* The body is rewritten even if its text stays: it is not clean base64 (a footer after
+	 * it, a last group without padding), and a strict reader would not read it. */
+	gboolean reencode;
+	/* Plain text followed the base64 run, and is part of the decoded body. */
+	gboolean trailer;
 } TextPlan;
 
-/* The bounds in the message of a part's content stream, when it is a substream of the message
- * the walk parsed (and not, say, content an engine set itself). */
+/* TRUE when a boundary line of a multipart around the part starts at `at`: "--", the boundary,
+ * "--" or not, blanks, then a line break or the end of input, as every reader takes it (GMime
+ * also ends a part at a line that merely starts with a closing boundary, "--b-->"). */
 static gboolean
-source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t *end_out)
+boundary_line_at (const Walk *walk, size_t at)
 {
+	const guint8 *raw = walk->raw;
+	size_t len = walk->raw_len;
+	guint b;
+
+	for (b = 0; b < walk->boundaries->len; b++) {
+		const char *boundary = g_ptr_array_index (walk->boundaries, b);
+		size_t n = strlen (boundary), i = at + 2 + n;
+
+		if (i > len || raw[at] != '-' || raw[at + 1] != '-' ||
+		    memcmp (raw + at + 2, boundary, n) != 0)
+			continue;
+		if (i + 2 <= len && raw[i] == '-' && raw[i + 1] == '-')
+			i += 2;
+		while (i < len && (raw[i] == ' ' || raw[i] == '\t'))
+			i++;
+		if (i == len || raw[i] == '\n' || raw[i] == '\r')
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The bounds in the message of a part's content stream, when it is a substream of the message
+ * the walk parsed (and not, say, content an engine set itself).  The content ends before the
+ * line break that precedes the next boundary line, or at the end of input; where GMime's end is
+ * not there, `*why` says so and the part must be left alone. */
+static gboolean
+source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t *end_out,
+	       const char **why)
+{
+	const guint8 *raw = walk->raw;
+	size_t start, end, next;
+
+	*why = NULL;
 	if (stream == NULL || walk->raw == NULL)
 		return FALSE;
 	if (!(walk->raw_array != NULL && GMIME_IS_STREAM_MEM (stream) &&
@@ -774,14 +826,68 @@ source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out, size_t 
 	if (stream->bound_start < 0 || stream->bound_end < stream->bound_start ||
 	    (size_t) stream->bound_end > walk->raw_len)
 		return FALSE;
-	*start_out = (size_t) stream->bound_start;
-	*end_out = (size_t) stream->bound_end;
-	/* The CR LF before a boundary is the boundary's; GMime sometimes keeps its CR in the
-	 * content (when the CR LF straddles its read buffer), where other readers do not. */
-	if (*end_out > *start_out && *end_out < walk->raw_len && walk->raw[*end_out] == '\n' &&
-	    walk->raw[*end_out - 1] == '\r')
-		(*end_out)--;
+	start = (size_t) stream->bound_start;
+	end = (size_t) stream->bound_end;
+	if (end < walk->raw_len) {
+		if (end == start && boundary_line_at (walk, end)) {
+			/* an empty body: the line break before the boundary ends the header block */
+			next = end;
+		} else if (raw[end] == '\r' && end + 1 < walk->raw_len && raw[end + 1] == '\n') {
+			next = end + 2;
+		} else if (raw[end] == '\n') {
+			next = end + 1;
+			/* The CR LF before a boundary is the boundary's; GMime sometimes keeps its CR
+			 * in the content (when the CR LF straddles its read buffer). */
+			if (end > start && raw[end - 1] == '\r')
+				end--;
+		} else if (end + 1 < walk->raw_len && raw[end + 1] == '\n') {
+			/* GMime 3.2.13 trims two bytes before a boundary line that ends in CR (CR LF,
+			 * or a bare CR at the end of input) even when the line before it ends in a
+			 * bare LF: the last content byte is the part's */
+			next = end + 2;
+			end++;
+		} else {
+			next = (size_t) -1;
+		}
+		if (next == (size_t) -1 || !boundary_line_at (walk, next)) {
+			*why = "the body does not end at a boundary line where the parser ends it";
+			return FALSE;
+		}
+	}
+	*start_out = start;
+	*end_out = end;
 	return TRUE;
+}
+
+/* A base64 body read as a reader can: the base64 run, its last group even unpadded, then any
+ * plain text after it (a list footer) as text, on a line of its own.  A body that is no base64
+ * sets the reason to leave the part alone; one that is not clean base64 is to be re-encoded. */
+static void
+decode_base64_text (const guint8 *data, size_t len, TextPlan *plan)
+{
+	size_t trailer;
+	gboolean clean = TRUE;
+
+	plan->decoded_copy = g_byte_array_sized_new ((guint) (len / 4 * 3 + 16));
+	trailer = _mimeutf8_base64_decode_body (data, len, plan->decoded_copy, &clean,
+						&plan->leave_reason);
+	plan->reencode = !clean;
+	if (trailer != (size_t) -1 && trailer < len) {
+		const guint8 *last = plan->decoded_copy->data;
+		size_t n = plan->decoded_copy->len;
+
+		plan->trailer = TRUE;
+		/* the trailer's line starts on a line of its own, with the newline before it */
+		if (n > 0 && last[n - 1] != '\n') {
+			const char *nl = trailer >= 2 && data[trailer - 2] == '\r' ? "\r\n" : "\n";
+
+			g_byte_array_append (plan->decoded_copy, (const guint8 *) nl, strlen (nl));
+		}
+		g_byte_array_append (plan->decoded_copy, data + trailer, len - trailer);
+	}
+	plan->decoded =
+		plan->decoded_copy->len > 0 ? plan->decoded_copy->data : (const guint8 *) "";
+	plan->decoded_len = plan->decoded_copy->len;
 }
 
 /* The part's body with its transfer encoding removed.  In splice mode a raw body is read in place. */
@@ -792,23 +898,30 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	GMimeStream *stream = content ? g_mime_data_wrapper_get_stream (content) : NULL;
 	GMimeStream *sink;
 	size_t start, end;
+	gboolean in_bounds;
 
 	plan->decoded = (const guint8 *) "";
 	plan->decoded_len = 0;
 	if (stream == NULL)
 		return;
+	in_bounds = source_bounds (walk, stream, &start, &end, &plan->leave_reason);
+	if (plan->leave_reason != NULL)
+		return;
 	if ((plan->encoding_in == GMIME_CONTENT_ENCODING_DEFAULT ||
 	     plan->encoding_in == GMIME_CONTENT_ENCODING_7BIT ||
 	     plan->encoding_in == GMIME_CONTENT_ENCODING_8BIT ||
 	     plan->encoding_in == GMIME_CONTENT_ENCODING_BINARY) &&
-	    source_bounds (walk, stream, &start, &end)) {
+	    in_bounds) {
 		plan->decoded = walk->raw + start;
 		plan->decoded_len = end - start;
 		return;
 	}
-	if ((plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 ||
-	     plan->encoding_in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) &&
-	    source_bounds (walk, stream, &start, &end)) {
+	if (plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 && in_bounds) {
+		decode_base64_text (walk->raw + start, end - start, plan);
+		release_pages (walk, start, end);
+		return;
+	}
+	if (plan->encoding_in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE && in_bounds) {
 		/* decoded straight from the message's bytes, in the bounds checked above */
 		GMimeEncoding state;
 		size_t n;
@@ -830,6 +943,18 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	plan->decoded_copy = g_byte_array_new ();
 	sink = g_mime_stream_mem_new_with_byte_array (plan->decoded_copy);
 	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	if (plan->encoding_in == GMIME_CONTENT_ENCODING_BASE64 &&
+	    g_mime_data_wrapper_get_encoding (content) == GMIME_CONTENT_ENCODING_BASE64 &&
+	    g_mime_stream_reset (stream) == 0) {
+		/* in place: the encoded bytes GMime holds, read as above */
+		g_autoptr (GByteArray) encoded = plan->decoded_copy;
+
+		g_mime_stream_write_to_stream (stream, sink);
+		g_object_unref (sink);
+		plan->decoded_copy = NULL;
+		decode_base64_text (encoded->data, encoded->len, plan);
+		return;
+	}
 	g_mime_data_wrapper_write_to_stream (content, sink);
 	g_object_unref (sink);
 	/* an empty array has no data at all: an empty body still gets a pointer */
@@ -963,6 +1088,11 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 	decode_body (walk, part, plan);
 	record->bytes_in = plan->decoded_len;
 	record->bytes_out = plan->decoded_len;
+	if (plan->leave_reason != NULL) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = plan->leave_reason;
+		return FALSE;
+	}
 
 	if (label_is_utf8 (label)) {
 		_mimeutf8_utf8_scan (plan->decoded, plan->decoded_len, &scan);
@@ -1105,9 +1235,9 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	GMimeDataWrapper *content = g_mime_part_get_content (part);
 	GMimeStream *stream = content ? g_mime_data_wrapper_get_stream (content) : NULL;
 	size_t body_start, body_end, upto;
-	const char *newline;
+	const char *newline, *why;
 
-	if (!source_bounds (walk, stream, &body_start, &body_end)) {
+	if (!source_bounds (walk, stream, &body_start, &body_end, &why)) {
 		walk_fail (walk, "a text part's body is not where the parser says");
 		return;
 	}
@@ -1118,9 +1248,11 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	if (plan->encoding_out != plan->encoding_in)
 		upto = MAX (upto, edit_point (walk, object, outer, body_start,
 					      "Content-Transfer-Encoding"));
+	/* the whole block, not only up to the edited line: a reader that ends the block at a line
+	 * after it would take the rest of the block for the body, under the new label */
 	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
 	    (upto == (size_t) -1 ||
-	     !header_block_is_clean (walk, object, outer, body_start, upto) ||
+	     !header_block_is_clean (walk, object, outer, body_start, body_start - 1) ||
 	     !content_type_is_balanced (walk, object))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
@@ -1306,6 +1438,13 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 	if (walk->raw == NULL || walk->depth >= MAX_ENCODED_DEPTH)
 		return;
 	decode_body (walk, part, &plan);
+	if (plan.leave_reason != NULL) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = plan.leave_reason;
+		if (plan.decoded_copy != NULL)
+			g_byte_array_unref (plan.decoded_copy);
+		return;
+	}
 	walk_init (&inner, walk->options, walk->report, walk->depth + 1);
 	inner.level = walk->level + 1;
 	inner.parts = walk->parts;
@@ -1381,6 +1520,8 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	g_autofree char *type = lower_type (object);
 	MimeUtf8PartReport *record;
 	TextPlan plan = { 0 };
+	const _MimeUtf8Charset *charset;
+	gboolean change;
 
 	if (walk->failure != NULL)
 		return;
@@ -1411,6 +1552,12 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 					    GMIME_IS_PART (object) ? part_label (walk, object)
 								   : NULL);
 	record->action = MIMEUTF8_ACTION_NOT_TEXT;
+	if (conflicting_headers (object, "Content-Type")) {
+		/* readers would not agree on what this part is (a multipart to one, an attachment
+		 * to another): leave the message as it is */
+		walk_fail (walk, "a part has conflicting Content-Type headers");
+		return;
+	}
 
 	if (!walk->options->convert_signed &&
 	    (GMIME_IS_MULTIPART_SIGNED (object) || GMIME_IS_MULTIPART_ENCRYPTED (object) ||
@@ -1423,8 +1570,10 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		gboolean top = strcmp (path, "0") == 0 || g_str_has_suffix (path, ".0");
 		g_autofree char *base =
 			top ? g_strndup (path, strlen (path) - (path[1] ? 2 : 1)) : g_strdup (path);
+		const char *boundary = g_mime_multipart_get_boundary (multipart);
 		int i;
 
+		g_ptr_array_add (walk->boundaries, (gpointer) (boundary ? boundary : ""));
 		for (i = 0; i < g_mime_multipart_get_count (multipart) && walk->failure == NULL;
 		     i++) {
 			g_autofree char *child = base[0] ? g_strdup_printf ("%s.%d", base, i + 1)
@@ -1435,6 +1584,7 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 				     sealed);
 			walk->level--;
 		}
+		g_ptr_array_set_size (walk->boundaries, walk->boundaries->len - 1);
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART (object)) {
@@ -1442,7 +1592,9 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 
 		if (inner != NULL) {
 			walk->level++;
+			walk->embedded++;
 			walk_message (walk, inner, path, sealed);
+			walk->embedded--;
 			walk->level--;
 		}
 		return;
@@ -1456,17 +1608,40 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	if (!GMIME_IS_PART (object) ||
 	    !g_mime_content_type_is_type (g_mime_object_get_content_type (object), "text", "*"))
 		return;
-	if (conflicting_headers (object, "Content-Type")) {
-		/* readers would not agree on what this part is: leave the message as it is */
-		walk_fail (walk, "a part has conflicting Content-Type headers");
-		return;
-	}
 	if (sealed) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "signed";
 		return;
 	}
-	if (plan_text_part (walk, GMIME_PART (object), record, &plan)) {
+	change = plan_text_part (walk, GMIME_PART (object), record, &plan);
+	if (change && (walk->embedded > 0 || walk->depth > 0) &&
+	    record->action == MIMEUTF8_ACTION_CONVERTED && record->rule == MIMEUTF8_RULE_ASCII &&
+	    plan.converted == NULL && !plan.reencode && plan.encoding_out == plan.encoding_in) {
+		/* ASCII in an embedded message: a new label would change nothing a reader sees, and
+		 * would make an attached message (message/news, message/rfc822) differ from the one
+		 * sent, headers inserted into it */
+		record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+		change = FALSE;
+	}
+	charset = change && plan.trailer && record->action == MIMEUTF8_ACTION_CONVERTED
+			  ? _mimeutf8_charset_lookup (record->charset, strlen (record->charset))
+			  : NULL;
+	if (charset != NULL &&
+	    (charset->flags & (_MIMEUTF8_CS_NOT_ASCII | _MIMEUTF8_CS_STATEFUL_7BIT))) {
+		/* the plain text after the base64 is ASCII, which UTF-16 or UTF-7 would misread */
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "plain text after base64 in a charset that is not ASCII";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		change = FALSE;
+	}
+	if (change && plan.reencode && plan.converted == NULL) {
+		/* base64 that a strict reader would not read is written anew, even when its text
+		 * stays the same */
+		plan.converted = g_byte_array_sized_new ((guint) plan.decoded_len);
+		g_byte_array_append (plan.converted, plan.decoded, (guint) plan.decoded_len);
+	}
+	if (change) {
 		if (walk->raw != NULL)
 			apply_splice (walk, GMIME_PART (object), outer, &plan, record);
 		else
@@ -1542,6 +1717,7 @@ walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Report *report, i
 	walk->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
 	walk->message_charsets = g_ptr_array_new ();
 	walk->headers_done = g_hash_table_new (NULL, NULL);
+	walk->boundaries = g_ptr_array_new ();
 	walk->newline = "\n";
 	walk->fd = -1;
 	walk->deadline =
@@ -1565,6 +1741,7 @@ walk_clear (Walk *walk)
 	g_array_unref (walk->edits);
 	g_ptr_array_unref (walk->message_charsets);
 	g_hash_table_unref (walk->headers_done);
+	g_ptr_array_unref (walk->boundaries);
 	g_free (walk->failure);
 }
 

@@ -324,6 +324,52 @@ test_encode__longest_line (void **state)
 	assert_int_equal (_mimeutf8_longest_line (big->data, big->len), 1000);
 }
 
+/* A base64 body is read as a reader can: the run, an unpadded last group, a plain trailer. */
+static void
+test_encode__base64_decode_body (void **state)
+{
+	static const struct {
+		const char *in;
+		const char *decoded; /* NULL: not base64 */
+		size_t trailer;	     /* offset of the plain text after the run; strlen (in) if none */
+		gboolean clean;
+	} cases[] = {
+		{ "Y2Fm6Q==\n", "caf\xe9", 9, TRUE },
+		{ "Y2Fm6Q\n", "caf\xe9", 7, FALSE },
+		{ "Y2Fm6ek\r\n", "caf\xe9\xe9", 9, FALSE },
+		{ "Y2Fm\n6Q==\n", "caf\xe9", 10, TRUE },
+		{ "\nY2Fm\n\nZQ==\n\n", "cafe", 13, TRUE },
+		{ "Y2Fm6Q==\n--\nfooter\n", "caf\xe9", 9, FALSE },
+		{ "Y2Fm\n_____\nList\n", "caf", 5, FALSE },
+		{ "Y2Fm\n\nThanks\nJohn Smith\n", "caf", 5, FALSE },
+		{ "Y2Fm6Q==\nZQ==\n", "caf\xe9", 9, FALSE },
+		{ "", "", 0, TRUE },
+		{ "This is an attachment\n", NULL, 0, FALSE },
+		{ "Nyaan\n", NULL, 0, FALSE },
+		{ "Y2Fm6Q=\n", "caf\xe9", 8, FALSE },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+		const char *why = NULL;
+		gboolean clean = !cases[i].clean;
+		size_t trailer = _mimeutf8_base64_decode_body ((const guint8 *) cases[i].in,
+							       strlen (cases[i].in), out, &clean,
+							       &why);
+
+		if (cases[i].decoded == NULL) {
+			assert_int_equal (trailer, (size_t) -1);
+			assert_non_null (why);
+			continue;
+		}
+		assert_int_equal (trailer, cases[i].trailer);
+		assert_int_equal (out->len, strlen (cases[i].decoded));
+		assert_memory_equal (out->data, cases[i].decoded, out->len);
+		assert_int_equal (clean, cases[i].clean);
+	}
+}
+
 int
 main (void)
 {
@@ -333,6 +379,7 @@ main (void)
 		cmocka_unit_test (test_encode__qp_long_line),
 		cmocka_unit_test (test_encode__base64),
 		cmocka_unit_test (test_encode__base64_gmime),
+		cmocka_unit_test (test_encode__base64_decode_body),
 		cmocka_unit_test (test_encode__longest_line),
 	};
 

@@ -75,21 +75,30 @@ test_normalize__fixtures (void **state)
 		g_autoptr (GByteArray) again = NULL;
 		g_autoptr (MimeUtf8Report) report = NULL;
 		g_autoptr (MimeUtf8Report) report2 = NULL;
-		MimeUtf8Status status;
+		MimeUtf8Status status, first;
 
 		if (!g_str_has_suffix (name, ".eml"))
 			continue;
 		in = read_fixture ("messages", name);
 		want = read_fixture ("expected", name);
 		out = normalize (in, &status, &report);
+		first = status;
 		assert_bytes_equal (out, want, name);
-		assert_int_equal (
-			status, (in->len == out->len && memcmp (in->data, out->data, in->len) == 0)
-					? MIMEUTF8_STATUS_UNCHANGED
-					: MIMEUTF8_STATUS_NORMALIZED);
+		/* a fixture passed through (readers disagree on its structure) comes out as it is */
+		if (status == MIMEUTF8_STATUS_PASSTHROUGH) {
+			assert_memory_equal (out->data, in->data, MIN (in->len, out->len));
+			assert_int_equal (out->len, in->len);
+		} else {
+			assert_int_equal (status, (in->len == out->len &&
+						   memcmp (in->data, out->data, in->len) == 0)
+							  ? MIMEUTF8_STATUS_UNCHANGED
+							  : MIMEUTF8_STATUS_NORMALIZED);
+		}
 		again = normalize (out, &status, &report2);
 		assert_bytes_equal (again, out, name);
-		assert_int_equal (status, MIMEUTF8_STATUS_UNCHANGED);
+		assert_int_equal (status, first == MIMEUTF8_STATUS_PASSTHROUGH
+						  ? MIMEUTF8_STATUS_PASSTHROUGH
+						  : MIMEUTF8_STATUS_UNCHANGED);
 		n++;
 	}
 	g_dir_close (dir);
@@ -241,23 +250,36 @@ test_normalize__write_error (void **state)
 	close (full);
 }
 
-static void
-test_normalize__in_place (void **state)
+/* Parses a fixture with GMime, normalizes it in place (which must change it) and copies its top
+ * part's decoded content into `content`. */
+static GMimeMessage *
+normalize_fixture_in_place (const char *name, GByteArray *content)
 {
-	g_autoptr (GByteArray) in = read_fixture ("messages", "rfc2231-params.eml");
+	g_autoptr (GByteArray) in = read_fixture ("messages", name);
 	g_autoptr (GMimeStream) stream =
 		g_mime_stream_mem_new_with_buffer ((const char *) in->data, in->len);
 	g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
-	g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+	GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
 	g_autoptr (MimeUtf8Report) report = NULL;
-	g_autoptr (GByteArray) content = g_byte_array_new ();
-	GMimeObject *body = g_mime_message_get_mime_part (message);
 	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array (content);
-	GMimeHeader *header;
 
 	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
 	assert_int_equal (mimeutf8_normalize_message (NULL, message, &report, NULL),
 			  MIMEUTF8_STATUS_NORMALIZED);
+	g_mime_data_wrapper_write_to_stream (
+		g_mime_part_get_content (GMIME_PART (g_mime_message_get_mime_part (message))), sink);
+	g_object_unref (sink);
+	return message;
+}
+
+static void
+test_normalize__in_place (void **state)
+{
+	g_autoptr (GByteArray) content = g_byte_array_new ();
+	g_autoptr (GMimeMessage) message = normalize_fixture_in_place ("rfc2231-params.eml", content);
+	GMimeObject *body = g_mime_message_get_mime_part (message);
+	GMimeHeader *header;
+
 	assert_string_equal (g_mime_object_get_content_type_parameter (body, "charset"), "utf-8");
 	/* the RFC 2231 name parameter is in UTF-8 now, rewritten by us (not re-encoded by GMime in
 	 * its declared charset), and the rest of the value is as GMime holds it */
@@ -265,10 +287,23 @@ test_normalize__in_place (void **state)
 						"Content-Type");
 	assert_string_equal (g_mime_header_get_raw_value (header),
 			     " text/plain; charset=utf-8; name*=utf-8''r%C3%A9sum%C3%A9.txt\n");
-	g_mime_data_wrapper_write_to_stream (g_mime_part_get_content (GMIME_PART (body)), sink);
-	g_object_unref (sink);
 	assert_int_equal (content->len, strlen ("R\xc3\xa9sum\xc3\xa9 des notes.\n"));
 	assert_memory_equal (content->data, "R\xc3\xa9sum\xc3\xa9 des notes.\n", content->len);
+}
+
+/* In place too, a plain footer after a base64 body is text of the part, not dropped. */
+static void
+test_normalize__in_place_base64_footer (void **state)
+{
+	g_autoptr (GByteArray) content = g_byte_array_new ();
+	g_autoptr (GMimeMessage) message = normalize_fixture_in_place ("base64-footer.eml", content);
+
+	g_byte_array_append (content, (const guint8 *) "", 1);
+	assert_non_null (strstr ((const char *) content->data,
+				 "Le caf\xc3\xa9 co\xc3\xbbte 2\xe2\x82\xac"));
+	assert_non_null (strstr ((const char *) content->data,
+				 "ligne.\n_______________________________________________\n"
+				 "SLAT mailing list\n"));
 }
 
 static void
@@ -336,6 +371,7 @@ main (void)
 		cmocka_unit_test (test_normalize__every_way_in),
 		cmocka_unit_test (test_normalize__write_error),
 		cmocka_unit_test (test_normalize__in_place),
+		cmocka_unit_test (test_normalize__in_place_base64_footer),
 		cmocka_unit_test (test_normalize__bad_options),
 		cmocka_unit_test (test_normalize__odd_input),
 	};
