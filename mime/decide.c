@@ -301,10 +301,17 @@ _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len
 		return;
 	}
 
+	/* A 7-bit encoding (ISO-2022-x, UTF-7) never has a byte above 0x7F: over such bytes its
+	 * label is evidence of nothing (UTF-8 or EUC-JP sent under an ISO-2022-JP label), and
+	 * the part goes down the evidence order as an unlabelled one. */
+	if (label != NULL && (label->flags & _MIMEUTF8_CS_STATEFUL_7BIT))
+		label = NULL;
+
 	/* 3. Valid UTF-8 with non-ASCII beats a legacy single-byte label or none: legacy text is
-	 * almost never valid UTF-8 by chance. */
+	 * almost never valid UTF-8 by chance.  So does UTF-8 with a few stray bytes, which become
+	 * U+FFFD. */
 	_mimeutf8_utf8_scan (data, len, &scan);
-	if (scan.invalid == 0 && scan.multibyte > 0 &&
+	if ((scan.invalid == 0 || _mimeutf8_utf8_mostly (&scan)) && scan.multibyte > 0 &&
 	    (label == NULL || label == _mimeutf8_cs_utf8 ||
 	     (label->flags & _MIMEUTF8_CS_SINGLE_BYTE))) {
 		decided (decision, _mimeutf8_cs_utf8,

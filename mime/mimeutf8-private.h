@@ -75,6 +75,9 @@ typedef struct {
 /* Counts what a UTF-8 decoder would meet in `data`.  Strictly valid UTF-8 without NUL has
  * invalid == 0 && nul == 0. */
 void _mimeutf8_utf8_scan (const guint8 *data, size_t len, _MimeUtf8Scan *scan_out);
+/* TRUE when bytes with invalid sequences are still UTF-8 text with a few stray bytes: at least
+ * two valid multi-byte sequences for each invalid one. */
+gboolean _mimeutf8_utf8_mostly (const _MimeUtf8Scan *scan);
 /* Length of the maximal invalid subpart at `data` (at least 1), or 0 if `data` starts with a
  * complete valid sequence; -1 if the bytes are a valid but incomplete prefix of a sequence. */
 int _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len);

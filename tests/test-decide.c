@@ -30,6 +30,11 @@ typedef struct {
 	"\x81\x42\x97\x5c\x92\xe8\x82\xf0\x8a\x6d\x94\x46\x82\xb5\x82\xc4\x82\xad\x82\xbe\x82\xb3" \
 	"\x82\xa2\x81\x42\n"
 
+#define EUCJP_TEXT                                                                                 \
+	"\xb2\xf1\xb5\xc4\xa4\xce\xbb\xf1\xce\xc1\xa4\xf2\xc5\xba\xc9\xd5\xa4\xb7\xa4\xde\xa4\xb9" \
+	"\xa1\xa3\xcd\xbd\xc4\xea\xa4\xf2\xb3\xce\xc7\xa7\xa4\xb7\xa4\xc6\xa4\xaf\xa4\xc0\xa4\xb5" \
+	"\xa4\xa4\xa1\xa3\x0a"
+
 static const Case cases[] = {
 	{ "utf-8 bom beats a latin1 label",
 	  "\xef\xbb\xbf"
@@ -51,6 +56,11 @@ static const Case cases[] = {
 	  MIMEUTF8_POLICY_LENIENT, "iso-2022-jp", MIMEUTF8_RULE_DETECTED, 0 },
 	{ "valid utf-8 beats a latin1 label", "caf\xc3\xa9 cr\xc3\xa8me\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "utf-8 with a stray byte under a latin1 label is utf-8",
+	  "caf\xc3\xa9 cr\xc3\xa8me \xff br\xc3\xbbl\xc3\xa9e\n", 0, "iso-8859-1", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "one utf-8 sequence for one stray byte is not utf-8", "\xc3\xa9t\xe9\n", 0, "iso-8859-1",
+	  FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
 	{ "valid utf-8 without label", "caf\xc3\xa9\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT,
 	  "utf-8", MIMEUTF8_RULE_UTF8, 0 },
 	{ "a multi-byte label is kept over utf-8 sniffing", SJIS_TEXT, 0, "shift_jis", FALSE,
@@ -71,6 +81,18 @@ static const Case cases[] = {
 	  MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_FALLBACK, 0 },
 	{ "html meta is evidence", "<meta charset=\"koi8-r\">" KOI8R_TEXT, 0, NULL, TRUE,
 	  MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_META, 0 },
+	/* Issue 9, item 2: a 7-bit label over 8-bit bytes is evidence of nothing. */
+	{ "utf-8 under an iso-2022-jp label is utf-8",
+	  "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\n", 0, "iso-2022-jp", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "utf-8 under a utf-7 label is utf-8", "caf\xc3\xa9 cr\xc3\xa8me\n", 0, "utf-7", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "utf-8 under an iso-2022-kr label is utf-8", "caf\xc3\xa9\n", 0, "iso-2022-kr", FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	{ "euc-jp under an iso-2022-jp label is detected", EUCJP_TEXT EUCJP_TEXT, 0, "iso-2022-jp",
+	  FALSE, MIMEUTF8_POLICY_LENIENT, "euc-jp", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "declared: an iso-2022-jp label is trusted even on 8-bit bytes", "caf\xc3\xa9\n", 0,
+	  "iso-2022-jp", FALSE, MIMEUTF8_POLICY_DECLARED, "iso-2022-jp", MIMEUTF8_RULE_LABEL, 0 },
 	{ "declared: the label even on utf-8 bytes", "caf\xc3\xa9\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
 	{ "declared: no label is the fallback", "caf\xe9\n", 0, NULL, FALSE,
