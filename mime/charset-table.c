@@ -128,16 +128,19 @@ static const _MimeUtf8Charset charsets[N_CHARSETS] = {
 	 * BIG5 and CP950 reject 4,726 and differ on 366. */
 	[CS_BIG5] = { "big5", "BIG5-HKSCS", ICONV, 0, 1 },
 	/* EUC-JP rather than EUC-JP-MS.  EUC-JP agrees on 13,003 of 13,466 codes: it rejects the
-	 * 457 NEC and IBM extension codes (U+FFFD, counted) and maps 6 symbols (0xA1C1 WAVE DASH
-	 * ...) the JIS way, as glibc's ISO-2022-JP does.  EUC-JP-MS agrees on 13,091, but turns
+	 * 457 NEC and IBM extension codes (rows 13 and 89-92), which the translator reads through
+	 * CP932 as WHATWG does (_MIMEUTF8_CS_JIS_EXTENSIONS; 13,460 agree then), and maps 6 symbols
+	 * (0xA1C1 WAVE DASH ...) the JIS way, as glibc's ISO-2022-JP does.  EUC-JP-MS agrees on 13,091, but turns
 	 * 375 IBM extension kanji (which WHATWG decodes) and 1,506 user-defined codes (which
 	 * WHATWG rejects) into private-use characters, silently: a damaged part would look clean.
 	 */
-	[CS_EUC_JP] = { "euc-jp", "EUC-JP", ICONV, 0, 1 },
+	[CS_EUC_JP] = { "euc-jp", "EUC-JP", ICONV, _MIMEUTF8_CS_JIS_EXTENSIONS, 1 },
 	/* ISO-2022-JP-2 rather than ISO-2022-JP: it decodes JIS X 0208 identically, code for code,
 	 * and also the half-width katakana of ESC ( I, which WHATWG's iso-2022-jp decodes and
-	 * glibc's ISO-2022-JP passes through as raw escape bytes.  Never ISO-2022-JP-3. */
-	[CS_ISO_2022_JP] = { "iso-2022-jp", "ISO-2022-JP-2", ICONV, STATEFUL, 1 },
+	 * glibc's ISO-2022-JP passes through as raw escape bytes.  Never ISO-2022-JP-3.  Rows 13
+	 * and 89-92 of JIS X 0208 (① №, IBM kanji), which glibc rejects, are read through CP932. */
+	[CS_ISO_2022_JP] = { "iso-2022-jp", "ISO-2022-JP-2", ICONV,
+			     STATEFUL | _MIMEUTF8_CS_JIS_EXTENSIONS, 1 },
 	/* CP932 agrees with WHATWG's Shift_JIS on all 9,667 codes; SHIFT_JIS rejects 2,725. */
 	[CS_SHIFT_JIS] = { "shift_jis", "CP932", ICONV, 0, 1 },
 	/* CP949 agrees with WHATWG's euc-kr on all 17,048 codes; EUC-KR rejects or garbles 8,822.
@@ -150,7 +153,9 @@ static const _MimeUtf8Charset charsets[N_CHARSETS] = {
 	 * for the byte-order mark. */
 	[CS_UTF_16BE] = { "utf-16be", "UTF-16BE", ICONV, NOT_ASCII, 2 },
 	[CS_UTF_16LE] = { "utf-16le", "UTF-16LE", ICONV, NOT_ASCII, 2 },
-	[CS_UTF_7] = { "utf-7", "UTF-7", ICONV, STATEFUL, 1 },
+	/* Our own decoder: glibc's drops a bare '+' ("1 + 1", "C++") and accepts a run whose
+	 * padding bits are not zero.  The iconv name stays for GMime's encoded-words. */
+	[CS_UTF_7] = { "utf-7", "UTF-7", _MIMEUTF8_DECODER_UTF7, STATEFUL, 1 },
 };
 
 const _MimeUtf8Charset *const _mimeutf8_cs_utf8 = &charsets[CS_UTF_8];

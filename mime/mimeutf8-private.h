@@ -20,6 +20,7 @@ typedef enum {
 	_MIMEUTF8_DECODER_UTF8,        /* our own validating decoder */
 	_MIMEUTF8_DECODER_SINGLE_BYTE, /* a 256-entry table, built once from iconv */
 	_MIMEUTF8_DECODER_ICONV,       /* multi-byte, through iconv */
+	_MIMEUTF8_DECODER_UTF7,        /* our own lenient UTF-7 decoder */
 } _MimeUtf8Decoder;
 
 /* Flags of a charset. */
@@ -33,6 +34,9 @@ enum {
 	_MIMEUTF8_CS_C1_CONTROLS = 1 << 2,
 	/* A legacy single-byte charset: valid UTF-8 under this label is taken as UTF-8. */
 	_MIMEUTF8_CS_SINGLE_BYTE = 1 << 3,
+	/* JIS X 0208 codes iconv rejects (NEC row 13, the NEC-selected IBM rows 89-92) are read
+	 * through CP932, as WHATWG's jis0208 index has them. */
+	_MIMEUTF8_CS_JIS_EXTENSIONS = 1 << 4,
 };
 
 typedef struct {

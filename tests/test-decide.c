@@ -57,7 +57,7 @@ static const Case cases[] = {
 	{ "valid utf-8 beats a latin1 label", "caf\xc3\xa9 cr\xc3\xa8me\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
 	{ "utf-8 with a stray byte under a latin1 label is utf-8",
-	  "caf\xc3\xa9 cr\xc3\xa8me \xff br\xc3\xbbl\xc3\xa9e\n", 0, "iso-8859-1", FALSE,
+	  "caf\xc3\xa9 cr\xc3\xa8me \xff br\xc3\xbbl\xc3\xa9" "e\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
 	{ "one utf-8 sequence for one stray byte is not utf-8", "\xc3\xa9t\xe9\n", 0, "iso-8859-1",
 	  FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
