@@ -248,6 +248,23 @@ decide_strict (const guint8 *data, size_t len, const _MimeUtf8Charset *label,
 	}
 }
 
+/* The run of NUL bytes that ends a body (997 of them after </html> in a real message) is padding
+ * that a writer left, not text: converted, it would be a row of U+FFFD.  In UTF-16 (a label that
+ * says so, or its byte-order mark) only whole code units of zero are padding. */
+static size_t
+nul_padding (const guint8 *data, size_t len, const _MimeUtf8Charset *label)
+{
+	size_t n = 0;
+
+	while (n < len && data[len - 1 - n] == 0)
+		n++;
+	if ((label != NULL && (label->flags & _MIMEUTF8_CS_NOT_ASCII)) ||
+	    (len >= 2 &&
+	     ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF))))
+		n &= ~(size_t) 1;
+	return n;
+}
+
 void
 _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len,
 		  const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision)
@@ -260,6 +277,9 @@ _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len
 	memset (decision, 0, sizeof *decision);
 	if (evidence->label != NULL)
 		label = _mimeutf8_charset_lookup (evidence->label, strlen (evidence->label));
+	/* Every rule below looks at the text without its padding. */
+	decision->trim = nul_padding (data, len, label);
+	len -= decision->trim;
 
 	if (policy == MIMEUTF8_POLICY_STRICT) {
 		decide_strict (data, len, label, decision);
@@ -358,7 +378,7 @@ mimeutf8_convert_text (const MimeUtf8Options *options, const char *label, const 
 	}
 	translator = _mimeutf8_translator_new_for (decision.charset);
 	mimeutf8_translator_convert (translator, (const guint8 *) data + decision.skip,
-				     len - decision.skip, out);
+				     len - decision.skip - decision.trim, out);
 	mimeutf8_translator_end (translator, out);
 	mimeutf8_translator_get_stats (translator, &stats);
 	if (charset_out != NULL)

@@ -96,6 +96,7 @@ typedef struct {
 	const _MimeUtf8Charset *charset; /* never NULL once decided */
 	MimeUtf8Rule rule;
 	size_t skip;          /* bytes of byte-order mark to drop before converting */
+	size_t trim;          /* bytes of NUL padding to drop at the end: never text */
 	char detected[48];    /* the detector's answer when it ran, else "" */
 	gboolean leave_alone; /* strict policy: do not convert */
 	const char *reason;   /* why it is left alone */

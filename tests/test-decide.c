@@ -57,8 +57,9 @@ static const Case cases[] = {
 	{ "valid utf-8 beats a latin1 label", "caf\xc3\xa9 cr\xc3\xa8me\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
 	{ "utf-8 with a stray byte under a latin1 label is utf-8",
-	  "caf\xc3\xa9 cr\xc3\xa8me \xff br\xc3\xbbl\xc3\xa9" "e\n", 0, "iso-8859-1", FALSE,
-	  MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
+	  "caf\xc3\xa9 cr\xc3\xa8me \xff br\xc3\xbbl\xc3\xa9"
+	  "e\n",
+	  0, "iso-8859-1", FALSE, MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_UTF8, 0 },
 	{ "one utf-8 sequence for one stray byte is not utf-8", "\xc3\xa9t\xe9\n", 0, "iso-8859-1",
 	  FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
 	{ "valid utf-8 without label", "caf\xc3\xa9\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT,
@@ -197,6 +198,57 @@ test_decide__convert_text (void **state)
 	assert_int_equal (stats.replacements, 0);
 }
 
+/* A run of NUL bytes at the end of a body is padding, dropped rather than replaced; a NUL inside
+ * the text is still one U+FFFD (issue 9). */
+static void
+test_decide__nul_padding (void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *label;
+		const char *charset;
+		MimeUtf8Rule rule;
+		size_t trim;
+	} padded[] = {
+		{ "abc\0\0\0", 6, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 3 },
+		{ "a\0b", 3, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 0 },
+		{ "caf\xc3\xa9\0", 6, "iso-8859-1", "utf-8", MIMEUTF8_RULE_UTF8, 1 },
+		{ "\0\0", 2, "utf-8", "utf-8", MIMEUTF8_RULE_ASCII, 2 },
+		/* UTF-16: whole code units only */
+		{ "a\0\0\0\0", 5, "utf-16le", "utf-16le", MIMEUTF8_RULE_LABEL, 4 },
+		{ "\xff\xfe"
+		  "a\0\0\0\0",
+		  7, NULL, "utf-16le", MIMEUTF8_RULE_BOM, 4 },
+	};
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	MimeUtf8ConvertStats stats;
+	const char *charset = NULL;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (padded); i++) {
+		_MimeUtf8Evidence evidence = { padded[i].label, FALSE, NULL, 0 };
+		_MimeUtf8Decision decision;
+
+		print_message ("case %zu\n", i);
+		_mimeutf8_decide (NULL, (const guint8 *) padded[i].bytes, padded[i].len, &evidence,
+				  &decision);
+		assert_string_equal (decision.charset->name, padded[i].charset);
+		assert_int_equal (decision.rule, padded[i].rule);
+		assert_int_equal (decision.trim, padded[i].trim);
+	}
+	assert_int_equal (mimeutf8_convert_text (NULL, "latin1", "caf\xe9\0b\0\0", 8, out, &stats,
+						 &charset, NULL),
+			  MIMEUTF8_CONVERT_REPLACED);
+	assert_int_equal (out->len, strlen ("caf\xc3\xa9\xef\xbf\xbd"
+					    "b"));
+	assert_memory_equal (out->data,
+			     "caf\xc3\xa9\xef\xbf\xbd"
+			     "b",
+			     out->len);
+	assert_int_equal (stats.replacements, 1);
+}
+
 int
 main (void)
 {
@@ -206,6 +258,7 @@ main (void)
 		cmocka_unit_test (test_decide__fallback_option),
 		cmocka_unit_test (test_decide__html_meta_prescan),
 		cmocka_unit_test (test_decide__convert_text),
+		cmocka_unit_test (test_decide__nul_padding),
 	};
 
 	mimeutf8_init ();
