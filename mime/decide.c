@@ -248,21 +248,43 @@ decide_strict (const guint8 *data, size_t len, const _MimeUtf8Charset *label,
 	}
 }
 
-/* The run of NUL bytes that ends a body (997 of them after </html> in a real message) is padding
- * that a writer left, not text: converted, it would be a row of U+FFFD.  In UTF-16 (a label that
- * says so, or its byte-order mark) only whole code units of zero are padding. */
-static size_t
-nul_padding (const guint8 *data, size_t len, const _MimeUtf8Charset *label)
+/* The run of NUL bytes that ends a body, before its last line break if any (997 of them after
+ * </html> in a real message), is padding that a writer left, not text: converted, it would be a
+ * row of U+FFFD.  In UTF-16 (a label that says so, or its byte-order mark) only whole code units
+ * of zero at the very end are padding. */
+static void
+nul_padding (const guint8 *data, size_t len, const _MimeUtf8Charset *label,
+	     _MimeUtf8Decision *decision)
 {
-	size_t n = 0;
+	size_t end = len, start;
 
-	while (n < len && data[len - 1 - n] == 0)
-		n++;
 	if ((label != NULL && (label->flags & _MIMEUTF8_CS_NOT_ASCII)) ||
 	    (len >= 2 &&
-	     ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF))))
-		n &= ~(size_t) 1;
-	return n;
+	     ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF)))) {
+		for (start = len; start >= 2 && data[start - 1] == 0 && data[start - 2] == 0;)
+			start -= 2;
+	} else {
+		while (end > 0 && (data[end - 1] == '\n' || data[end - 1] == '\r'))
+			end--;
+		for (start = end; start > 0 && data[start - 1] == 0;)
+			start--;
+		if (start == end)
+			start = end = len;
+	}
+	decision->pad_start = start;
+	decision->pad_len = end - start;
+}
+
+void
+_mimeutf8_decision_convert (const _MimeUtf8Decision *decision, MimeUtf8Translator *translator,
+			    const guint8 *data, size_t len, GByteArray *out)
+{
+	size_t tail = decision->pad_start + decision->pad_len;
+
+	mimeutf8_translator_convert (translator, data + decision->skip,
+				     decision->pad_start - decision->skip, out);
+	if (tail < len)
+		mimeutf8_translator_convert (translator, data + tail, len - tail, out);
 }
 
 void
@@ -277,9 +299,9 @@ _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len
 	memset (decision, 0, sizeof *decision);
 	if (evidence->label != NULL)
 		label = _mimeutf8_charset_lookup (evidence->label, strlen (evidence->label));
-	/* Every rule below looks at the text without its padding. */
-	decision->trim = nul_padding (data, len, label);
-	len -= decision->trim;
+	/* Every rule below looks at the text without its padding (and the line breaks after it). */
+	nul_padding (data, len, label, decision);
+	len = decision->pad_start;
 
 	if (policy == MIMEUTF8_POLICY_STRICT) {
 		decide_strict (data, len, label, decision);
@@ -377,8 +399,7 @@ mimeutf8_convert_text (const MimeUtf8Options *options, const char *label, const 
 		return MIMEUTF8_CONVERT_ERROR;
 	}
 	translator = _mimeutf8_translator_new_for (decision.charset);
-	mimeutf8_translator_convert (translator, (const guint8 *) data + decision.skip,
-				     len - decision.skip - decision.trim, out);
+	_mimeutf8_decision_convert (&decision, translator, data, len, out);
 	mimeutf8_translator_end (translator, out);
 	mimeutf8_translator_get_stats (translator, &stats);
 	if (charset_out != NULL)

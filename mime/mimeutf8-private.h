@@ -95,8 +95,10 @@ MimeUtf8Translator *_mimeutf8_translator_new_for (const _MimeUtf8Charset *charse
 typedef struct {
 	const _MimeUtf8Charset *charset; /* never NULL once decided */
 	MimeUtf8Rule rule;
-	size_t skip;          /* bytes of byte-order mark to drop before converting */
-	size_t trim;          /* bytes of NUL padding to drop at the end: never text */
+	size_t skip; /* bytes of byte-order mark to drop before converting */
+	/* NUL padding to drop: [pad_start, pad_start + pad_len), followed by nothing but line
+	 * breaks.  pad_len is 0 when there is none. */
+	size_t pad_start, pad_len;
 	char detected[48];    /* the detector's answer when it ran, else "" */
 	gboolean leave_alone; /* strict policy: do not convert */
 	const char *reason;   /* why it is left alone */
@@ -112,6 +114,10 @@ typedef struct {
 
 void _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len,
 		       const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision_out);
+/* Converts a part's bytes as decided, appending to `out`: without its byte-order mark and its NUL
+ * padding. */
+void _mimeutf8_decision_convert (const _MimeUtf8Decision *decision, MimeUtf8Translator *translator,
+				 const guint8 *data, size_t len, GByteArray *out);
 /* Finds the charset value of a <meta> tag within the HTML prescan window: its label is at
  * [*start_out, *end_out). */
 gboolean _mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out,

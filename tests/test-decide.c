@@ -209,17 +209,20 @@ test_decide__nul_padding (void **state)
 		const char *label;
 		const char *charset;
 		MimeUtf8Rule rule;
-		size_t trim;
+		size_t pad_start, pad_len;
 	} padded[] = {
-		{ "abc\0\0\0", 6, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 3 },
-		{ "a\0b", 3, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 0 },
-		{ "caf\xc3\xa9\0", 6, "iso-8859-1", "utf-8", MIMEUTF8_RULE_UTF8, 1 },
-		{ "\0\0", 2, "utf-8", "utf-8", MIMEUTF8_RULE_ASCII, 2 },
-		/* UTF-16: whole code units only */
-		{ "a\0\0\0\0", 5, "utf-16le", "utf-16le", MIMEUTF8_RULE_LABEL, 4 },
+		{ "abc\0\0\0", 6, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 3, 3 },
+		{ "abc\0\0\0\r\n", 8, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 3, 3 },
+		{ "abc\r\n", 5, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 5, 0 },
+		{ "a\0b", 3, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 3, 0 },
+		{ "a\0\nb\n", 5, NULL, "utf-8", MIMEUTF8_RULE_ASCII, 5, 0 },
+		{ "caf\xc3\xa9\0\n", 7, "iso-8859-1", "utf-8", MIMEUTF8_RULE_UTF8, 5, 1 },
+		{ "\0\0", 2, "utf-8", "utf-8", MIMEUTF8_RULE_ASCII, 0, 2 },
+		/* UTF-16: whole code units only, at the very end */
+		{ "a\0\0\0\0", 5, "utf-16le", "utf-16le", MIMEUTF8_RULE_LABEL, 1, 4 },
 		{ "\xff\xfe"
 		  "a\0\0\0\0",
-		  7, NULL, "utf-16le", MIMEUTF8_RULE_BOM, 4 },
+		  7, NULL, "utf-16le", MIMEUTF8_RULE_BOM, 3, 4 },
 	};
 	g_autoptr (GByteArray) out = g_byte_array_new ();
 	MimeUtf8ConvertStats stats;
@@ -235,16 +238,17 @@ test_decide__nul_padding (void **state)
 				  &decision);
 		assert_string_equal (decision.charset->name, padded[i].charset);
 		assert_int_equal (decision.rule, padded[i].rule);
-		assert_int_equal (decision.trim, padded[i].trim);
+		assert_int_equal (decision.pad_start, padded[i].pad_start);
+		assert_int_equal (decision.pad_len, padded[i].pad_len);
 	}
-	assert_int_equal (mimeutf8_convert_text (NULL, "latin1", "caf\xe9\0b\0\0", 8, out, &stats,
+	assert_int_equal (mimeutf8_convert_text (NULL, "latin1", "caf\xe9\0b\0\0\n", 9, out, &stats,
 						 &charset, NULL),
 			  MIMEUTF8_CONVERT_REPLACED);
 	assert_int_equal (out->len, strlen ("caf\xc3\xa9\xef\xbf\xbd"
-					    "b"));
+					    "b\n"));
 	assert_memory_equal (out->data,
 			     "caf\xc3\xa9\xef\xbf\xbd"
-			     "b",
+			     "b\n",
 			     out->len);
 	assert_int_equal (stats.replacements, 1);
 }
