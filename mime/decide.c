@@ -153,17 +153,17 @@ static void
 decide_unlabelled (const MimeUtf8Options *options, const guint8 *data, size_t len,
 		   const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision)
 {
-	const _MimeUtf8Charset *detected = NULL;
+	const _MimeUtf8Charset *detected = NULL, *meta = NULL;
 	gboolean detected_clean = FALSE;
 	size_t high = _mimeutf8_count_high (data, MIN (len, DETECT_SAMPLE)), i;
 	size_t meta_start, meta_end;
 
 	if (evidence->html && _mimeutf8_html_meta_charset (data, len, &meta_start, &meta_end)) {
-		const _MimeUtf8Charset *meta = _mimeutf8_charset_lookup (
-			(const char *) data + meta_start, meta_end - meta_start);
-
-		if (meta != NULL && !(meta->flags & _MIMEUTF8_CS_NOT_ASCII) &&
-		    decodes_cleanly (meta, data, len)) {
+		meta = _mimeutf8_charset_lookup ((const char *) data + meta_start,
+						 meta_end - meta_start);
+		if (meta != NULL && (meta->flags & _MIMEUTF8_CS_NOT_ASCII))
+			meta = NULL;
+		if (meta != NULL && decodes_cleanly (meta, data, len)) {
 			decided (decision, meta, MIMEUTF8_RULE_META);
 			return;
 		}
@@ -181,6 +181,13 @@ decide_unlabelled (const MimeUtf8Options *options, const guint8 *data, size_t le
 	/* A multi-byte charset that decodes a long stretch cleanly is hard to get by chance. */
 	if (detected_clean && !(detected->flags & _MIMEUTF8_CS_SINGLE_BYTE)) {
 		decided (decision, detected, MIMEUTF8_RULE_DETECTED);
+		return;
+	}
+	/* The part's own two pieces of evidence agree: that beats the message's other labels and
+	 * the fallback, even with a few bytes that do not decode (Big5 text with a code its
+	 * writer's table had). */
+	if (meta != NULL && meta == detected) {
+		decided (decision, meta, MIMEUTF8_RULE_META);
 		return;
 	}
 	for (i = 0; i < evidence->n_message_charsets; i++) {

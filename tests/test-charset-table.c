@@ -47,6 +47,7 @@ static const LabelCase every_label[] = {
 	{ "windows-949", "euc-kr" },
 	{ "x-windows-949", "euc-kr" },
 	{ "chinese", "gb18030" },
+	{ "chinesebig5", "big5" },
 	{ "cp936", "gb18030" },
 	{ "csgb2312", "gb18030" },
 	{ "csiso58gb231280", "gb18030" },
@@ -55,6 +56,7 @@ static const LabelCase every_label[] = {
 	{ "gb2312", "gb18030" },
 	{ "gb_2312", "gb18030" },
 	{ "gb_2312-80", "gb18030" },
+	{ "gb2312_charset", "gb18030" },
 	{ "gbk", "gb18030" },
 	{ "iso-ir-58", "gb18030" },
 	{ "ms936", "gb18030" },
@@ -327,6 +329,8 @@ static const LabelCase spellings[] = {
 	{ "iso-8859-8-i", "iso-8859-8-i" },
 	{ "X-MAC-CYRILLIC", "x-mac-cyrillic" },
 	{ "Big5", "big5" },
+	{ "CHINESEBIG5", "big5" },
+	{ "GB2312_CHARSET", "gb18030" },
 };
 
 /* Labels that must stay unknown: "undeclared" in disguise, refused converters, junk. */
@@ -348,6 +352,7 @@ static const char *const unknown_labels[] = {
 	"charset=us-ascii",
 	"replacement",
 	"x-user-defined",
+	"ansi_x3.110-1983",
 	"iso-2022-cn",
 	"iso-2022-cn-ext",
 	"ISO-2022-CN-EXT",

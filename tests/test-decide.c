@@ -94,6 +94,17 @@ static const Case cases[] = {
 	  FALSE, MIMEUTF8_POLICY_LENIENT, "euc-jp", MIMEUTF8_RULE_DETECTED, 0 },
 	{ "declared: an iso-2022-jp label is trusted even on 8-bit bytes", "caf\xc3\xa9\n", 0,
 	  "iso-2022-jp", FALSE, MIMEUTF8_POLICY_DECLARED, "iso-2022-jp", MIMEUTF8_RULE_LABEL, 0 },
+	/* An unknown label, and the part's <meta> and detection agree: that charset, even though
+	 * one byte does not decode (issue 9, labels). */
+	{ "meta and detection agree under an unknown label",
+	  "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=big5\"></head"
+	  "><body>\263o\254O\244@\253\312\264\372\270\325\266l\245\363\241A\275\320\254d\246\254"
+	  "\252\376\245\363\244\244\252\272\267|\304\263\270\352\256\306\241C\247\332\255\314\244U"
+	  "\266g\244G\244U\244\310\244T\302I\377\246b\245x\245_\277\354\244\275\253\307\266}\267|"
+	  "\241A\260Q\275\327\251\372\246~\252\272\271w\272\342\273P\255p\265e\241C\301\302\301\302"
+	  "\261z\252\272\250\363\247U\241I</body></html>\012",
+	  0, "x-chinese-big5-custom", TRUE, MIMEUTF8_POLICY_LENIENT, "big5", MIMEUTF8_RULE_META,
+	  0 },
 	{ "declared: the label even on utf-8 bytes", "caf\xc3\xa9\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
 	{ "declared: no label is the fallback", "caf\xe9\n", 0, NULL, FALSE,
