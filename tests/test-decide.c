@@ -105,6 +105,30 @@ static const Case cases[] = {
 	  "\261z\252\272\250\363\247U\241I</body></html>\012",
 	  0, "x-chinese-big5-custom", TRUE, MIMEUTF8_POLICY_LENIENT, "big5", MIMEUTF8_RULE_META,
 	  0 },
+	/* Detection on a few 8-bit bytes, and the letters where an ISO-8859-x charset and its
+	 * Windows code page differ (issue 9, detection). */
+	{ "a line of Turkish is windows-1254, not the fallback",
+	  "Art\375k bu konuda konu\376mak istemiyorum, l\374tfen beni anlay\375n.\012", 0, NULL,
+	  FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1254", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "a line of Lithuanian is iso-8859-13",
+	  "Labai a\350i\373 u\376 j\373s\370 lai\360k\340, atsakysiu rytoj.\012", 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "iso-8859-13", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "a line of Polish is windows-1250",
+	  "Dzi\352kuj\352 za wiadomo\234\346, odpowiem jutro.\012", 0, NULL, FALSE,
+	  MIMEUTF8_POLICY_LENIENT, "windows-1250", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "czech without c1 bytes is iso-8859-2",
+	  "D\354kuji za va\271i zpr\341vu, odpov\355m z\355tra. Pros\355m vypl\362te tento form"
+	  "ul\341\370 a vra\273te jej do p\341tku. \256lu\273ou\350k\375 k\371\362 \372p\354l "
+	  "\357\341belsk\351 \363dy.\012",
+	  0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "iso-8859-2", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "greek with windows quotes is windows-1253",
+	  "\270\367\357\365\354\345 \363\364\345\337\353\345\351 \364\341 \223\335\343\343\361"
+	  "\341\366\341\224 \363\364\357 \343\361\341\366\345\337\357 \363\341\362 \226 \345"
+	  "\365\367\341\361\351\363\364\376 \343\351\341 \364\357 \354\336\355\365\354\334 \363"
+	  "\341\362\205\012",
+	  0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1253", MIMEUTF8_RULE_DETECTED, 0 },
+	{ "two umlauts stay windows-1252", "Vielen Dank f\374r Ihre Nachricht, Gr\374\337e.\012", 0,
+	  NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "windows-1252", MIMEUTF8_RULE_DETECTED, 0 },
 	{ "declared: the label even on utf-8 bytes", "caf\xc3\xa9\n", 0, "iso-8859-1", FALSE,
 	  MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_LABEL, 0 },
 	{ "declared: no label is the fallback", "caf\xe9\n", 0, NULL, FALSE,
