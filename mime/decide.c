@@ -142,11 +142,13 @@ byte_char (MimeUtf8Translator *translator, guint8 c)
 	return g_utf8_get_char ((const char *) utf8->data);
 }
 
-/* TRUE when every letter among the bytes >= 0x80 that occur is a Latin one in `charset`. */
+/* TRUE when the bytes >= 0x80 that occur hold letters, all of them Latin ones, in `charset`:
+ * signs alone ("Intel®") tell a detector nothing. */
 static gboolean
 latin_letters (const _MimeUtf8Charset *charset, const size_t count[256])
 {
 	g_autoptr (MimeUtf8Translator) translator = _mimeutf8_translator_new_for (charset);
+	gboolean letters = FALSE;
 	unsigned int c;
 
 	for (c = 0x80; c < 0x100; c++) {
@@ -155,10 +157,13 @@ latin_letters (const _MimeUtf8Charset *charset, const size_t count[256])
 		if (count[c] == 0)
 			continue;
 		u = byte_char (translator, (guint8) c);
-		if (g_unichar_isalpha (u) && g_unichar_get_script (u) != G_UNICODE_SCRIPT_LATIN)
+		if (!g_unichar_isalpha (u))
+			continue;
+		if (g_unichar_get_script (u) != G_UNICODE_SCRIPT_LATIN)
 			return FALSE;
+		letters = TRUE;
 	}
-	return TRUE;
+	return letters;
 }
 
 /* Bytes >= 0xA0 that are a letter in `a` and not in `b`. */
