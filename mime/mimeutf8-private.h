@@ -127,6 +127,8 @@ const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- encode.c: transfer encodings for rewritten bodies ---------------------------------------- */
 
+/* The value of a base64 character (RFC 2045, RFC 2152's set B), or -1. */
+int _mimeutf8_base64_value (guint8 c);
 /* Appends `data` encoded as base64 lines of 76 characters, each ended by `newline`. */
 void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
 /* Appends `data` as quoted-printable text: each `newline` in it is a hard line break, any other CR

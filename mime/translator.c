@@ -761,19 +761,6 @@ iconv_flush (MimeUtf8Translator *translator, GByteArray *out)
 
 /* ---- UTF-7 --------------------------------------------------------------------------------- */
 
-/* The value of a character of RFC 2152's base64 set, or -1. */
-static int
-base64_value (guint8 c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* What a UTF-7 encoder writes in base64: not C0 or C1 controls (but tab, line ends and NUL, which
  * the caller replaces), not private-use characters, not unassigned code points or noncharacters.  Base64 that is not UTF-7
  * (a PGP signature, "C++") decodes to such code points often. */
@@ -800,7 +787,7 @@ utf7_run (const guint8 *p, const guint8 *end, gunichar *chars, size_t *n_out)
 		guint32 unit;
 		gunichar c;
 
-		bits = (bits << 6) | (guint32) base64_value (*p);
+		bits = (bits << 6) | (guint32) _mimeutf8_base64_value (*p);
 		nbits += 6;
 		if (nbits < 16)
 			continue;
@@ -839,7 +826,7 @@ utf7_at (const guint8 *p, const guint8 *end, const guint8 **run_end_out, gunicha
 {
 	const guint8 *run = p + 1, *run_end = run;
 
-	while (run_end < end && base64_value (*run_end) >= 0)
+	while (run_end < end && _mimeutf8_base64_value (*run_end) >= 0)
 		run_end++;
 	*run_end_out = run_end;
 	*n_out = 0;
