@@ -164,9 +164,8 @@ _mimeutf8_longest_line (const guint8 *data, size_t len)
 	return longest;
 }
 
-/* Value of a base64 character, or -1. */
-static inline int
-base64_value (guint8 c)
+int
+_mimeutf8_base64_value (guint8 c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -192,7 +191,7 @@ _mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out)
 	if (n - data > 2 || data % 4 == 1)
 		return FALSE;
 	for (i = 0; i < data; i++) {
-		int v = base64_value (p[i]);
+		int v = _mimeutf8_base64_value (p[i]);
 		guint8 b;
 
 		if (v < 0)
@@ -216,7 +215,7 @@ base64_line (const guint8 *line, size_t len, size_t *pad_out)
 {
 	size_t i = 0, pad = 0;
 
-	while (i < len && base64_value (line[i]) >= 0)
+	while (i < len && _mimeutf8_base64_value (line[i]) >= 0)
 		i++;
 	while (i + pad < len && line[i + pad] == '=')
 		pad++;

@@ -592,7 +592,8 @@ decide_raw (Ctx *ctx, const guint8 *p, size_t n)
 	_mimeutf8_utf8_scan (p, n, &scan);
 	if (fallback == NULL || (fallback->flags & unusable) != 0)
 		fallback = _mimeutf8_fallback (NULL);
-	if (scan.invalid == 0) {
+	/* UTF-8 but for a stray byte is UTF-8, with U+FFFD for that byte, as for bodies. */
+	if (scan.invalid == 0 || _mimeutf8_utf8_mostly (&scan)) {
 		ctx->raw_charset = _mimeutf8_cs_utf8;
 		ctx->raw_rule = RULE_8BIT_UTF8;
 	} else if (eight_bit != NULL && (eight_bit->flags & unusable) == 0 &&

@@ -20,6 +20,7 @@ typedef enum {
 	_MIMEUTF8_DECODER_UTF8,        /* our own validating decoder */
 	_MIMEUTF8_DECODER_SINGLE_BYTE, /* a 256-entry table, built once from iconv */
 	_MIMEUTF8_DECODER_ICONV,       /* multi-byte, through iconv */
+	_MIMEUTF8_DECODER_UTF7,        /* our own lenient UTF-7 decoder */
 } _MimeUtf8Decoder;
 
 /* Flags of a charset. */
@@ -33,6 +34,9 @@ enum {
 	_MIMEUTF8_CS_C1_CONTROLS = 1 << 2,
 	/* A legacy single-byte charset: valid UTF-8 under this label is taken as UTF-8. */
 	_MIMEUTF8_CS_SINGLE_BYTE = 1 << 3,
+	/* JIS X 0208 codes iconv rejects (NEC row 13, the NEC-selected IBM rows 89-92) are read
+	 * through CP932, as WHATWG's jis0208 index has them. */
+	_MIMEUTF8_CS_JIS_EXTENSIONS = 1 << 4,
 };
 
 typedef struct {
@@ -75,6 +79,9 @@ typedef struct {
 /* Counts what a UTF-8 decoder would meet in `data`.  Strictly valid UTF-8 without NUL has
  * invalid == 0 && nul == 0. */
 void _mimeutf8_utf8_scan (const guint8 *data, size_t len, _MimeUtf8Scan *scan_out);
+/* TRUE when bytes with invalid sequences are still UTF-8 text with a few stray bytes: at least
+ * two valid multi-byte sequences for each invalid one. */
+gboolean _mimeutf8_utf8_mostly (const _MimeUtf8Scan *scan);
 /* Length of the maximal invalid subpart at `data` (at least 1), or 0 if `data` starts with a
  * complete valid sequence; -1 if the bytes are a valid but incomplete prefix of a sequence. */
 int _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len);
@@ -88,7 +95,10 @@ MimeUtf8Translator *_mimeutf8_translator_new_for (const _MimeUtf8Charset *charse
 typedef struct {
 	const _MimeUtf8Charset *charset; /* never NULL once decided */
 	MimeUtf8Rule rule;
-	size_t skip;          /* bytes of byte-order mark to drop before converting */
+	size_t skip; /* bytes of byte-order mark to drop before converting */
+	/* NUL padding to drop: [pad_start, pad_start + pad_len), followed by nothing but line
+	 * breaks.  pad_len is 0 when there is none. */
+	size_t pad_start, pad_len;
 	char detected[48];    /* the detector's answer when it ran, else "" */
 	gboolean leave_alone; /* strict policy: do not convert */
 	const char *reason;   /* why it is left alone */
@@ -104,6 +114,10 @@ typedef struct {
 
 void _mimeutf8_decide (const MimeUtf8Options *options, const guint8 *data, size_t len,
 		       const _MimeUtf8Evidence *evidence, _MimeUtf8Decision *decision_out);
+/* Converts a part's bytes as decided, appending to `out`: without its byte-order mark and its NUL
+ * padding. */
+void _mimeutf8_decision_convert (const _MimeUtf8Decision *decision, MimeUtf8Translator *translator,
+				 const guint8 *data, size_t len, GByteArray *out);
 /* Finds the charset value of a <meta> tag within the HTML prescan window: its label is at
  * [*start_out, *end_out). */
 gboolean _mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out,
@@ -113,6 +127,8 @@ const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- encode.c: transfer encodings for rewritten bodies ---------------------------------------- */
 
+/* The value of a base64 character (RFC 2045, RFC 2152's set B), or -1. */
+int _mimeutf8_base64_value (guint8 c);
 /* Appends `data` encoded as base64 lines of 76 characters, each ended by `newline`. */
 void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
 /* Appends `data` as quoted-printable text: each `newline` in it is a hard line break, any other CR

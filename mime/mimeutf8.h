@@ -165,8 +165,9 @@ typedef struct {
 	/* Decoded body bytes before and after conversion. */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
-	/* Invalid sequences replaced by U+FFFD (NUL counts as one), and the input offset of the
-	 * first one (-1 when there was none). */
+	/* Invalid sequences replaced by U+FFFD (NUL counts as one; a run of NULs that ends the
+	 * body, before its last line breaks, is padding: dropped, not counted), and the input
+	 * offset of the first one (-1 when there was none). */
 	uint64_t replacements;
 	int64_t first_replacement;
 	/* The charset detector's answer when it ran, else NULL. */
@@ -288,8 +289,9 @@ MimeUtf8ConvertStatus mimeutf8_convert (const char *label, const void *data, siz
 					GByteArray *out, MimeUtf8ConvertStats *stats_out,
 					GError **error);
 
-/* Converts a text file's bytes with the same rules as a text part: byte-order mark, valid UTF-8
- * and so on under the policy in `options`, with `label` as the declared charset (may be NULL).
+/* Converts a text file's bytes with the same rules as a text part: byte-order mark, valid UTF-8,
+ * NUL padding at the end dropped, and so on under the policy in `options`, with `label` as the
+ * declared charset (may be NULL).
  * `charset_out`, if not NULL, receives the canonical name used (static). */
 MimeUtf8ConvertStatus mimeutf8_convert_text (const MimeUtf8Options *options, const char *label,
 					     const void *data, size_t len, GByteArray *out,

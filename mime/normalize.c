@@ -1253,8 +1253,8 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 
 		plan->converted =
 			g_byte_array_sized_new (plan->decoded_len + plan->decoded_len / 4 + 16);
-		mimeutf8_translator_convert (translator, plan->decoded + decision.skip,
-					     plan->decoded_len - decision.skip, plan->converted);
+		_mimeutf8_decision_convert (&decision, translator, plan->decoded,
+					    plan->decoded_len, plan->converted);
 		mimeutf8_translator_end (translator, plan->converted);
 		mimeutf8_translator_get_stats (translator, &stats);
 		record->replacements = stats.replacements;

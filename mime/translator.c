@@ -45,6 +45,7 @@ typedef enum {
 	MODE_UTF8,
 	MODE_TABLE,
 	MODE_ICONV,
+	MODE_UTF7,
 } Mode;
 
 struct _MimeUtf8Translator {
@@ -578,6 +579,85 @@ iconv_check_output (MimeUtf8Translator *translator, GByteArray *out, size_t old,
 	}
 }
 
+/* ---- JIS X 0208 extensions ----------------------------------------------------------------- */
+
+/* Whether G0 holds JIS X 0208 after the escape sequences in [p, end), starting from `kanji`. */
+static gboolean
+iso2022jp_kanji_after (const guint8 *p, const guint8 *end, gboolean kanji)
+{
+	while ((p = memchr (p, 0x1B, (size_t) (end - p))) != NULL && end - p >= 3) {
+		if (p[1] == '$' && (p[2] == '@' || p[2] == 'B'))
+			kanji = TRUE;
+		else if (p[1] == '(' || (p[1] == '$' && (p[2] == 'A' || p[2] == '(')))
+			kanji = FALSE;
+		p++;
+	}
+	return kanji;
+}
+
+/* Appends the character of the JIS X 0208 code (j1, j2), both 0x21-0x7E, that glibc's EUC-JP and
+ * ISO-2022-JP reject: NEC row 13 (① № ㍻) and the NEC-selected IBM rows 89-92.  WHATWG's jis0208
+ * index has them, and so has CP932, whose Shift_JIS bytes for a JIS code follow from it by
+ * arithmetic; CP932 agrees with that index on every code (charset-table.c).  FALSE when CP932 has
+ * no character there either. */
+static gboolean
+jis_extension_append (guint8 j1, guint8 j2, GByteArray *out)
+{
+	const char *cp932 = _mimeutf8_charset_by_name ("shift_jis")->iconv_name;
+	guint8 sjis[2], buf[8];
+	char *inp = (char *) sjis, *outp = (char *) buf;
+	size_t inleft = 2, outleft = sizeof buf, n;
+	gboolean ok;
+	iconv_t cd;
+
+	sjis[0] = (guint8) (((j1 + 1) >> 1) + (j1 <= 0x5E ? 0x70 : 0xB0));
+	sjis[1] = (guint8) (j2 + ((j1 & 1) ? (j2 >= 0x60 ? 0x20 : 0x1F) : 0x7E));
+	cd = cd_take (cp932);
+	if (cd == (iconv_t) -1)
+		return FALSE;
+	ok = iconv (cd, &inp, &inleft, &outp, &outleft) != (size_t) -1 && inleft == 0;
+	cd_give (cp932, cd);
+	n = (size_t) (outp - (char *) buf);
+	/* One character, not a private-use one (CP932 has those only past row 94). */
+	if (!ok || n < 2 || _mimeutf8_utf8_invalid_len (buf, n) != 0 || utf8_need (buf[0]) != n ||
+	    (buf[0] == 0xEE || (buf[0] == 0xEF && buf[1] < 0xA4)))
+		return FALSE;
+	g_byte_array_append (out, buf, (guint) n);
+	return TRUE;
+}
+
+/* At an invalid sequence at `p`, stream offset `offset`: when it is a two-byte JIS X 0208 code,
+ * appends its character, or one U+FFFD for both bytes (as WHATWG does: resynchronizing after one
+ * byte would read the second as the first of another code), and returns TRUE.  For ISO-2022-JP,
+ * `*scanned` and `*kanji` follow the escape sequences up to `p` (the whole input is converted in
+ * one call). */
+static gboolean
+jis_extension (MimeUtf8Translator *translator, const guint8 **scanned, gboolean *kanji,
+	       const guint8 *p, const guint8 *end, uint64_t offset, GByteArray *out)
+{
+	guint8 j1, j2;
+
+	if (end - p < 2 || (translator->charset->flags & _MIMEUTF8_CS_JIS_EXTENSIONS) == 0)
+		return FALSE;
+	if (translator->charset->flags & _MIMEUTF8_CS_STATEFUL_7BIT) {
+		*kanji = iso2022jp_kanji_after (*scanned, p, *kanji);
+		*scanned = p;
+		if (!*kanji)
+			return FALSE;
+		j1 = p[0];
+		j2 = p[1];
+	} else {
+		/* EUC-JP: JIS X 0208 with the high bits set. */
+		j1 = (guint8) (p[0] - 0x80);
+		j2 = (guint8) (p[1] - 0x80);
+	}
+	if (j1 < 0x21 || j1 > 0x7E || j2 < 0x21 || j2 > 0x7E)
+		return FALSE;
+	if (!jis_extension_append (j1, j2, out))
+		append_replacement (translator, out, offset);
+	return TRUE;
+}
+
 /* Converts [in, in + len), from stream offset `offset`, replacing invalid sequences.  Returns the
  * bytes consumed: all, or all but an incomplete sequence of at most HOLD_MAX bytes at the end. */
 static size_t
@@ -586,6 +666,8 @@ iconv_run (MimeUtf8Translator *translator, const guint8 *in, size_t len, uint64_
 {
 	const guint8 *p = in, *end = in + len;
 	unsigned int unit = MAX (translator->charset->error_unit, 1);
+	const guint8 *scanned = in;
+	gboolean kanji = FALSE;
 
 	while (p < end) {
 		size_t chunk = MIN ((size_t) (end - p), (size_t) WINDOW);
@@ -610,6 +692,11 @@ iconv_run (MimeUtf8Translator *translator, const guint8 *in, size_t len, uint64_
 			if ((size_t) (end - p) <= HOLD_MAX)
 				return (size_t) (p - in);
 			/* No real character is that long: the bytes are invalid. */
+		}
+		if (err == EILSEQ && jis_extension (translator, &scanned, &kanji, p, end,
+						    offset + (uint64_t) (p - in), out)) {
+			p += 2;
+			continue;
 		}
 		append_replacement (translator, out, offset + (uint64_t) (p - in));
 		p += MIN ((size_t) unit, (size_t) (end - p));
@@ -672,6 +759,139 @@ iconv_flush (MimeUtf8Translator *translator, GByteArray *out)
 	iconv (translator->cd, NULL, NULL, NULL, NULL);
 }
 
+/* ---- UTF-7 --------------------------------------------------------------------------------- */
+
+/* What a UTF-7 encoder writes in base64: not C0 or C1 controls (but tab, line ends and NUL, which
+ * the caller replaces), not private-use characters, not unassigned code points or noncharacters.  Base64 that is not UTF-7
+ * (a PGP signature, "C++") decodes to such code points often. */
+static gboolean
+utf7_plausible (gunichar c)
+{
+	if (c < 0x20)
+		return c == 0 || c == '\t' || c == '\n' || c == '\r';
+	return !(c >= 0x7F && c <= 0x9F) && !(c >= 0xE000 && c <= 0xF8FF) &&
+	       g_unichar_type (c) != G_UNICODE_UNASSIGNED;
+}
+
+/* Decodes the base64 run [p, end) after a '+' into `chars` (room for end - p): TRUE when it is
+ * well-formed UTF-7 (RFC 2152): whole UTF-16 units, fewer than 6 bits left over and those zero,
+ * surrogates in pairs, and only characters an encoder writes. */
+static gboolean
+utf7_run (const guint8 *p, const guint8 *end, gunichar *chars, size_t *n_out)
+{
+	guint32 bits = 0, high = 0;
+	unsigned int nbits = 0;
+	size_t n = 0;
+
+	for (; p < end; p++) {
+		guint32 unit;
+		gunichar c;
+
+		bits = (bits << 6) | (guint32) _mimeutf8_base64_value (*p);
+		nbits += 6;
+		if (nbits < 16)
+			continue;
+		nbits -= 16;
+		unit = (bits >> nbits) & 0xFFFF;
+		bits &= (1u << nbits) - 1;
+		if (unit >= 0xD800 && unit <= 0xDBFF) {
+			if (high != 0)
+				return FALSE;
+			high = unit;
+			continue;
+		}
+		if (unit >= 0xDC00 && unit <= 0xDFFF) {
+			if (high == 0)
+				return FALSE;
+			c = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
+			high = 0;
+		} else {
+			if (high != 0)
+				return FALSE;
+			c = unit;
+		}
+		if (!utf7_plausible (c))
+			return FALSE;
+		chars[n++] = c;
+	}
+	*n_out = n;
+	return n > 0 && high == 0 && nbits < 6 && bits == 0;
+}
+
+/* The run of base64 characters after the '+' at `p`, and whether it is well-formed UTF-7 (an empty
+ * run only before '-': "+-" is '+'). */
+static gboolean
+utf7_at (const guint8 *p, const guint8 *end, const guint8 **run_end_out, gunichar *chars,
+	 size_t *n_out)
+{
+	const guint8 *run = p + 1, *run_end = run;
+
+	while (run_end < end && _mimeutf8_base64_value (*run_end) >= 0)
+		run_end++;
+	*run_end_out = run_end;
+	*n_out = 0;
+	if (run_end == run)
+		return run_end < end && *run_end == '-';
+	return utf7_run (run, run_end, chars, n_out);
+}
+
+/* RFC 2152, leniently: a '+' that does not start a well-formed base64 run is the ASCII '+' it
+ * looks like, and the bytes after it are read as ASCII too ("1 + 1 = 2", "C++", "a+b." stay as
+ * written); "+-" is '+'; a '-' after a run is absorbed.  A UTF-7 encoder writes every '+' as "+-",
+ * so one such '+' shows that the text was not (all) written by one: then only runs closed by '-'
+ * are decoded, and base64 that is not UTF-7 (a PGP signature, whose lines end without '-') stays
+ * as written.  A byte above 0x7F, which UTF-7 never has, and a NUL become U+FFFD.
+ * [data, data + len) is at stream offset `base`. */
+static void
+utf7_decode (MimeUtf8Translator *translator, const guint8 *data, size_t len, uint64_t base,
+	     GByteArray *out)
+{
+	const guint8 *p, *end = data + len;
+	g_autofree gunichar *chars = g_new (gunichar, len / 2 + 1);
+	gboolean foreign = FALSE;
+
+	for (p = data; !foreign && (p = memchr (p, '+', (size_t) (end - p))) != NULL;) {
+		const guint8 *run_end;
+		size_t n;
+
+		foreign = !utf7_at (p, end, &run_end, chars, &n);
+		p = run_end;
+	}
+	p = data;
+	while (p < end) {
+		const guint8 *run_end;
+		size_t n, i;
+
+		if (*p != '+') {
+			if (*p >= 0x80 || *p == 0)
+				append_replacement (translator, out, base + (uint64_t) (p - data));
+			else
+				g_byte_array_append (out, p, 1);
+			p++;
+			continue;
+		}
+		if (!utf7_at (p, end, &run_end, chars, &n) ||
+		    (foreign && (run_end == end || *run_end != '-'))) {
+			g_byte_array_append (out, p, 1);
+			p++;
+			continue;
+		}
+		if (n == 0)
+			g_byte_array_append (out, p, 1);
+		for (i = 0; i < n; i++) {
+			guint8 buf[6];
+
+			if (chars[i] == 0)
+				append_replacement (translator, out, base + (uint64_t) (p - data));
+			else
+				g_byte_array_append (
+					out, buf,
+					(guint) g_unichar_to_utf8 (chars[i], (char *) buf));
+		}
+		p = run_end < end && *run_end == '-' ? run_end + 1 : run_end;
+	}
+}
+
 /* ---- the public face ----------------------------------------------------------------------- */
 
 static void
@@ -708,6 +928,9 @@ _mimeutf8_translator_new_for (const _MimeUtf8Charset *charset)
 			translator->table = table_ascii_only ();
 			translator->unavailable = TRUE;
 		}
+		break;
+	case _MIMEUTF8_DECODER_UTF7:
+		translator->mode = MODE_UTF7;
 		break;
 	case _MIMEUTF8_DECODER_ICONV:
 	default:
@@ -780,6 +1003,12 @@ mimeutf8_translator_convert (MimeUtf8Translator *translator, const void *data, s
 	case MODE_ICONV:
 		iconv_convert (translator, data, len, out);
 		break;
+	case MODE_UTF7:
+		/* Whole at the end: whether a '+' starts a run depends on how the run ends. */
+		if (translator->whole == NULL)
+			translator->whole = g_byte_array_new ();
+		g_byte_array_append (translator->whole, data, (guint) len);
+		break;
 	}
 	translator->stats.bytes_in += len;
 	translator->stats.bytes_out += out->len - old;
@@ -799,9 +1028,13 @@ mimeutf8_translator_end (MimeUtf8Translator *translator, GByteArray *out)
 		size_t used;
 
 		translator->whole = NULL;
-		used = iconv_run (translator, whole->data, whole->len, base, out);
-		if (used < whole->len)
-			append_replacement (translator, out, base + used);
+		if (translator->mode == MODE_UTF7) {
+			utf7_decode (translator, whole->data, whole->len, base, out);
+		} else {
+			used = iconv_run (translator, whole->data, whole->len, base, out);
+			if (used < whole->len)
+				append_replacement (translator, out, base + used);
+		}
 		g_byte_array_unref (whole);
 	}
 	if (translator->n_held > 0) {

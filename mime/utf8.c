@@ -185,6 +185,15 @@ _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len)
 	}
 }
 
+gboolean
+_mimeutf8_utf8_mostly (const _MimeUtf8Scan *scan)
+{
+	/* Legacy text forms a valid multi-byte sequence only where a lead-range letter happens to
+	 * precede a continuation-range one, which is rare; stray bytes in UTF-8 text are rarer
+	 * still, so two valid sequences for each invalid one is UTF-8 with damage. */
+	return scan->multibyte > 0 && scan->invalid <= scan->multibyte / 2;
+}
+
 size_t
 _mimeutf8_count_high (const guint8 *data, size_t len)
 {

@@ -422,6 +422,13 @@ SUPERSETS = {"iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252", "
 META = re.compile(r"(<meta[^>]*charset=)[\"']?([A-Za-z0-9_.:-]+)", re.I)
 
 
+def without_nul_padding(text):
+    """The text without the run of NULs that ends it, before its last line breaks: padding,
+    which mimeutf8 drops (README, "Charset decision")."""
+    m = re.match(r"(?s)(.*?)\x00+([\r\n]*)$", text)
+    return m.group(1) + m.group(2) if m else text
+
+
 def comparable(text):
     text = META.sub(lambda m: m.group(1) + "utf-8", text)
     return text.replace("\x00", "\ufffd")
@@ -480,7 +487,14 @@ def justified(record, data, label, our_text, part=None):
         the escapes as us-ascii text), and the text is Python's ISO-2022-JP decoding;
       - base64 footer: plain lines after a base64 run (a list footer) are kept as text, where
         Python's decoder reads them as more base64; the text is Python's decoding of the run
-        alone followed by those lines."""
+        alone followed by those lines;
+      - NUL padding: a run of NULs that ends the body is padding, dropped, and the text is
+        Python's decoding without it."""
+    try:
+        if comparable(without_nul_padding(data.decode(codecs.lookup(label).name))) == our_text:
+            return "NUL padding at the end dropped"
+    except (LookupError, UnicodeDecodeError):
+        pass
     superset = SUPERSETS.get(label)
     if superset:
         try:

@@ -9,7 +9,8 @@ package and codecs, never GMime, and checks:
   over pure ASCII) and its transfer-decoded bytes decode strictly as UTF-8, without NUL;
 - where the input part decodes strictly (valid UTF-8 wins over a legacy label, as the README's
   rules say; else the label through Python's codec of the charset the README maps it to), the
-  expected text is that text, with line ends, a byte-order mark, NUL (U+FFFD) and the HTML
+  expected text is that text, with line ends, a byte-order mark, NUL (U+FFFD; a run of NULs that
+  ends the text, before its last line breaks, is padding and dropped) and the HTML
   <meta> charset (utf-8) as the README says they change;
 - the Subject and the display names of From/To/Cc decode (RFC 2047, strict codecs) to the same
   text in both, where the input's decode.
@@ -114,6 +115,7 @@ def transfer_decoded(part):
 
 
 def comparable(text, html):
+    text = re.sub(r"\0+([\r\n]*)$", r"\1", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
     if html:
         text = re.sub(r"(?i)(charset\s*=\s*[\"']?)[\w.:-]+", r"\1", text)
@@ -153,12 +155,24 @@ def header_text(value, charset=None):
         return None
     value = str(value)
     if re.search("[\udc80-\udcff]", value):
-        return decode_strict(value.encode("ascii", "surrogateescape"), charset)
+        raw = value.encode("ascii", "surrogateescape")
+        text = mostly_utf8(raw) or decode_strict(raw, charset)
+        if text is None or "=?" not in text:
+            return text
+        value = text
     try:
-        chunks = email.header.decode_header(str(value))
-        return "".join(c.decode(cs or "ascii") if isinstance(c, bytes) else c for c, cs in chunks)
+        return str(email.header.make_header(email.header.decode_header(str(value))))
     except (LookupError, UnicodeDecodeError, email.errors.HeaderParseError):
         return None
+
+
+def mostly_utf8(data):
+    """UTF-8 with a few stray bytes, each one U+FFFD, as the README reads raw 8-bit headers: at
+    least two valid multi-byte sequences for each invalid one; else None."""
+    text = data.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - data.decode("utf-8", "ignore").count("\ufffd")
+    multibyte = sum(1 for c in text if c != "\ufffd" and ord(c) > 0x7F)
+    return text if invalid and multibyte and invalid <= multibyte // 2 else None
 
 
 def check_pair(name, raw_in, raw_out):

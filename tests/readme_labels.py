@@ -12,7 +12,7 @@ root = sys.argv[1]
 table = open(root + "/mime/charset-table.c").read()
 charsets = {k: (n, i) for k, n, i in re.findall(r'\[(CS_\w+)\] = \{ "([^"]+)", "([^"]+)"', table)}
 labels = re.findall(r'\{ "([^"]+)", (CS_\w+), ([A-Z_| ]+) \}', table)
-LETTERS = {"SRC_WHATWG": "W", "SRC_CORPUS": "C", "SRC_GEN": "G", "SRC_ALIAS": "A", "SRC_TYPO": "T"}
+LETTERS = {"SRC_WHATWG": "W", "SRC_CORPUS": "C", "SRC_GEN": "G", "SRC_ALIAS": "A", "SRC_TYPO": "T", "SRC_SURVEY": "S"}
 START, END = "<!-- label table: begin -->", "<!-- label table: end -->"
 
 
@@ -27,7 +27,9 @@ def section():
     lines += ["", "%d charsets, %d labels. Sources: W the WHATWG Encoding Standard (`encodings.json`), "
               "C seen in `../shared/corpus/real`, G used by `../shared/corpus/gen.py`, A a registry "
               "or vendor alias that mail software writes (IANA names of US-ASCII, Microsoft code "
-              "pages, RFC 1554, 1557, 1642, 2152), T a misspelling seen in mail." % (len(charsets), len(labels)),
+              "pages, RFC 1554, 1557, 1642, 2152), T a misspelling seen in mail, S seen in real mail by "
+              "the survey of issue 9 (Windows GDI names: `CHINESEBIG5_CHARSET` is code page 950, "
+              "`GB2312_CHARSET` 936)." % (len(charsets), len(labels)),
               "", END]
     return "\n".join(lines)
 

@@ -358,6 +358,20 @@ static const Case cases[] = {
 	  "windows-1252" },
 	{ "Subject", " caf\xc3\xa9 cr\xc3\xa8me", ENC, "koi8-r",
 	  " =?UTF-8?B?Y2Fmw6kgY3LDqG1l?=", "8bit-utf8", NULL },
+	/* Issue 9, item 5: UTF-8 but for one stray byte (mailformed-headers.eml) is UTF-8, with
+	 * U+FFFD for the byte, whatever the message charset. */
+	{ "From",
+	  " \xd0\xae\xd0\xbd\xd0\xb8\xd0\xba\xd0\xbe\xd0\xb4 "
+	  "\xd0\xb7\xd0\xb0\xd0\xbf\xd1\x80\xd0\xb5"
+	  "\xd1\x89\xd0\xb5\xd0\xbd\xf1 <headers@gmail.com>",
+	  ENC, NULL,
+	  " =?UTF-8?B?0K7QvdC40LrQvtC0INC30LDQv9GA0LXRidC10L3vv70=?=\n <headers@gmail.com>",
+	  "8bit-utf8", NULL },
+	{ "Subject", " caf\xc3\xa9 cr\xc3\xa8me \xff", ENC, "koi8-r",
+	  " =?UTF-8?B?Y2Fmw6kgY3LDqG1lIO+/vQ==?=", "8bit-utf8", NULL },
+	/* One valid sequence for one invalid byte is not enough to call it UTF-8. */
+	{ "Subject", " \xc3\xa9t\xe9", ENC, NULL, " =?UTF-8?B?w4PCqXTDqQ==?=", "8bit-fallback",
+	  "windows-1252" },
 	{ "X-Mailer", " Courrier \xc3\xa9lectronique 1.0", ENC, NULL,
 	  " Courrier =?UTF-8?Q?=C3=A9lectronique?= 1.0", "8bit-utf8", NULL },
 	{ "From", " \xf6\xcf\xd2\xc1 \xe9\xd7\xc1\xce\xcf\xd7 <zhora@example.com>", ENC, "koi8-r",

@@ -238,24 +238,31 @@ read_whatwg_index (const char *name, gunichar code[128])
 	return TRUE;
 }
 
-/* What the translator makes of one byte alone, and whether it counted a replacement. */
+/* What the translator makes of `len` bytes: one character, and whether it counted a
+ * replacement. */
 static gunichar
-decode_byte (const _MimeUtf8Charset *charset, guint8 b, gboolean *replaced_out)
+decode_one (const _MimeUtf8Charset *charset, const guint8 *in, size_t len, gboolean *replaced_out)
 {
 	g_autoptr (MimeUtf8Translator) translator = _mimeutf8_translator_new_for (charset);
 	g_autoptr (GByteArray) out = g_byte_array_new ();
 	MimeUtf8ConvertStats stats;
 	gunichar c;
 
-	mimeutf8_translator_convert (translator, &b, 1, out);
+	mimeutf8_translator_convert (translator, in, len, out);
 	mimeutf8_translator_end (translator, out);
 	mimeutf8_translator_get_stats (translator, &stats);
 	assert_strict_utf8 (out);
 	c = g_utf8_get_char_validated ((const char *) out->data, (gssize) out->len);
-	/* One byte, one character. */
+	/* One character. */
 	assert_int_equal (out->len, (size_t) g_unichar_to_utf8 (c, NULL));
 	*replaced_out = stats.replacements > 0;
 	return c;
+}
+
+static gunichar
+decode_byte (const _MimeUtf8Charset *charset, guint8 b, gboolean *replaced_out)
+{
+	return decode_one (charset, &b, 1, replaced_out);
 }
 
 static void
@@ -318,6 +325,82 @@ test_translator__whatwg_single_byte (void **state)
 		if (!seen[d] && _mimeutf8_charset_by_name (known_differences[d].charset) != NULL)
 			fail_msg ("%s 0x%02X now agrees with WHATWG: update known_differences",
 				  known_differences[d].charset, known_differences[d].byte);
+}
+
+/* Where glibc's JIS X 0208 and WHATWG's jis0208 index differ on a code both decode: the JIS and
+ * the Microsoft reading of six symbols (charset-table.c). */
+static const struct {
+	unsigned int pointer;
+	gunichar ours, whatwg;
+} jis0208_differences[] = {
+	{ 32, 0x301C, 0xFF5E },  /* WAVE DASH, FULLWIDTH TILDE */
+	{ 33, 0x2016, 0x2225 },  /* DOUBLE VERTICAL LINE, PARALLEL TO */
+	{ 60, 0x2212, 0xFF0D },  /* MINUS SIGN, FULLWIDTH HYPHEN-MINUS */
+	{ 80, 0x00A2, 0xFFE0 },  /* CENT SIGN */
+	{ 81, 0x00A3, 0xFFE1 },  /* POUND SIGN */
+	{ 137, 0x00AC, 0xFFE2 }, /* NOT SIGN */
+};
+
+/* Every code of rows 1-94 of WHATWG's jis0208 index, in ISO-2022-JP and in EUC-JP: the same
+ * character, but for the six symbols above; NEC row 13 and IBM rows 89-92 included (issue 9,
+ * item 4).  A code the index lacks is one U+FFFD. */
+static void
+test_translator__whatwg_jis0208 (void **state)
+{
+	g_autofree char *path =
+		g_strdup_printf ("%s/reference/whatwg-encoding/index-jis0208.txt", SHARED_DIR);
+	g_autofree char *contents = NULL;
+	g_autofree gunichar *code = g_new0 (gunichar, 94 * 94);
+	g_auto (GStrv) lines = NULL;
+	const _MimeUtf8Charset *jp[2] = { _mimeutf8_charset_by_name ("iso-2022-jp"),
+					  _mimeutf8_charset_by_name ("euc-jp") };
+	size_t i, d, extensions = 0, wrong = 0;
+
+	if (!g_file_get_contents (path, &contents, NULL, NULL)) {
+		print_message ("SKIP: ../shared is absent\n");
+		skip ();
+	}
+	lines = g_strsplit (contents, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		unsigned int pointer;
+		unsigned long value;
+
+		if (lines[i][0] != '#' && sscanf (lines[i], " %u 0x%lx", &pointer, &value) == 2 &&
+		    pointer < 94 * 94)
+			code[pointer] = (gunichar) value;
+	}
+	for (i = 0; i < 94 * 94; i++) {
+		guint8 row = (guint8) (i / 94), cell = (guint8) (i % 94);
+		const guint8 iso[] = { 0x1B, '$', 'B', row + 0x21, cell + 0x21, 0x1B, '(', 'B' };
+		const guint8 euc[] = { row + 0xA1, cell + 0xA1 };
+		gunichar want = code[i] != 0 ? code[i] : 0xFFFD;
+		gboolean replaced[2];
+		gunichar got[2] = { decode_one (jp[0], iso, sizeof iso, &replaced[0]),
+				    decode_one (jp[1], euc, sizeof euc, &replaced[1]) };
+		size_t k;
+
+		extensions += code[i] != 0 && (row == 12 || (row >= 88 && row <= 91));
+		for (k = 0; k < 2; k++) {
+			gboolean known = FALSE;
+
+			/* one U+FFFD, counted, for a code the index lacks */
+			assert_int_equal (replaced[k], got[k] == 0xFFFD);
+
+			for (d = 0; d < G_N_ELEMENTS (jis0208_differences); d++)
+				known |= jis0208_differences[d].pointer == i &&
+					 jis0208_differences[d].ours == got[k] &&
+					 jis0208_differences[d].whatwg == want;
+			if (got[k] != want && !known && ++wrong)
+				print_message (
+					"%s: JIS X 0208 row %u cell %u is U+%04X, WHATWG says "
+					"U+%04X\n",
+					k == 0 ? "iso-2022-jp" : "euc-jp", row + 1, cell + 1,
+					got[k], want);
+		}
+	}
+	assert_int_equal (wrong, 0);
+	/* 83 in row 13, 374 in rows 89-92 */
+	assert_int_equal (extensions, 457);
 }
 
 /* ---- byte tables of decoding cases --------------------------------------------------------- */
@@ -384,6 +467,25 @@ static const DecodeCase decode_cases[] = {
 	DC ("utf-7", "+AAA-", R, 1, 0),
 	DC ("utf-7", "Hi +ZeVnLIqe-!", "Hi \xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E!", 0, -1),
 	DC ("utf-7", "+2D3eAA-", "\xF0\x9F\x98\x80", 0, -1),
+	/* UTF-7, leniently (issue 9, item 3): a '+' that starts no well-formed run is ASCII. */
+	DC ("utf-7", "1 + 1 = 2", "1 + 1 = 2", 0, -1),
+	DC ("utf-7", "C++", "C++", 0, -1),
+	DC ("utf-7", "a+b.", "a+b.", 0, -1),
+	DC ("utf-7", "Hi Mom -+Jjo--!", "Hi Mom -\xE2\x98\xBA-!", 0, -1),
+	DC ("utf-7", "x+-y+", "x+y+", 0, -1),
+	DC ("utf-7", "+AGE", "a", 0, -1),
+	/* 8 bits left over, or bits that are not zero: not what an encoder writes */
+	DC ("utf-7", "+AGEA-", "+AGEA-", 0, -1),
+	DC ("utf-7", "+AGF-", "+AGF-", 0, -1),
+	/* a lone surrogate, a private-use character */
+	DC ("utf-7", "+2D0-", "+2D0-", 0, -1),
+	DC ("utf-7", "+4AA-", "+4AA-", 0, -1),
+	DC ("utf-7", "caf\xE9 +AOk-", "caf" R " \xC3\xA9", 1, 3),
+	/* A bare '+' shows the text is not all UTF-7: then only runs closed by '-' decode, and
+	 * base64 that ends a line (a PGP signature) stays as written. */
+	DC ("utf-7", "1 + 1 +ZeVnLIqe\n", "1 + 1 +ZeVnLIqe\n", 0, -1),
+	DC ("utf-7", "1 + 1 +ZeVnLIqe-\n", "1 + 1 \xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\n", 0, -1),
+	DC ("utf-7", "+ZeVnLIqe\n", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\n", 0, -1),
 	/* ISO-2022-JP: escapes, and a bad byte inside JIS X 0208. */
 	DC ("iso-2022-jp", "\x1B$B$\"\x1B(B", "\xE3\x81\x82", 0, -1),
 	DC ("iso-2022-jp", "a\x1B$B$\"$$\x1B(Bb",
@@ -392,6 +494,11 @@ static const DecodeCase decode_cases[] = {
 	    0, -1),
 	DC ("iso-2022-jp", "\x1B$B\xFF$\"\x1B(B", R "\xE3\x81\x82", 1, 3),
 	DC ("iso-2022-jp", "a\x1B$", "a" R, 1, 1),
+	/* NEC row 13 and the NEC-selected IBM rows 89-92, in ISO-2022-JP and EUC-JP (item 4). */
+	DC ("iso-2022-jp", "\x1B$B-!-b\x1B(B-!", "\xE2\x91\xA0\xE2\x84\x96-!", 0, -1),
+	DC ("iso-2022-jp", "\x1B$By!|n\x1B(B", "\xE7\xBA\x8A\xE9\xBB\x91", 0, -1),
+	DC ("iso-2022-jp", "\x1B$B)!\x1B(B", R, 1, 3),
+	DC ("euc-jp", "\xAD\xA1\xF9\xA1x", "\xE2\x91\xA0\xE7\xBA\x8Ax", 0, -1),
 	/* Shift_JIS is CP932: NEC row 13. */
 	DC ("shift_jis", "\x87\x40", "\xE2\x91\xA0", 0, -1),
 	DC ("shift_jis", "\x82\xA0\xFF\x82\xA0", "\xE3\x81\x82" R "\xE3\x81\x82", 1, 2),
@@ -978,6 +1085,7 @@ main (void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test (test_translator__every_charset_sample),
 		cmocka_unit_test (test_translator__whatwg_single_byte),
+		cmocka_unit_test (test_translator__whatwg_jis0208),
 		cmocka_unit_test (test_translator__decode_cases),
 		cmocka_unit_test (test_translator__convert),
 		cmocka_unit_test (test_translator__unknown_label),
