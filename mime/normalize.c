@@ -25,9 +25,8 @@
 static gpointer
 init_once (gpointer unused)
 {
-	/* glibc would load converter modules from wherever GCONV_PATH points, on the first
-	 * iconv_open: clear it before GMime's initialization opens any */
-	g_unsetenv ("GCONV_PATH");
+	/* The environment is the host's: GCONV_PATH is left alone (the command clears it), and
+	 * nothing is interposed on its iconv_open (iconv-guard.c). */
 	g_mime_init ();
 	return NULL;
 }
@@ -106,6 +105,10 @@ typedef struct {
 	const guint8 *raw;
 	size_t raw_len;
 	GByteArray *raw_array;
+	/* The bytes GMime parsed: `raw`, or a copy of the same length in which charset names that must
+	 * not reach iconv are made unusable (iconv-guard.c).  Its header values are compared with
+	 * these; the output is spliced from `raw`.  Valid only during walk_raw. */
+	const guint8 *parsed;
 	/* A large message is a mapped file, parsed through a GMimeStreamFs on `fd` so that GMime
 	 * reads it with read() and keeps attachments on disk; its pages are released once used. */
 	int fd;
@@ -631,7 +634,7 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 
 		if (!field_value (walk->raw, walk->raw_len, start, name, &value_start,
 				  &value_end) ||
-		    !same_value (walk->raw + value_start, value_end - value_start,
+		    !same_value (walk->parsed + value_start, value_end - value_start,
 				 g_mime_header_get_raw_value (header)))
 			return FALSE;
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (start + 1));
@@ -722,7 +725,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (offset + 1));
 		if (!field_value (walk->raw, walk->raw_len, (size_t) offset, name, &value_start,
 				  &value_end) ||
-		    !same_value (walk->raw + value_start, value_end - value_start,
+		    !same_value (walk->parsed + value_start, value_end - value_start,
 				 g_mime_header_get_raw_value (header)))
 			continue;
 		if (!header_block_is_clean (walk, object, outer, (size_t) offset + 1,
@@ -1796,6 +1799,8 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	g_autoptr (GMimeStream) stream = NULL;
 	GMimeParserOptions *parser_options;
 	GByteArray *array = NULL;
+	g_autoptr (GByteArray) copy = NULL;
+	g_autoptr (GArray) spans = g_array_new (FALSE, FALSE, sizeof (_MimeUtf8Span));
 	const guint8 *nl;
 	const char *why;
 	guint i;
@@ -1810,8 +1815,27 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 		walk_fail (walk, why);
 		return;
 	}
+	walk->parsed = raw;
+	if (_mimeutf8_guard_scan (raw, len, spans)) {
+		/* GMime parses a copy where the names it must not open are unusable: from memory,
+		 * even for a large message */
+		if (len > G_MAXUINT) {
+			walk_fail (walk, "limit: message size (GMime reads at most 4 GiB from memory)");
+			return;
+		}
+		copy = g_byte_array_sized_new ((guint) len);
+		g_byte_array_append (copy, raw, (guint) len);
+		_mimeutf8_guard_neutralize (copy->data, spans);
+		walk->parsed = copy->data;
+		fd = -1;
+		walk->fd = -1;
+	}
 	release_pages (walk, 0, len);
-	if (fd >= 0) {
+	if (copy != NULL) {
+		array = g_byte_array_ref (copy);
+		stream = g_mime_stream_mem_new_with_byte_array (array);
+		g_mime_stream_mem_set_owner ((GMimeStreamMem *) stream, FALSE);
+	} else if (fd >= 0) {
 		if (lseek (fd, 0, SEEK_SET) != 0) {
 			walk_fail (walk, "the message's file cannot be read from its start");
 			return;
@@ -1860,11 +1884,14 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	g_clear_object (&message);
 	g_clear_object (&parser);
 	g_clear_object (&stream);
-	if (array != NULL) {
+	if (array != NULL && array != copy) {
 		g_byte_array_steal (array, NULL);
+		g_byte_array_unref (array);
+	} else if (array != NULL) {
 		g_byte_array_unref (array);
 	}
 	walk->raw_array = NULL;
+	walk->parsed = NULL;
 }
 
 /* Writes the walked message: its bytes with the edits applied.  Returns the length written. */
