@@ -68,7 +68,7 @@ typedef enum {
 	MIMEUTF8_HEADERS_KEEP = 2,
 } MimeUtf8HeaderMode;
 
-#define MIMEUTF8_OPTIONS_VERSION 1
+#define MIMEUTF8_OPTIONS_VERSION 2
 
 /* Options for one normalization.  Declare with MIMEUTF8_OPTIONS_INIT, then set fields: new fields
  * are only ever appended, and `version` tells the library how many the caller knows. */
@@ -92,12 +92,19 @@ typedef struct {
 	unsigned int max_params;        /* parameters in one header [128] */
 	unsigned int max_encoded_words; /* RFC 2047 encoded-words in one header [1,000] */
 	unsigned int timeout_ms;        /* wall time for one message [10,000] */
+	/* Version 2.  Cancelled (from any thread), it ends a normalization early: the call returns
+	 * MIMEUTF8_STATUS_FAILED with G_IO_ERROR_CANCELLED, writes nothing (except a message over
+	 * 8 MiB that mimeutf8_normalize_fd was already writing: see there); an in-place message
+	 * may then have some of its parts converted, each part whole or not at all.  It is checked
+	 * before parsing, between MIME parts and before writing, so a call ends within one part's
+	 * work.  NULL: no cancellation.  Not referenced after the call returns. */
+	GCancellable *cancellable;
 } MimeUtf8Options;
 
 /* clang-format off */
 #define MIMEUTF8_OPTIONS_INIT \
 	{ MIMEUTF8_OPTIONS_VERSION, MIMEUTF8_POLICY_LENIENT, NULL, FALSE, FALSE, \
-	  MIMEUTF8_HEADERS_ENCODED, 0, 0, 0, 0, 0, 0, 0 }
+	  MIMEUTF8_HEADERS_ENCODED, 0, 0, 0, 0, 0, 0, 0, NULL }
 /* clang-format on */
 
 /* ---- Report ---------------------------------------------------------------------------------- */

@@ -60,6 +60,12 @@ _mimeutf8_options_check (const MimeUtf8Options *options, MimeUtf8Options *storag
 			     options->version, MIMEUTF8_OPTIONS_VERSION);
 		return NULL;
 	}
+	if (options->version < 2) {
+		/* a caller built for version 1 has no room for the fields after timeout_ms */
+		memcpy (storage, options, G_STRUCT_OFFSET (MimeUtf8Options, cancellable));
+		storage->cancellable = NULL;
+		options = storage;
+	}
 	if ((unsigned int) options->policy > MIMEUTF8_POLICY_STRICT) {
 		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS, "unknown policy %d",
 			     (int) options->policy);
@@ -1540,6 +1546,10 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		walk_fail (walk, "limit: time");
 		return;
 	}
+	if (g_cancellable_is_cancelled (walk->options->cancellable)) {
+		walk_fail (walk, "cancelled");
+		return;
+	}
 	if (!sealed &&
 	    !(!walk->options->convert_signed &&
 	      (GMIME_IS_MULTIPART_SIGNED (object) || GMIME_IS_MULTIPART_ENCRYPTED (object) ||
@@ -1771,6 +1781,16 @@ finish (MimeUtf8Report *report, MimeUtf8Report **report_out, MimeUtf8Status stat
 	return status;
 }
 
+/* A cancelled call: FAILED, G_IO_ERROR_CANCELLED, nothing written. */
+static MimeUtf8Status
+cancelled (MimeUtf8Report *report, MimeUtf8Report **report_out, const MimeUtf8Options *options,
+	   GError **error)
+{
+	g_cancellable_set_error_if_cancelled (options->cancellable, error);
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "cancelled");
+	return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+}
+
 static MimeUtf8Status
 passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *walk, Sink *sink,
 	     int code, const char *why, GError **error)
@@ -1955,8 +1975,14 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, in
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
+	if (g_cancellable_is_cancelled (options->cancellable))
+		return cancelled (report, report_out, options, error);
 	walk_init (&walk, options, report, 0);
 	walk_raw (&walk, raw, len, fd, "");
+	if (g_cancellable_is_cancelled (options->cancellable)) {
+		walk_clear (&walk);
+		return cancelled (report, report_out, options, error);
+	}
 	if (walk.failure != NULL) {
 		g_autofree char *why = g_steal_pointer (&walk.failure);
 		int code = g_str_has_prefix (why, "limit:") ? MIMEUTF8_ERROR_LIMIT
@@ -2211,9 +2237,15 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
+	if (g_cancellable_is_cancelled (options->cancellable))
+		return cancelled (report, report_out, options, error);
 	walk_init (&walk, options, report, 0);
 	walk_collect_charsets (&walk, message);
 	walk_message (&walk, message, "", FALSE);
+	if (g_cancellable_is_cancelled (options->cancellable)) {
+		walk_clear (&walk);
+		return cancelled (report, report_out, options, error);
+	}
 	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++)
 		if (mimeutf8_report_get_part (report, i)->action == MIMEUTF8_ACTION_CONVERTED)
 			changed = TRUE;

@@ -306,6 +306,102 @@ test_normalize__in_place_base64_footer (void **state)
 				 "SLAT mailing list\n"));
 }
 
+/* A message of `n` latin-1 text parts. */
+static GByteArray *
+many_parts (int n)
+{
+	static const char head[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n";
+	static const char part[] = "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n";
+	GByteArray *message = g_byte_array_new ();
+	int i;
+
+	g_byte_array_append (message, (const guint8 *) head, strlen (head));
+	for (i = 0; i < n; i++)
+		g_byte_array_append (message, (const guint8 *) part, strlen (part));
+	g_byte_array_append (message, (const guint8 *) "--b--\n", 6);
+	return message;
+}
+
+static gpointer
+cancel_soon (gpointer cancellable)
+{
+	g_usleep (2000);
+	g_cancellable_cancel (cancellable);
+	return NULL;
+}
+
+/* A cancelled call fails with G_IO_ERROR_CANCELLED and writes nothing, whether it was cancelled
+ * before it started or, from another thread, while it ran. */
+static void
+test_normalize__cancel (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GByteArray) message = many_parts (3000);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GError *error = NULL;
+	GThread *thread;
+	gint64 start, uncancelled;
+
+	/* how long the whole call takes */
+	start = g_get_monotonic_time ();
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	uncancelled = g_get_monotonic_time () - start;
+	g_byte_array_set_size (out, 0);
+
+	options.cancellable = g_cancellable_new ();
+	g_cancellable_cancel (options.cancellable);
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+	assert_string_equal (mimeutf8_report_get_reason (report), "cancelled");
+	assert_int_equal (out->len, 0);
+	g_clear_error (&error);
+	g_clear_object (&options.cancellable);
+
+	options.cancellable = g_cancellable_new ();
+	thread = g_thread_new ("cancel", cancel_soon, options.cancellable);
+	start = g_get_monotonic_time ();
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     NULL, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	print_message ("whole call %" G_GINT64_FORMAT " us, cancelled after 2 ms: %" G_GINT64_FORMAT
+		       " us\n",
+		       uncancelled, g_get_monotonic_time () - start);
+	assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+	assert_int_equal (out->len, 0);
+	g_clear_error (&error);
+	g_thread_join (thread);
+	g_clear_object (&options.cancellable);
+}
+
+/* A caller built against version 1 of the options has no cancellable field: nothing past
+ * timeout_ms is read (the struct is allocated to its version 1 size, so AddressSanitizer sees a
+ * read past it). */
+static void
+test_normalize__options_version_1 (void **state)
+{
+	MimeUtf8Options init = MIMEUTF8_OPTIONS_INIT;
+	size_t size = G_STRUCT_OFFSET (MimeUtf8Options, cancellable);
+	guint8 *options = g_malloc (size);
+	g_autoptr (GByteArray) message = many_parts (2);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+
+	init.version = 1;
+	init.force_7bit = TRUE;
+	memcpy (options, &init, size);
+	assert_int_equal (mimeutf8_normalize_buffer ((const MimeUtf8Options *) options,
+						     message->data, message->len, out, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_append (out, (const guint8 *) "", 1);
+	assert_non_null (strstr ((const char *) out->data, "Content-Transfer-Encoding: base64"));
+	g_free (options);
+}
+
 static void
 test_normalize__bad_options (void **state)
 {
@@ -373,6 +469,8 @@ main (void)
 		cmocka_unit_test (test_normalize__in_place),
 		cmocka_unit_test (test_normalize__in_place_base64_footer),
 		cmocka_unit_test (test_normalize__bad_options),
+		cmocka_unit_test (test_normalize__cancel),
+		cmocka_unit_test (test_normalize__options_version_1),
 		cmocka_unit_test (test_normalize__odd_input),
 	};
 
