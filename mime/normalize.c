@@ -694,6 +694,8 @@ header_text (Walk *walk, const char *path, const char *name, const char *value, 
 	return out;
 }
 
+static void rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path);
+
 /* Rewrites the headers of `object` that need it (its Content-Type of a relabelled text part was
  * done with the label).  A header after a line that other parsers end the header block on is
  * left alone: they would not see the rewrite. */
@@ -711,18 +713,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		GString *value;
 
 		if (walk->raw == NULL) {
-			/* in place: the raw value GMime holds, with its final newline */
-			const char *raw = g_mime_header_get_raw_value (header);
-			size_t len = strlen (raw);
-
-			while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
-				len--;
-			value = header_text (walk, path, name, raw, len, "\n");
-			if (value != NULL) {
-				g_string_append (value, raw + len);
-				g_mime_header_set_raw_value (header, value->str);
-				g_string_free (value, TRUE);
-			}
+			rewrite_header_in_place (walk, header, path);
 			continue;
 		}
 		if (offset < 0 ||
@@ -1306,13 +1297,92 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	}
 }
 
+/* ---- in place -------------------------------------------------------------------------------- */
+
+/* TRUE when GMime, given `value` as the raw value of header `name`, would open no converter outside
+ * the label table: setting a raw value makes GMime parse it again, and here no private copy can
+ * stand in for it (iconv-guard.c). */
+static gboolean
+gmime_may_parse (const char *name, const char *value)
+{
+	g_autofree char *field = g_strconcat (name, ":", value, NULL);
+	g_autoptr (GArray) spans = g_array_new (FALSE, FALSE, sizeof (_MimeUtf8Span));
+
+	return !_mimeutf8_guard_scan ((const guint8 *) field, strlen (field), spans);
+}
+
+/* Sets a header's raw value from `value` (without its final newline) and the newline GMime held
+ * after the old one.  FALSE, with nothing set, when GMime may not parse the new value. */
+static gboolean
+set_raw_value (GMimeHeader *header, GString *value, const char *old_raw)
+{
+	size_t len = strlen (old_raw);
+
+	while (len > 0 && (old_raw[len - 1] == '\n' || old_raw[len - 1] == '\r'))
+		len--;
+	g_string_append (value, old_raw + len);
+	if (!gmime_may_parse (g_mime_header_get_name (header), value->str))
+		return FALSE;
+	g_mime_header_set_raw_value (header, value->str);
+	return TRUE;
+}
+
+/* Length of a raw value GMime holds, without its final newline. */
+static size_t
+raw_value_len (const char *raw)
+{
+	size_t len = strlen (raw);
+
+	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		len--;
+	return len;
+}
+
 static void
-apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
+rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path)
+{
+	const char *raw = g_mime_header_get_raw_value (header);
+	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
+	GString *value = header_text (walk, path, g_mime_header_get_name (header), raw,
+				      raw_value_len (raw), "\n");
+
+	if (value == NULL)
+		return;
+	/* not rewritten after all: its record goes */
+	if (!set_raw_value (header, value, raw))
+		_mimeutf8_report_undo (walk->report, mimeutf8_report_get_n_parts (walk->report),
+				       n_headers, NULL);
+	g_string_free (value, TRUE);
+}
+
+/* A text part of a message an engine holds: its content and labels set through GMime.  The new
+ * Content-Type is written as in splice mode (rewrite_content_type); a part whose new Content-Type
+ * GMime may not parse is left alone. */
+static void
+apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport *record)
 {
 	GMimeObject *object = GMIME_OBJECT (part);
 	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 							     "Content-Type");
+	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
 
+	if (plan->relabel && header != NULL) {
+		const char *raw = g_mime_header_get_raw_value (header);
+		GString *value = rewrite_content_type (walk, record->path, raw,
+						       raw_value_len (raw), "\n", NULL);
+		gboolean set = set_raw_value (header, value, raw);
+
+		g_string_free (value, TRUE);
+		if (!set) {
+			_mimeutf8_report_undo (walk->report,
+					       mimeutf8_report_get_n_parts (walk->report) - 1,
+					       n_headers, "a charset name outside the label table");
+			return;
+		}
+	} else if (plan->relabel) {
+		g_mime_object_set_header (object, "Content-Type", "text/plain; charset=utf-8",
+					  NULL);
+	}
 	if (plan->converted != NULL) {
 		GMimeStream *stream = g_mime_stream_mem_new_with_byte_array (plan->converted);
 		GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream (
@@ -1325,18 +1395,6 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
 	}
 	if (plan->encoding_out != plan->encoding_in)
 		g_mime_part_set_content_encoding (part, plan->encoding_out);
-	if (!plan->relabel)
-		return;
-	if (header != NULL) {
-		const char *raw_value = g_mime_header_get_raw_value (header);
-		GString *value = content_type_with_utf8 (raw_value, strlen (raw_value), "\n", NULL);
-
-		g_mime_header_set_raw_value (header, value->str);
-		g_string_free (value, TRUE);
-	} else {
-		g_mime_object_set_header (object, "Content-Type", "text/plain; charset=utf-8",
-					  NULL);
-	}
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -1658,7 +1716,7 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		if (walk->raw != NULL)
 			apply_splice (walk, GMIME_PART (object), outer, &plan, record);
 		else
-			apply_in_place (walk, GMIME_PART (object), &plan);
+			apply_in_place (walk, GMIME_PART (object), &plan, record);
 	}
 	if (plan.converted != NULL)
 		g_byte_array_unref (plan.converted);
@@ -2221,6 +2279,19 @@ mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in, GMim
 	return normalize_raw (options, input->data, input->len, -1, &sink, report_out, error);
 }
 
+/* Bytes GMime writes for `message` now. */
+static uint64_t
+serialized_size (GMimeMessage *message)
+{
+	GMimeStream *counter = g_mime_stream_null_new ();
+	uint64_t size;
+
+	g_mime_object_write_to_stream (GMIME_OBJECT (message), NULL, counter);
+	size = (uint64_t) ((GMimeStreamNull *) counter)->written;
+	g_object_unref (counter);
+	return size;
+}
+
 MimeUtf8Status
 mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
 			    MimeUtf8Report **report_out, GError **error)
@@ -2228,7 +2299,8 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 	MimeUtf8Report *report = _mimeutf8_report_new ();
 	MimeUtf8Options defaults;
 	Walk walk;
-	gboolean changed = FALSE;
+	gboolean changed;
+	uint64_t bytes_in;
 	guint i;
 
 	mimeutf8_init ();
@@ -2239,6 +2311,7 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 	}
 	if (g_cancellable_is_cancelled (options->cancellable))
 		return cancelled (report, report_out, options, error);
+	bytes_in = serialized_size (message);
 	walk_init (&walk, options, report, 0);
 	walk_collect_charsets (&walk, message);
 	walk_message (&walk, message, "", FALSE);
@@ -2246,10 +2319,17 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 		walk_clear (&walk);
 		return cancelled (report, report_out, options, error);
 	}
-	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++)
-		if (mimeutf8_report_get_part (report, i)->action == MIMEUTF8_ACTION_CONVERTED)
+	/* a rewritten header, a converted or relabelled part, or a new transfer encoding */
+	changed = mimeutf8_report_get_n_headers (report) > 0;
+	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++) {
+		const MimeUtf8PartReport *part = mimeutf8_report_get_part (report, i);
+
+		if (part->action == MIMEUTF8_ACTION_CONVERTED ||
+		    g_strcmp0 (part->encoding_in, part->encoding_out) != 0)
 			changed = TRUE;
+	}
 	walk_clear (&walk);
+	_mimeutf8_report_set_bytes (report, bytes_in, changed ? serialized_size (message) : bytes_in);
 	_mimeutf8_report_set_status (
 		report, changed ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
 	return finish (report, report_out, mimeutf8_report_get_status (report));

@@ -277,6 +277,35 @@ test_iconv_guard__ordinary_mail_is_not_copied (void **state)
 	}
 }
 
+/* In place, the engine's parse opened what it opened; what the library then sets (a relabelled
+ * Content-Type, a rewritten Subject) makes GMime parse the value again, so a value naming a
+ * forbidden converter is not set: the part is left alone, and GMime opens nothing more. */
+static void
+test_iconv_guard__in_place (void **state)
+{
+	static const char message[] =
+		"MIME-Version: 1.0\nSubject: =?IBM037?Q?=C8=85?= =?iso-8859-1?Q?caf=E9?=\n"
+		"Content-Type: text/plain; charset=iso-8859-1; name*=IBM037''%C8\n\ncaf\xe9\n";
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer (message, strlen (message));
+	GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+	GMimeMessage *parsed = g_mime_parser_construct_message (parser, NULL);
+	MimeUtf8Report *report = NULL;
+	const MimeUtf8PartReport *part;
+
+	assert_non_null (parsed);
+	log_start ();
+	mimeutf8_normalize_message (NULL, parsed, &report, NULL);
+	assert_null (log_find ("IBM037"));
+	assert_only_table_names ("in place");
+	part = mimeutf8_report_get_part (report, 0);
+	assert_int_equal (part->action, MIMEUTF8_ACTION_LEFT_ALONE);
+	assert_string_equal (part->reason, "a charset name outside the label table");
+	mimeutf8_report_free (report);
+	g_object_unref (parsed);
+	g_object_unref (parser);
+	g_object_unref (stream);
+}
+
 int
 main (void)
 {
@@ -285,6 +314,7 @@ main (void)
 		cmocka_unit_test (test_iconv_guard__gmime_never_opens_them),
 		cmocka_unit_test (test_iconv_guard__output_keeps_the_original_bytes),
 		cmocka_unit_test (test_iconv_guard__ordinary_mail_is_not_copied),
+		cmocka_unit_test (test_iconv_guard__in_place),
 	};
 
 	mimeutf8_init ();

@@ -282,11 +282,12 @@ test_normalize__in_place (void **state)
 
 	assert_string_equal (g_mime_object_get_content_type_parameter (body, "charset"), "utf-8");
 	/* the RFC 2231 name parameter is in UTF-8 now, rewritten by us (not re-encoded by GMime in
-	 * its declared charset), and the rest of the value is as GMime holds it */
+	 * its declared charset), and the rest of the value is as GMime holds it, folding included:
+	 * the same value as the buffer call writes */
 	header = g_mime_header_list_get_header (g_mime_object_get_header_list (body),
 						"Content-Type");
 	assert_string_equal (g_mime_header_get_raw_value (header),
-			     " text/plain; charset=utf-8; name*=utf-8''r%C3%A9sum%C3%A9.txt\n");
+			     " text/plain; charset=utf-8;\n name*=utf-8''r%C3%A9sum%C3%A9.txt\n");
 	assert_int_equal (content->len, strlen ("R\xc3\xa9sum\xc3\xa9 des notes.\n"));
 	assert_memory_equal (content->data, "R\xc3\xa9sum\xc3\xa9 des notes.\n", content->len);
 }
@@ -402,6 +403,46 @@ test_normalize__options_version_1 (void **state)
 	g_free (options);
 }
 
+/* The in-place call on what broke it: charset as the last Content-Type parameter (its newline
+ * was lost, so that the next header ran into it), and a message whose only change is a header
+ * (it said unchanged, with 0 bytes). */
+static void
+test_normalize__in_place_header_block (void **state)
+{
+	static const char relabel[] = "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
+				      "Content-Transfer-Encoding: 8bit\n\ncaf\xe9\n";
+	static const char subject[] = "MIME-Version: 1.0\nSubject: =?iso-8859-1?Q?caf=E9?=\n"
+				      "Content-Type: text/plain; charset=utf-8\n\nhi\n";
+	const char *messages[] = { relabel, subject };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (messages); i++) {
+		g_autoptr (GMimeStream) stream =
+			g_mime_stream_mem_new_with_buffer (messages[i], strlen (messages[i]));
+		g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+		g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+		g_autoptr (MimeUtf8Report) report = NULL;
+		g_autofree char *text = NULL;
+
+		assert_int_equal (mimeutf8_normalize_message (NULL, message, &report, NULL),
+				  MIMEUTF8_STATUS_NORMALIZED);
+		text = g_mime_object_to_string (GMIME_OBJECT (message), NULL);
+		print_message ("%s", text);
+		assert_int_equal (mimeutf8_report_get_bytes_out (report), strlen (text));
+		assert_true (mimeutf8_report_get_bytes_in (report) > 0);
+		if (i == 0) {
+			assert_non_null (
+				strstr (text, "charset=utf-8\nContent-Transfer-Encoding: 8bit\n"));
+			assert_non_null (strstr (text, "\n\ncaf\xc3\xa9\n"));
+		} else {
+			assert_int_equal (mimeutf8_report_get_n_headers (report), 1);
+			g_autofree char *lower = g_ascii_strdown (text, -1);
+
+			assert_non_null (strstr (lower, "\nsubject: =?utf-8?"));
+		}
+	}
+}
+
 static void
 test_normalize__bad_options (void **state)
 {
@@ -468,6 +509,7 @@ main (void)
 		cmocka_unit_test (test_normalize__write_error),
 		cmocka_unit_test (test_normalize__in_place),
 		cmocka_unit_test (test_normalize__in_place_base64_footer),
+		cmocka_unit_test (test_normalize__in_place_header_block),
 		cmocka_unit_test (test_normalize__bad_options),
 		cmocka_unit_test (test_normalize__cancel),
 		cmocka_unit_test (test_normalize__options_version_1),
