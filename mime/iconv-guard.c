@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "mimeutf8-private.h"
@@ -40,18 +41,36 @@ _mimeutf8_iconv_name_allowed (const char *name)
 static void
 pin (const char *gmime_name)
 {
-	static GMutex lock;
+	/* a pthread mutex rather than a GMutex: ThreadSanitizer sees it (tests/tsan.sh) */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static GHashTable *pinned;
 	char *key;
 
-	g_mutex_lock (&lock);
+	pthread_mutex_lock (&lock);
 	if (pinned == NULL)
 		pinned = g_hash_table_new (g_str_hash, g_str_equal);
 	if (g_hash_table_size (pinned) < MAX_PINNED && !g_hash_table_contains (pinned, gmime_name)) {
 		key = g_strdup (gmime_name);
 		g_hash_table_insert (pinned, key, iconv_open ("UTF-8", key));
 	}
-	g_mutex_unlock (&lock);
+	pthread_mutex_unlock (&lock);
+}
+
+/* Copies into `out` the name GMime gives iconv_open for charset `name`, or returns FALSE when it
+ * is longer than MAX_NAME.  GMime's strings live in its own cache, filled under its own lock by
+ * whichever thread asked first: this function is the only place that reads them (tests/tsan.supp
+ * names it, since ThreadSanitizer cannot see GMime's lock). */
+static gboolean __attribute__ ((noinline))
+gmime_iconv_name_copy (const char *name, char out[MAX_NAME + 1])
+{
+	const char *gmime_name = g_mime_charset_iconv_name (g_mime_charset_canon_name (name));
+	size_t len = gmime_name != NULL ? strnlen (gmime_name, MAX_NAME + 1) : MAX_NAME + 1;
+
+	if (len > MAX_NAME)
+		return FALSE;
+	memcpy (out, gmime_name, len);
+	out[len] = '\0';
+	return TRUE;
 }
 
 /* TRUE when GMime may open a converter for `name` (len bytes, as the message writes it): the name
@@ -59,17 +78,14 @@ pin (const char *gmime_name)
 static gboolean
 gmime_may_open (const guint8 *name, size_t len)
 {
-	char buffer[MAX_NAME + 1];
-	const char *gmime_name;
+	char buffer[MAX_NAME + 1], gmime_name[MAX_NAME + 1];
 
 	if (len == 0 || len > MAX_NAME || memchr (name, '\0', len) != NULL)
 		return FALSE;
 	memcpy (buffer, name, len);
 	buffer[len] = '\0';
-	if (!_mimeutf8_iconv_name_allowed (buffer))
-		return FALSE;
-	gmime_name = g_mime_charset_iconv_name (g_mime_charset_canon_name (buffer));
-	if (!_mimeutf8_iconv_name_allowed (gmime_name))
+	if (!_mimeutf8_iconv_name_allowed (buffer) || !gmime_iconv_name_copy (buffer, gmime_name) ||
+	    !_mimeutf8_iconv_name_allowed (gmime_name))
 		return FALSE;
 	pin (gmime_name);
 	return TRUE;
