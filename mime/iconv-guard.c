@@ -49,7 +49,8 @@ pin (const char *gmime_name)
 	pthread_mutex_lock (&lock);
 	if (pinned == NULL)
 		pinned = g_hash_table_new (g_str_hash, g_str_equal);
-	if (g_hash_table_size (pinned) < MAX_PINNED && !g_hash_table_contains (pinned, gmime_name)) {
+	if (g_hash_table_size (pinned) < MAX_PINNED &&
+	    !g_hash_table_contains (pinned, gmime_name)) {
 		key = g_strdup (gmime_name);
 		g_hash_table_insert (pinned, key, iconv_open ("UTF-8", key));
 	}
@@ -147,7 +148,8 @@ scan_encoded_words (const guint8 *data, size_t len, GArray *spans)
 			const guint8 *star = memchr (name, '*', (size_t) (name_end - name));
 
 			if (!gmime_may_open (name, (size_t) ((star ? star : name_end) - name)))
-				add_span (spans, (size_t) (name - data), (size_t) (name_end - data));
+				add_span (spans, (size_t) (name - data),
+					  (size_t) (name_end - data));
 		}
 		p = name_end;
 		/* a well-formed word is one token to GMime, up to its "?=": "=?" after its last
@@ -235,7 +237,8 @@ check_charset (const Unfolded *u, const char *start, const char *quote, GArray *
 	if (gmime_may_open ((const guint8 *) start, n))
 		return;
 	for (i = 0; i < n; i++)
-		add_span (spans, u->offset[start - u->text + i], u->offset[start - u->text + i] + 1);
+		add_span (spans, u->offset[start - u->text + i],
+			  u->offset[start - u->text + i] + 1);
 }
 
 /* One parameter at *in, as decode_param reads it.  FALSE, with *in where it was, when GMime gives
@@ -415,8 +418,8 @@ scan_param_fields (const guint8 *data, size_t len, GArray *spans)
 		for (f = 0; f < G_N_ELEMENTS (fields); f++) {
 			size_t n = strlen (fields[f].name), colon = line + n;
 
-			if (next - line <= n ||
-			    g_ascii_strncasecmp ((const char *) data + line, fields[f].name, n) != 0)
+			if (next - line <= n || g_ascii_strncasecmp ((const char *) data + line,
+								     fields[f].name, n) != 0)
 				continue;
 			while (colon < next && (data[colon] == ' ' || data[colon] == '\t'))
 				colon++;

@@ -1371,8 +1371,8 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport 
 
 	if (plan->relabel && header != NULL) {
 		const char *raw = g_mime_header_get_raw_value (header);
-		GString *value = rewrite_content_type (walk, record->path, raw,
-						       raw_value_len (raw), "\n", NULL);
+		GString *value = rewrite_content_type (walk, record->path, raw, raw_value_len (raw),
+						       "\n", NULL);
 		gboolean set = set_raw_value (header, value, raw);
 
 		g_string_free (value, TRUE);
@@ -1901,7 +1901,8 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 		/* GMime parses a copy where the names it must not open are unusable: from memory,
 		 * even for a large message */
 		if (len > G_MAXUINT) {
-			walk_fail (walk, "limit: message size (GMime reads at most 4 GiB from memory)");
+			walk_fail (walk,
+				   "limit: message size (GMime reads at most 4 GiB from memory)");
 			return;
 		}
 		copy = g_byte_array_sized_new ((guint) len);
@@ -2001,7 +2002,7 @@ splice_out (const Walk *walk, Sink *sink)
  * its first l= octets. */
 typedef struct {
 	char **signed_fields; /* lower case; NULL when the tag is missing or unreadable: all of them */
-	gint64 body_length;   /* -1 without l= */
+	gint64 body_length; /* -1 without l= */
 } DkimSignature;
 
 /* The value of tag `tag` in a DKIM tag list, blanks and folds removed, or NULL. */
@@ -2527,7 +2528,8 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 	if (changed && dkim_invalidated_in_place (message, report, body_changed))
 		_mimeutf8_report_set_dkim_invalidated (report, TRUE);
 	walk_clear (&walk);
-	_mimeutf8_report_set_bytes (report, bytes_in, changed ? serialized_size (message) : bytes_in);
+	_mimeutf8_report_set_bytes (report, bytes_in,
+				    changed ? serialized_size (message) : bytes_in);
 	_mimeutf8_report_set_status (
 		report, changed ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
 	return finish (report, report_out, mimeutf8_report_get_status (report));

@@ -46,11 +46,11 @@ static int
 parse_all (void *lib, int n, char **files)
 {
 	void (*init) (void) = (void (*) (void)) dlsym (lib, "g_mime_init");
-	void *(*stream_new) (int) = (void *(*) (int)) dlsym (lib, "g_mime_stream_fs_new");
-	void *(*parser_new) (void *) = (void *(*) (void *)) dlsym (lib,
-								     "g_mime_parser_new_with_stream");
+	void *(*stream_new) (int) = (void *(*) (int) ) dlsym (lib, "g_mime_stream_fs_new");
+	void *(*parser_new) (void *) =
+		(void *(*) (void *) ) dlsym (lib, "g_mime_parser_new_with_stream");
 	void *(*construct) (void *, void *) =
-		(void *(*) (void *, void *)) dlsym (lib, "g_mime_parser_construct_message");
+		(void *(*) (void *, void *) ) dlsym (lib, "g_mime_parser_construct_message");
 	int i;
 
 	if (!init || !stream_new || !parser_new || !construct) {
@@ -92,5 +92,6 @@ main (int argc, char **argv)
 		fprintf (stderr, "dlopen-guard: the library is in the global scope\n");
 		return 1;
 	}
-	return gmime ? parse_all (lib, argc - 3, argv + 3) : normalize_all (lib, argc - 2, argv + 2);
+	return gmime ? parse_all (lib, argc - 3, argv + 3)
+		     : normalize_all (lib, argc - 2, argv + 2);
 }

@@ -23,17 +23,18 @@ normalize_some_mail (void)
 		"Content-Type: text/plain; charset=iso-8859-1; name*=ibm037''%C8\n\ncaf\xe9\n";
 	GByteArray *out = g_byte_array_new ();
 
-	assert_int_equal (mimeutf8_normalize_buffer (NULL, message, strlen (message), out, NULL,
-						     NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, message, strlen (message), out, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
 	g_byte_array_unref (out);
 }
 
 static void
 test_iconv_host__converters_still_open (void **state)
 {
-	static const char *const names[] = { "UTF-32LE", "UCS-4",  "WCHAR_T",	      "CP437",
-					     "CP850",	 "IBM037", "ASCII//TRANSLIT", "UTF-8//IGNORE" };
+	static const char *const names[] = { "UTF-32LE",        "UCS-4",        "WCHAR_T",
+					     "CP437",           "CP850",        "IBM037",
+					     "ASCII//TRANSLIT", "UTF-8//IGNORE" };
 	size_t i;
 
 	normalize_some_mail ();
@@ -42,7 +43,8 @@ test_iconv_host__converters_still_open (void **state)
 
 		print_message ("%s\n", names[i]);
 		if (cd == (iconv_t) -1)
-			fail_msg ("iconv_open (\"%s\", \"UTF-8\"): %s", names[i], g_strerror (errno));
+			fail_msg ("iconv_open (\"%s\", \"UTF-8\"): %s", names[i],
+				  g_strerror (errno));
 		iconv_close (cd);
 	}
 }

@@ -347,9 +347,9 @@ test_normalize__cancel (void **state)
 
 	/* how long the whole call takes */
 	start = g_get_monotonic_time ();
-	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
-						     NULL, NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, message->data, message->len, out, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
 	uncancelled = g_get_monotonic_time () - start;
 	g_byte_array_set_size (out, 0);
 
@@ -409,8 +409,9 @@ test_normalize__options_version_1 (void **state)
 static void
 test_normalize__in_place_header_block (void **state)
 {
-	static const char relabel[] = "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
-				      "Content-Transfer-Encoding: 8bit\n\ncaf\xe9\n";
+	static const char relabel[] =
+		"MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
+		"Content-Transfer-Encoding: 8bit\n\ncaf\xe9\n";
 	static const char subject[] = "MIME-Version: 1.0\nSubject: =?iso-8859-1?Q?caf=E9?=\n"
 				      "Content-Type: text/plain; charset=utf-8\n\nhi\n";
 	const char *messages[] = { relabel, subject };
@@ -453,7 +454,8 @@ test_normalize__dkim (void **state)
 		gboolean invalidated;
 	} cases[] = {
 		/* only the Subject changes: signed, then not */
-		{ "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s;\n\th=From:To:\n\t Subject; "
+		{ "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s;\n\th=From:To:\n\t "
+		  "Subject; "
 		  "bh=x; b=y\nFrom: a@example.com\nSubject: =?iso-8859-1?Q?caf=E9?=\n"
 		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nhi\n",
 		  TRUE },

@@ -27,10 +27,10 @@ typedef struct {
 
 static GPtrArray *inputs; /* of Input */
 /* Labels converted from every thread too, with bytes that use their tables. */
-static const char *const labels[] = { "latin1",	     "koi8-r",	  "windows-1250", "iso-8859-7",
-				      "shift_jis",   "euc-kr",	  "gb2312",	  "big5",
-				      "iso-2022-jp", "utf-7",	  "utf-16le",	  "windows-1255",
-				      "ibm866",	     "macintosh", "windows-874",  "euc-jp" };
+static const char *const labels[] = { "latin1",      "koi8-r",    "windows-1250", "iso-8859-7",
+				      "shift_jis",   "euc-kr",    "gb2312",       "big5",
+				      "iso-2022-jp", "utf-7",     "utf-16le",     "windows-1255",
+				      "ibm866",      "macintosh", "windows-874",  "euc-jp" };
 
 static void
 add_inputs (const char *dir, const char *suffix)
@@ -45,7 +45,8 @@ add_inputs (const char *dir, const char *suffix)
 		char *data;
 		gsize len;
 
-		if (!g_str_has_suffix (name, suffix) || !g_file_get_contents (path, &data, &len, NULL))
+		if (!g_str_has_suffix (name, suffix) ||
+		    !g_file_get_contents (path, &data, &len, NULL))
 			continue;
 		input = g_new0 (Input, 1);
 		input->name = g_strdup (name);
@@ -108,8 +109,8 @@ run_one (guint i, Result results[3])
 }
 
 typedef struct {
-	guint first;      /* each thread starts at its own input, so that threads differ */
-	Result *results;  /* [ROUNDS][n_inputs][3] */
+	guint first;     /* each thread starts at its own input, so that threads differ */
+	Result *results; /* [ROUNDS][n_inputs][3] */
 } Job;
 
 static gpointer
@@ -165,8 +166,9 @@ test_threads__same_results (void **state)
 				for (c = 0; c < 3; c++) {
 					Result *r = &jobs[t].results[(round * n + i) * 3 + c];
 
-					assert_same (r, &single[i * 3 + c], what[c],
-						     ((Input *) g_ptr_array_index (inputs, i))->name);
+					assert_same (
+						r, &single[i * 3 + c], what[c],
+						((Input *) g_ptr_array_index (inputs, i))->name);
 					result_clear (r);
 				}
 		g_free (jobs[t].results);
@@ -174,8 +176,8 @@ test_threads__same_results (void **state)
 	for (i = 0; i < n * 3; i++)
 		result_clear (&single[i]);
 	g_free (single);
-	print_message ("%u threads x %d rounds x %u inputs: the same bytes and reports\n", N_THREADS,
-		       ROUNDS, n);
+	print_message ("%u threads x %d rounds x %u inputs: the same bytes and reports\n",
+		       N_THREADS, ROUNDS, n);
 }
 
 int
