@@ -125,19 +125,26 @@ field_end (const guint8 *data, size_t len, size_t at)
 static void
 scan_encoded_words (const guint8 *data, size_t len, GArray *spans)
 {
-	const guint8 *p = data, *end = data + len;
+	const guint8 *p = data, *end = data + len, *limit = data;
 
-	while (p < end && (p = memchr (p, '=', (size_t) (end - p))) != NULL) {
-		const guint8 *q = p + 1, *name, *name_end, *limit;
+	/* '?' is rarer than '=' (quoted-printable is full of '='): find it, then look back */
+	while (p < end && (p = memchr (p, '?', (size_t) (end - p))) != NULL) {
+		const guint8 *q = p, *name, *name_end;
 
-		while (q < end && (*q == '\\' || *q == '"'))
-			q++;
-		if (q >= end || *q != '?') {
+		while (q > data && (q[-1] == '\\' || q[-1] == '"'))
+			q--;
+		if (q == data || q[-1] != '=') {
 			p++;
 			continue;
 		}
+		q = p;
+		p = q - 1;
+		while (*p != '=')
+			p--;
 		name = q + 1;
-		limit = data + field_end (data, len, (size_t) (p - data));
+		/* the words of one field share its end: found once, not once per word */
+		if (p >= limit)
+			limit = data + field_end (data, len, (size_t) (p - data));
 		name_end = name < limit ? memchr (name, '?', (size_t) (limit - name)) : NULL;
 		if (name_end == NULL) {
 			p = name;
@@ -151,7 +158,7 @@ scan_encoded_words (const guint8 *data, size_t len, GArray *spans)
 				add_span (spans, (size_t) (name - data),
 					  (size_t) (name_end - data));
 		}
-		p = name_end;
+		p = name_end + 1;
 		/* a well-formed word is one token to GMime, up to its "?=": "=?" after its last
 		 * base64 '=' starts nothing */
 		if (limit - name_end > 3 && strchr ("BbQq", name_end[1]) != NULL &&
@@ -400,34 +407,47 @@ done:
 	g_free (u.offset);
 }
 
-/* Every header line that GMime could read as Content-Type or Content-Disposition, anywhere. */
+/* The line at `line` if it is a Content-Type or Content-Disposition field: its value goes to
+ * scan_param_field. */
 static void
-scan_param_fields (const guint8 *data, size_t len, GArray *spans)
+scan_param_line (const guint8 *data, size_t len, size_t line, GArray *spans)
 {
 	static const struct {
 		const char *name;
+		size_t len;
 		gboolean content_type;
-	} fields[] = { { "content-type", TRUE }, { "content-disposition", FALSE } };
-	size_t line = 0;
+	} fields[] = { { "content-type", 12, TRUE }, { "content-disposition", 19, FALSE } };
+	guint f;
 
-	while (line < len) {
-		const guint8 *nl = memchr (data + line, '\n', len - line);
-		size_t next = nl ? (size_t) (nl - data) + 1 : len;
-		guint f;
+	for (f = 0; f < G_N_ELEMENTS (fields); f++) {
+		size_t colon = line + fields[f].len;
 
-		for (f = 0; f < G_N_ELEMENTS (fields); f++) {
-			size_t n = strlen (fields[f].name), colon = line + n;
+		if (colon >= len ||
+		    g_ascii_strncasecmp ((const char *) data + line, fields[f].name, fields[f].len) != 0)
+			continue;
+		while (colon < len && (data[colon] == ' ' || data[colon] == '\t'))
+			colon++;
+		if (colon < len && data[colon] == ':')
+			scan_param_field (data, colon + 1, field_end (data, len, line),
+					  fields[f].content_type, spans);
+	}
+}
 
-			if (next - line <= n || g_ascii_strncasecmp ((const char *) data + line,
-								     fields[f].name, n) != 0)
-				continue;
-			while (colon < next && (data[colon] == ' ' || data[colon] == '\t'))
-				colon++;
-			if (colon < next && data[colon] == ':')
-				scan_param_field (data, colon + 1, field_end (data, len, line),
-						  fields[f].content_type, spans);
-		}
-		line = next;
+/* Every line that GMime could read as a Content-Type or Content-Disposition field, anywhere. */
+static void
+scan_param_fields (const guint8 *data, size_t len, GArray *spans)
+{
+	const guint8 *p = data, *end = data + len;
+
+	while (p < end) {
+		const guint8 *nl;
+
+		if ((*p == 'C' || *p == 'c'))
+			scan_param_line (data, len, (size_t) (p - data), spans);
+		nl = memchr (p, '\n', (size_t) (end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
 	}
 }
 
