@@ -19,7 +19,26 @@ G_BEGIN_DECLS
 const char *mimeutf8_version (void);
 
 /* Initializes GMime and the library once per process.  Safe to call from several threads and more
- * than once; every entry point below calls it itself. */
+ * than once; every entry point below calls it itself.  It changes nothing the host owns: the
+ * environment (GCONV_PATH included: the mimeutf8 command clears it, a host decides for itself)
+ * and the process's iconv_open are left alone.  A host that uses GMime itself from several
+ * threads calls this (or g_mime_init) once before starting them, as GMime's own initialization
+ * is not thread-safe.
+ *
+ * Threads.  Every call of this header may be made from any number of threads at once, on
+ * different objects: different messages, reports, translators, GMime objects.  One object
+ * (a MimeUtf8Translator, a report, a GMimeMessage given to mimeutf8_normalize_message) is used
+ * by one thread at a time.  What the library shares between threads is built once and then
+ * only read (the label table, the single-byte tables, the descriptors kept open for GMime), or is
+ * per thread (iconv descriptor caches, the charset detector); the result of a call never
+ * depends on other threads (tests/test-threads.c, also run under ThreadSanitizer).
+ *
+ * Charset names.  iconv_open never sees a charset name outside the label table because of a
+ * message, whether the library is linked or dlopen()ed: GMime parses a private copy of the
+ * message, of the same length, in which every such name (in encoded-words and RFC 2231
+ * parameters) is made unusable, and every encoded-word of Content-Type and Content-Disposition is
+ * disabled; the output is spliced from the original bytes.  Nothing is interposed: the host's
+ * own iconv_open, g_convert and GMime calls are not affected. */
 void mimeutf8_init (void);
 
 /* ---- Errors ---------------------------------------------------------------------------------- */
@@ -211,8 +230,10 @@ uint64_t mimeutf8_report_get_bytes_out (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_parts (const MimeUtf8Report *report);
 /* The record of part `index` (0 <= index < n_parts), in depth-first order.  Owned by the report. */
 const MimeUtf8PartReport *mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index);
-/* TRUE when the message has a DKIM-Signature and the conversion changed its body, so that the
- * signature's body hash no longer verifies. */
+/* TRUE when a DKIM-Signature of the message's own header block no longer verifies: a header field
+ * its h= tag lists was rewritten or added (or any field, when it has no readable h=), or the body
+ * changed within what it hashes (all of it, or its first l= octets).  In place
+ * (mimeutf8_normalize_message) any converted part counts as a body change. */
 gboolean mimeutf8_report_get_dkim_invalidated (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_headers (const MimeUtf8Report *report);
 /* The record of rewritten header `index`, in message order.  Owned by the report. */
@@ -254,8 +275,16 @@ MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeS
 MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 				      MimeUtf8Report **report_out, GError **error);
 
-/* Normalizes a message an engine already holds, in place: text parts get new content and labels.
- * Headers and unchanged parts are left as GMime holds them. */
+/* Normalizes a message an engine already holds, in place: text parts get new content, labels and
+ * transfer encodings, and headers are rewritten as by the other calls (their raw values set, the
+ * rest of each value and its folding kept).  Unchanged parts and headers are left as GMime holds
+ * them.  Setting a raw value makes GMime parse it again, so a value that would make it open a
+ * converter outside the label table is not set: the header stays, and a text part whose
+ * Content-Type it is stays as it was (reason "a charset name outside the label table").  The
+ * report's byte counts are the sizes GMime writes the message in before and after, with default
+ * format options.  The caller writes the message with its own format options; note that GMime
+ * ends a multipart's preamble with a bare LF even in GMIME_NEWLINE_FORMAT_DOS, so a caller that
+ * wants CRLF throughout adds a GMimeFilterUnix2Dos to its output stream. */
 MimeUtf8Status mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
 					   MimeUtf8Report **report_out, GError **error);
 
