@@ -51,23 +51,30 @@ parse_all (void *lib, int n, char **files)
 		(void *(*) (void *) ) dlsym (lib, "g_mime_parser_new_with_stream");
 	void *(*construct) (void *, void *) =
 		(void *(*) (void *, void *) ) dlsym (lib, "g_mime_parser_construct_message");
+	void (*unref) (void *) = (void (*) (void *)) dlsym (lib, "g_object_unref");
 	int i;
 
-	if (!init || !stream_new || !parser_new || !construct) {
+	if (!init || !stream_new || !parser_new || !construct || !unref) {
 		fprintf (stderr, "dlopen-guard: GMime's functions are missing\n");
 		return 1;
 	}
 	init ();
 	for (i = 0; i < n; i++) {
 		int fd = open (files[i], O_RDONLY);
+		void *stream, *parser, *message;
 
 		if (fd < 0) {
 			perror (files[i]);
 			return 1;
 		}
-		/* objects are leaked: the process ends right after */
-		printf ("%s\t%s\n", files[i],
-			construct (parser_new (stream_new (fd)), NULL) ? "parsed" : "no message");
+		stream = stream_new (fd); /* it closes fd */
+		parser = parser_new (stream);
+		message = construct (parser, NULL);
+		printf ("%s\t%s\n", files[i], message ? "parsed" : "no message");
+		if (message)
+			unref (message);
+		unref (parser);
+		unref (stream);
 	}
 	return 0;
 }
