@@ -118,6 +118,23 @@ field_end (const guint8 *data, size_t len, size_t at)
 
 /* ---- encoded-words ------------------------------------------------------------------------- */
 
+/* TRUE when the '?' at `q` ends an encoded-word's charset: "B?" or "Q?" follow (with quotes or
+ * backslashes around them, which GMime removes from a display name first).  GMime decodes
+ * nothing else, and a boundary may hold "=?" and '?' (a boundary is made of such characters). */
+static gboolean
+is_word_tail (const guint8 *q, const guint8 *limit)
+{
+	q++;
+	while (q < limit && (*q == '\\' || *q == '"'))
+		q++;
+	if (q >= limit || strchr ("BbQq", *q) == NULL || *q == '\0')
+		return FALSE;
+	q++;
+	while (q < limit && (*q == '\\' || *q == '"'))
+		q++;
+	return q < limit && *q == '?';
+}
+
 /* Every "=?name?" in the message, headers and bodies alike, so that a header GMime finds where
  * the pre-scan sees body is covered too.  GMime takes the name up to the next '?', across folds;
  * in a display name it first removes quotes and backslashes, so "=\?" and "=\"?" open a word as
@@ -150,7 +167,7 @@ scan_encoded_words (const guint8 *data, size_t len, GArray *spans)
 			p = name;
 			continue;
 		}
-		{
+		if (is_word_tail (name_end, limit)) {
 			/* "=?utf-8*en?" names utf-8: GMime drops the language */
 			const guint8 *star = memchr (name, '*', (size_t) (name_end - name));
 
@@ -368,7 +385,8 @@ scan_param_field (const guint8 *data, size_t start, size_t end, gboolean content
 		if (*word != '?')
 			continue;
 		q = memchr (word + 1, '?', end - (size_t) (word + 1 - data));
-		if (q != NULL && (size_t) (q - data) + 1 < end && strchr ("BbQq", q[1]) != NULL)
+		if (q != NULL && (size_t) (q - data) + 2 < end && q[1] != '\0' &&
+		    strchr ("BbQq", q[1]) != NULL && q[2] == '?')
 			add_span (spans, (size_t) (q + 1 - data), (size_t) (q + 2 - data));
 	}
 
@@ -422,8 +440,8 @@ scan_param_line (const guint8 *data, size_t len, size_t line, GArray *spans)
 	for (f = 0; f < G_N_ELEMENTS (fields); f++) {
 		size_t colon = line + fields[f].len;
 
-		if (colon >= len ||
-		    g_ascii_strncasecmp ((const char *) data + line, fields[f].name, fields[f].len) != 0)
+		if (colon >= len || g_ascii_strncasecmp ((const char *) data + line, fields[f].name,
+							 fields[f].len) != 0)
 			continue;
 		while (colon < len && (data[colon] == ' ' || data[colon] == '\t'))
 			colon++;

@@ -278,7 +278,9 @@ MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd,
 /* Normalizes a message an engine already holds, in place: text parts get new content, labels and
  * transfer encodings, and headers are rewritten as by the other calls (their raw values set, the
  * rest of each value and its folding kept).  Unchanged parts and headers are left as GMime holds
- * them.  Setting a raw value makes GMime parse it again, so a value that would make it open a
+ * them.  Unlike the other calls, a message/rfc822 part sent base64 or quoted-printable is not
+ * opened, and GMime's model of a malformed header block (it skips what it cannot read, and writes
+ * without it) is taken as it is.  Setting a raw value makes GMime parse it again, so a value that would make it open a
  * converter outside the label table is not set: the header stays, and a text part whose
  * Content-Type it is stays as it was (reason "a charset name outside the label table").  The
  * report's byte counts are the sizes GMime writes the message in before and after, with default

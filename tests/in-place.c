@@ -4,11 +4,15 @@
  * GMimeFilterUnix2Dos).  One report line per
  * message goes to standard output.
  *
- *   in-place OUT_DIR FILE... */
+ *   in-place [-r] OUT_DIR FILE...
+ *
+ * With -r, the messages are only parsed and written: GMime's round trip, without the library. */
 #include <stdio.h>
 #include <string.h>
 
 #include "mimeutf8.h"
+
+static gboolean round_trip_only;
 
 static int
 one (const char *out_dir, const char *path)
@@ -39,11 +43,13 @@ one (const char *out_dir, const char *path)
 		g_object_unref (stream);
 		return 0;
 	}
-	mimeutf8_normalize_message (NULL, message, &report, &error);
-	json = mimeutf8_report_to_json (report, name);
-	printf ("%s\n", json);
-	g_clear_error (&error);
-	mimeutf8_report_free (report);
+	if (!round_trip_only) {
+		mimeutf8_normalize_message (NULL, message, &report, &error);
+		json = mimeutf8_report_to_json (report, name);
+		printf ("%s\n", json);
+		g_clear_error (&error);
+		mimeutf8_report_free (report);
+	}
 
 	format = g_mime_format_options_new ();
 	nl = memchr (data, '\n', len);
@@ -79,8 +85,13 @@ main (int argc, char **argv)
 {
 	int i, status = 0;
 
+	if (argc > 1 && strcmp (argv[1], "-r") == 0) {
+		round_trip_only = TRUE;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf (stderr, "usage: in-place OUT_DIR FILE...\n");
+		fprintf (stderr, "usage: in-place [-r] OUT_DIR FILE...\n");
 		return 64;
 	}
 	mimeutf8_init ();
