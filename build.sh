@@ -4,8 +4,9 @@
 #   ./build.sh          set-up and build only
 #   ./build.sh demo     normalize the bundled sample fixtures/messages/latin1-qp.eml to stdout
 #   ./build.sh test     the whole test suite (unit, CLI, corpus conformance, hostile input)
-#   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), then
-#                       each fuzz target for 60 s (tests/fuzz/smoke.sh), then the mutation check
+#   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), the
+#                       thread test under ThreadSanitizer (tests/tsan.sh), then each fuzz target
+#                       for 60 s (tests/fuzz/smoke.sh), then the mutation check
 #                       (tests/mutants.py): what .ci/run does
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -53,21 +54,22 @@ if skipped and os.environ.get("CI") == "true":
 EOF
     exit $status ;;
   ci)
-    status=0 fuzz=0 mutants=0
+    status=0 fuzz=0 mutants=0 tsan=0
     "$0" test || status=$?
     tests/sanitize.sh || status=$?
+    tests/tsan.sh || { status=$?; tsan=1; }
     tests/fuzz/smoke.sh "${MIMEUTF8_FUZZ_SECONDS:-60}" || { status=$?; fuzz=1; }
     python3 tests/mutants.py "$PWD" || { status=1; mutants=1; }
-    # one closing line over the four: tests here, tests under the sanitizers, fuzz targets (3),
-    # the mutation check (1)
-    python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz" "$mutants" <<'EOF'
+    # one closing line over the five: tests here, tests under the sanitizers, the thread test
+    # under ThreadSanitizer (1), fuzz targets (3), the mutation check (1)
+    python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz" "$mutants" "$tsan" <<'EOF'
 import json, os, sys
 results = [json.loads(line)["result"] for path in sys.argv[1:3] if os.path.exists(path)
            for line in open(path)]
 passed = (results.count("OK") + (3 if sys.argv[3] == "0" else 0)
-          + (1 if sys.argv[4] == "0" else 0))
+          + (1 if sys.argv[4] == "0" else 0) + (1 if sys.argv[5] == "0" else 0))
 skipped = results.count("SKIP")
-failed = len(results) + 4 - passed - skipped
+failed = len(results) + 5 - passed - skipped
 print("ci: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
 EOF
     exit $status ;;

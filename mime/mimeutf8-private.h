@@ -63,6 +63,23 @@ extern const _MimeUtf8Charset *const _mimeutf8_cs_utf8;
 /* TRUE when iconv_open may see this name: it is a label or an iconv name of the table. */
 gboolean _mimeutf8_iconv_name_allowed (const char *name);
 
+/* A range of a message whose letters and digits GMime must not see as they are. */
+typedef struct {
+	size_t start;
+	size_t end;
+} _MimeUtf8Span;
+
+/* Appends to `spans` (of _MimeUtf8Span, sorted) every range of `data` that would make GMime, parsing
+ * it, open a converter outside the label table: encoded-word charsets and RFC 2231 parameter
+ * charsets outside the table, and the B or Q of every encoded-word in Content-Type and
+ * Content-Disposition (GMime parses their parameters after decoding them).  TRUE when it added
+ * any.  Names of the table that GMime will open get a descriptor kept open, so that glibc keeps
+ * their modules loaded. */
+gboolean _mimeutf8_guard_scan (const guint8 *data, size_t len, GArray *spans);
+/* Makes the spans unusable in `copy` (a copy of the scanned bytes), without moving any byte:
+ * letters and digits become 'x'. */
+void _mimeutf8_guard_neutralize (guint8 *copy, const GArray *spans);
+
 /* ---- utf8.c: UTF-8 facts about byte strings --------------------------------------------------- */
 
 /* Number of bytes >= 0x80. */

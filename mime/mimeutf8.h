@@ -19,7 +19,26 @@ G_BEGIN_DECLS
 const char *mimeutf8_version (void);
 
 /* Initializes GMime and the library once per process.  Safe to call from several threads and more
- * than once; every entry point below calls it itself. */
+ * than once; every entry point below calls it itself.  It changes nothing the host owns: the
+ * environment (GCONV_PATH included: the mimeutf8 command clears it, a host decides for itself)
+ * and the process's iconv_open are left alone.  A host that uses GMime itself from several
+ * threads calls this (or g_mime_init) once before starting them, as GMime's own initialization
+ * is not thread-safe.
+ *
+ * Threads.  Every call of this header may be made from any number of threads at once, on
+ * different objects: different messages, reports, translators, GMime objects.  One object
+ * (a MimeUtf8Translator, a report, a GMimeMessage given to mimeutf8_normalize_message) is used
+ * by one thread at a time.  What the library shares between threads is built once and then
+ * only read (the label table, the single-byte tables, the descriptors kept open for GMime), or is
+ * per thread (iconv descriptor caches, the charset detector); the result of a call never
+ * depends on other threads (tests/test-threads.c, also run under ThreadSanitizer).
+ *
+ * Charset names.  iconv_open never sees a charset name outside the label table because of a
+ * message, whether the library is linked or dlopen()ed: GMime parses a private copy of the
+ * message, of the same length, in which every such name (in encoded-words and RFC 2231
+ * parameters) is made unusable, and every encoded-word of Content-Type and Content-Disposition is
+ * disabled; the output is spliced from the original bytes.  Nothing is interposed: the host's
+ * own iconv_open, g_convert and GMime calls are not affected. */
 void mimeutf8_init (void);
 
 /* ---- Errors ---------------------------------------------------------------------------------- */
@@ -71,7 +90,7 @@ typedef enum {
 	MIMEUTF8_HEADERS_KEEP = 2,
 } MimeUtf8HeaderMode;
 
-#define MIMEUTF8_OPTIONS_VERSION 1
+#define MIMEUTF8_OPTIONS_VERSION 2
 
 /* Options for one normalization.  Declare with MIMEUTF8_OPTIONS_INIT, then set fields: new fields
  * are only ever appended, and `version` tells the library how many the caller knows. */
@@ -95,12 +114,19 @@ typedef struct {
 	unsigned int max_params;        /* parameters in one header [128] */
 	unsigned int max_encoded_words; /* RFC 2047 encoded-words in one header [1,000] */
 	unsigned int timeout_ms;        /* wall time for one message [10,000] */
+	/* Version 2.  Cancelled (from any thread), it ends a normalization early: the call returns
+	 * MIMEUTF8_STATUS_FAILED with G_IO_ERROR_CANCELLED, writes nothing (except a message over
+	 * 8 MiB that mimeutf8_normalize_fd was already writing: see there); an in-place message
+	 * may then have some of its parts converted, each part whole or not at all.  It is checked
+	 * before parsing, between MIME parts and before writing, so a call ends within one part's
+	 * work.  NULL: no cancellation.  Not referenced after the call returns. */
+	GCancellable *cancellable;
 } MimeUtf8Options;
 
 /* clang-format off */
 #define MIMEUTF8_OPTIONS_INIT \
 	{ MIMEUTF8_OPTIONS_VERSION, MIMEUTF8_POLICY_LENIENT, NULL, FALSE, FALSE, \
-	  MIMEUTF8_HEADERS_ENCODED, 0, 0, 0, 0, 0, 0, 0 }
+	  MIMEUTF8_HEADERS_ENCODED, 0, 0, 0, 0, 0, 0, 0, NULL }
 /* clang-format on */
 
 /* ---- Report ---------------------------------------------------------------------------------- */
@@ -209,8 +235,10 @@ uint64_t mimeutf8_report_get_bytes_out (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_parts (const MimeUtf8Report *report);
 /* The record of part `index` (0 <= index < n_parts), in depth-first order.  Owned by the report. */
 const MimeUtf8PartReport *mimeutf8_report_get_part (const MimeUtf8Report *report, size_t index);
-/* TRUE when the message has a DKIM-Signature and the conversion changed its body, so that the
- * signature's body hash no longer verifies. */
+/* TRUE when a DKIM-Signature of the message's own header block no longer verifies: a header field
+ * its h= tag lists was rewritten or added (or any field, when it has no readable h=), or the body
+ * changed within what it hashes (all of it, or its first l= octets).  In place
+ * (mimeutf8_normalize_message) any converted part counts as a body change. */
 gboolean mimeutf8_report_get_dkim_invalidated (const MimeUtf8Report *report);
 size_t mimeutf8_report_get_n_headers (const MimeUtf8Report *report);
 /* The record of rewritten header `index`, in message order.  Owned by the report. */
@@ -252,8 +280,18 @@ MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeS
 MimeUtf8Status mimeutf8_normalize_fd (const MimeUtf8Options *options, int in_fd, int out_fd,
 				      MimeUtf8Report **report_out, GError **error);
 
-/* Normalizes a message an engine already holds, in place: text parts get new content and labels.
- * Headers and unchanged parts are left as GMime holds them. */
+/* Normalizes a message an engine already holds, in place: text parts get new content, labels and
+ * transfer encodings, and headers are rewritten as by the other calls (their raw values set, the
+ * rest of each value and its folding kept).  Unchanged parts and headers are left as GMime holds
+ * them.  Unlike the other calls, a message/rfc822 part sent base64 or quoted-printable is not
+ * opened, and GMime's model of a malformed header block (it skips what it cannot read, and writes
+ * without it) is taken as it is.  Setting a raw value makes GMime parse it again, so a value that would make it open a
+ * converter outside the label table is not set: the header stays, and a text part whose
+ * Content-Type it is stays as it was (reason "a charset name outside the label table").  The
+ * report's byte counts are the sizes GMime writes the message in before and after, with default
+ * format options.  The caller writes the message with its own format options; note that GMime
+ * ends a multipart's preamble with a bare LF even in GMIME_NEWLINE_FORMAT_DOS, so a caller that
+ * wants CRLF throughout adds a GMimeFilterUnix2Dos to its output stream. */
 MimeUtf8Status mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
 					   MimeUtf8Report **report_out, GError **error);
 

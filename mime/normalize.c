@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -22,22 +23,23 @@
 /* Most messages in a stream of mail are smaller than this: read a pipe in chunks of it. */
 #define READ_CHUNK (64 * 1024)
 
-static gpointer
-init_once (gpointer unused)
+static void
+init_once (void)
 {
-	/* glibc would load converter modules from wherever GCONV_PATH points, on the first
-	 * iconv_open: clear it before GMime's initialization opens any */
-	g_unsetenv ("GCONV_PATH");
+	/* The environment is the host's: GCONV_PATH is left alone (the command clears it), and
+	 * nothing is interposed on its iconv_open (iconv-guard.c). */
 	g_mime_init ();
-	return NULL;
+	/* G_DEFINE_QUARK sets its variable without a lock: set once here, it is only read */
+	(void) mimeutf8_error_quark ();
 }
 
 void
 mimeutf8_init (void)
 {
-	static GOnce once = G_ONCE_INIT;
+	/* pthread_once rather than g_once: ThreadSanitizer sees its ordering (tests/tsan.sh) */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	g_once (&once, init_once, NULL);
+	pthread_once (&once, init_once);
 }
 
 const char *
@@ -60,6 +62,12 @@ _mimeutf8_options_check (const MimeUtf8Options *options, MimeUtf8Options *storag
 			     "options version %u is not supported (this library knows 1 to %d)",
 			     options->version, MIMEUTF8_OPTIONS_VERSION);
 		return NULL;
+	}
+	if (options->version < 2) {
+		/* a caller built for version 1 has no room for the fields after timeout_ms */
+		memcpy (storage, options, G_STRUCT_OFFSET (MimeUtf8Options, cancellable));
+		storage->cancellable = NULL;
+		options = storage;
 	}
 	if ((unsigned int) options->policy > MIMEUTF8_POLICY_STRICT) {
 		g_set_error (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS, "unknown policy %d",
@@ -106,6 +114,10 @@ typedef struct {
 	const guint8 *raw;
 	size_t raw_len;
 	GByteArray *raw_array;
+	/* The bytes GMime parsed: `raw`, or a copy of the same length in which charset names that must
+	 * not reach iconv are made unusable (iconv-guard.c).  Its header values are compared with
+	 * these; the output is spliced from `raw`.  Valid only during walk_raw. */
+	const guint8 *parsed;
 	/* A large message is a mapped file, parsed through a GMimeStreamFs on `fd` so that GMime
 	 * reads it with read() and keeps attachments on disk; its pages are released once used. */
 	int fd;
@@ -676,7 +688,7 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 
 		if (!field_value (walk->raw, walk->raw_len, start, name, &value_start,
 				  &value_end) ||
-		    !same_value (walk->raw + value_start, value_end - value_start,
+		    !same_value (walk->parsed + value_start, value_end - value_start,
 				 g_mime_header_get_raw_value (header)))
 			return FALSE;
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (start + 1));
@@ -730,6 +742,8 @@ header_text (Walk *walk, const char *path, const char *name, const char *value, 
 	return out;
 }
 
+static void rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path);
+
 /* Rewrites the headers of `object` that need it (its Content-Type of a relabelled text part was
  * done with the label).  A header after a line that other parsers end the header block on is
  * left alone: they would not see the rewrite. */
@@ -747,18 +761,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		GString *value;
 
 		if (walk->raw == NULL) {
-			/* in place: the raw value GMime holds, with its final newline */
-			const char *raw = g_mime_header_get_raw_value (header);
-			size_t len = strlen (raw);
-
-			while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
-				len--;
-			value = header_text (walk, path, name, raw, len, "\n");
-			if (value != NULL) {
-				g_string_append (value, raw + len);
-				g_mime_header_set_raw_value (header, value->str);
-				g_string_free (value, TRUE);
-			}
+			rewrite_header_in_place (walk, header, path);
 			continue;
 		}
 		if (offset < 0 ||
@@ -767,7 +770,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (offset + 1));
 		if (!field_value (walk->raw, walk->raw_len, (size_t) offset, name, &value_start,
 				  &value_end) ||
-		    !same_value (walk->raw + value_start, value_end - value_start,
+		    !same_value (walk->parsed + value_start, value_end - value_start,
 				 g_mime_header_get_raw_value (header)))
 			continue;
 		if (!header_block_is_clean (walk, object, outer, (size_t) offset + 1,
@@ -1443,13 +1446,92 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	}
 }
 
+/* ---- in place -------------------------------------------------------------------------------- */
+
+/* TRUE when GMime, given `value` as the raw value of header `name`, would open no converter outside
+ * the label table: setting a raw value makes GMime parse it again, and here no private copy can
+ * stand in for it (iconv-guard.c). */
+static gboolean
+gmime_may_parse (const char *name, const char *value)
+{
+	g_autofree char *field = g_strconcat (name, ":", value, NULL);
+	g_autoptr (GArray) spans = g_array_new (FALSE, FALSE, sizeof (_MimeUtf8Span));
+
+	return !_mimeutf8_guard_scan ((const guint8 *) field, strlen (field), spans);
+}
+
+/* Sets a header's raw value from `value` (without its final newline) and the newline GMime held
+ * after the old one.  FALSE, with nothing set, when GMime may not parse the new value. */
+static gboolean
+set_raw_value (GMimeHeader *header, GString *value, const char *old_raw)
+{
+	size_t len = strlen (old_raw);
+
+	while (len > 0 && (old_raw[len - 1] == '\n' || old_raw[len - 1] == '\r'))
+		len--;
+	g_string_append (value, old_raw + len);
+	if (!gmime_may_parse (g_mime_header_get_name (header), value->str))
+		return FALSE;
+	g_mime_header_set_raw_value (header, value->str);
+	return TRUE;
+}
+
+/* Length of a raw value GMime holds, without its final newline. */
+static size_t
+raw_value_len (const char *raw)
+{
+	size_t len = strlen (raw);
+
+	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		len--;
+	return len;
+}
+
 static void
-apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
+rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path)
+{
+	const char *raw = g_mime_header_get_raw_value (header);
+	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
+	GString *value = header_text (walk, path, g_mime_header_get_name (header), raw,
+				      raw_value_len (raw), "\n");
+
+	if (value == NULL)
+		return;
+	/* not rewritten after all: its record goes */
+	if (!set_raw_value (header, value, raw))
+		_mimeutf8_report_undo (walk->report, mimeutf8_report_get_n_parts (walk->report),
+				       n_headers, NULL);
+	g_string_free (value, TRUE);
+}
+
+/* A text part of a message an engine holds: its content and labels set through GMime.  The new
+ * Content-Type is written as in splice mode (rewrite_content_type); a part whose new Content-Type
+ * GMime may not parse is left alone. */
+static void
+apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport *record)
 {
 	GMimeObject *object = GMIME_OBJECT (part);
 	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 							     "Content-Type");
+	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
 
+	if (plan->relabel && header != NULL) {
+		const char *raw = g_mime_header_get_raw_value (header);
+		GString *value = rewrite_content_type (walk, record->path, raw, raw_value_len (raw),
+						       "\n", NULL);
+		gboolean set = set_raw_value (header, value, raw);
+
+		g_string_free (value, TRUE);
+		if (!set) {
+			_mimeutf8_report_undo (walk->report,
+					       mimeutf8_report_get_n_parts (walk->report) - 1,
+					       n_headers, "a charset name outside the label table");
+			return;
+		}
+	} else if (plan->relabel) {
+		g_mime_object_set_header (object, "Content-Type", "text/plain; charset=utf-8",
+					  NULL);
+	}
 	if (plan->converted != NULL) {
 		GMimeStream *stream = g_mime_stream_mem_new_with_byte_array (plan->converted);
 		GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream (
@@ -1462,18 +1544,6 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan)
 	}
 	if (plan->encoding_out != plan->encoding_in)
 		g_mime_part_set_content_encoding (part, plan->encoding_out);
-	if (!plan->relabel)
-		return;
-	if (header != NULL) {
-		const char *raw_value = g_mime_header_get_raw_value (header);
-		GString *value = content_type_with_utf8 (raw_value, strlen (raw_value), "\n", NULL);
-
-		g_mime_header_set_raw_value (header, value->str);
-		g_string_free (value, TRUE);
-	} else {
-		g_mime_object_set_header (object, "Content-Type", "text/plain; charset=utf-8",
-					  NULL);
-	}
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -1683,6 +1753,10 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		walk_fail (walk, "limit: time");
 		return;
 	}
+	if (g_cancellable_is_cancelled (walk->options->cancellable)) {
+		walk_fail (walk, "cancelled");
+		return;
+	}
 	if (!sealed &&
 	    !(!walk->options->convert_signed &&
 	      (GMIME_IS_MULTIPART_SIGNED (object) || GMIME_IS_MULTIPART_ENCRYPTED (object) ||
@@ -1791,7 +1865,7 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		if (walk->raw != NULL)
 			apply_splice (walk, GMIME_PART (object), outer, &plan, record);
 		else
-			apply_in_place (walk, GMIME_PART (object), &plan);
+			apply_in_place (walk, GMIME_PART (object), &plan, record);
 	}
 	if (plan.converted != NULL)
 		g_byte_array_unref (plan.converted);
@@ -1914,6 +1988,16 @@ finish (MimeUtf8Report *report, MimeUtf8Report **report_out, MimeUtf8Status stat
 	return status;
 }
 
+/* A cancelled call: FAILED, G_IO_ERROR_CANCELLED, nothing written. */
+static MimeUtf8Status
+cancelled (MimeUtf8Report *report, MimeUtf8Report **report_out, const MimeUtf8Options *options,
+	   GError **error)
+{
+	g_cancellable_set_error_if_cancelled (options->cancellable, error);
+	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "cancelled");
+	return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
+}
+
 static MimeUtf8Status
 passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *walk, Sink *sink,
 	     int code, const char *why, GError **error)
@@ -1942,6 +2026,8 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	g_autoptr (GMimeStream) stream = NULL;
 	GMimeParserOptions *parser_options;
 	GByteArray *array = NULL;
+	g_autoptr (GByteArray) copy = NULL;
+	g_autoptr (GArray) spans = g_array_new (FALSE, FALSE, sizeof (_MimeUtf8Span));
 	const guint8 *nl;
 	const char *why;
 	guint i;
@@ -1956,8 +2042,28 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 		walk_fail (walk, why);
 		return;
 	}
+	walk->parsed = raw;
+	if (_mimeutf8_guard_scan (raw, len, spans)) {
+		/* GMime parses a copy where the names it must not open are unusable: from memory,
+		 * even for a large message */
+		if (len > G_MAXUINT) {
+			walk_fail (walk,
+				   "limit: message size (GMime reads at most 4 GiB from memory)");
+			return;
+		}
+		copy = g_byte_array_sized_new ((guint) len);
+		g_byte_array_append (copy, raw, (guint) len);
+		_mimeutf8_guard_neutralize (copy->data, spans);
+		walk->parsed = copy->data;
+		fd = -1;
+		walk->fd = -1;
+	}
 	release_pages (walk, 0, len);
-	if (fd >= 0) {
+	if (copy != NULL) {
+		array = g_byte_array_ref (copy);
+		stream = g_mime_stream_mem_new_with_byte_array (array);
+		g_mime_stream_mem_set_owner ((GMimeStreamMem *) stream, FALSE);
+	} else if (fd >= 0) {
 		if (lseek (fd, 0, SEEK_SET) != 0) {
 			walk_fail (walk, "the message's file cannot be read from its start");
 			return;
@@ -2006,11 +2112,14 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	g_clear_object (&message);
 	g_clear_object (&parser);
 	g_clear_object (&stream);
-	if (array != NULL) {
+	if (array != NULL && array != copy) {
 		g_byte_array_steal (array, NULL);
+		g_byte_array_unref (array);
+	} else if (array != NULL) {
 		g_byte_array_unref (array);
 	}
 	walk->raw_array = NULL;
+	walk->parsed = NULL;
 }
 
 /* Writes the walked message: its bytes with the edits applied.  Returns the length written. */
@@ -2032,14 +2141,146 @@ splice_out (const Walk *walk, Sink *sink)
 	return written + walk->raw_len - pos;
 }
 
-/* TRUE when the message's own header block has a DKIM-Signature and an edit falls after that
- * block, in the body its signature hashes. */
+/* ---- DKIM ------------------------------------------------------------------------------------ */
+
+/* What one DKIM-Signature covers (RFC 6376): the header fields named in its h= tag (each instance
+ * of them, and their absence: a field added under a listed name breaks it too), and the body, or
+ * its first l= octets. */
+typedef struct {
+	char **signed_fields; /* lower case; NULL when the tag is missing or unreadable: all of them */
+	gint64 body_length; /* -1 without l= */
+} DkimSignature;
+
+/* The value of tag `tag` in a DKIM tag list, blanks and folds removed, or NULL. */
+static char *
+dkim_tag (const char *list, size_t len, const char *tag)
+{
+	g_auto (GStrv) tags = NULL;
+	g_autofree char *copy = g_strndup (list, len);
+	guint i;
+
+	tags = g_strsplit (copy, ";", -1);
+	for (i = 0; tags[i] != NULL; i++) {
+		GString *value = g_string_new (NULL);
+		const char *p = tags[i], *eq = strchr (p, '=');
+		g_autofree char *name = NULL;
+
+		if (eq == NULL) {
+			g_string_free (value, TRUE);
+			continue;
+		}
+		name = g_strstrip (g_strndup (p, (size_t) (eq - p)));
+		for (p = eq + 1; *p; p++)
+			if (!g_ascii_isspace (*p))
+				g_string_append_c (value, *p);
+		if (g_ascii_strcasecmp (name, tag) == 0)
+			return g_string_free (value, FALSE);
+		g_string_free (value, TRUE);
+	}
+	return NULL;
+}
+
+static void
+dkim_signature_read (const char *value, size_t len, DkimSignature *signature_out)
+{
+	g_autofree char *h = dkim_tag (value, len, "h");
+	g_autofree char *l = dkim_tag (value, len, "l");
+	char *end = NULL;
+	guint i;
+
+	signature_out->signed_fields = NULL;
+	if (h != NULL && *h != '\0') {
+		signature_out->signed_fields = g_strsplit (h, ":", -1);
+		for (i = 0; signature_out->signed_fields[i] != NULL; i++) {
+			char *lower = g_ascii_strdown (signature_out->signed_fields[i], -1);
+
+			g_free (signature_out->signed_fields[i]);
+			signature_out->signed_fields[i] = lower;
+		}
+	}
+	signature_out->body_length = -1;
+	if (l != NULL) {
+		guint64 n = g_ascii_strtoull (l, &end, 10);
+
+		if (end != l && *end == '\0' && n <= G_MAXINT64)
+			signature_out->body_length = (gint64) n;
+	}
+}
+
+/* TRUE when a change to header field `name` breaks the signature. */
 static gboolean
-body_edited_under_dkim (const Walk *walk)
+dkim_signs_field (const DkimSignature *signature, const char *name, size_t len)
+{
+	guint i;
+
+	if (signature->signed_fields == NULL)
+		return TRUE;
+	for (i = 0; signature->signed_fields[i] != NULL; i++)
+		if (strlen (signature->signed_fields[i]) == len &&
+		    g_ascii_strncasecmp (signature->signed_fields[i], name, len) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* The name of the header field an edit of the top header block changes: the field it starts in,
+ * or, for an insertion, the field it inserts. */
+static void
+edited_field (const Walk *walk, const Edit *edit, const char **name_out, size_t *len_out)
+{
+	const guint8 *p, *colon;
+	size_t line;
+
+	if (edit->start == edit->end) {
+		p = edit->bytes->data;
+		colon = memchr (p, ':', edit->bytes->len);
+		*name_out = (const char *) p;
+		*len_out = colon ? (size_t) (colon - p) : 0;
+		return;
+	}
+	line = edit->start;
+	for (;;) {
+		while (line > 0 && walk->raw[line - 1] != '\n')
+			line--;
+		if (line == 0 || (walk->raw[line] != ' ' && walk->raw[line] != '\t'))
+			break;
+		line--;
+	}
+	p = walk->raw + line;
+	colon = memchr (p, ':', edit->start - line);
+	*name_out = (const char *) p;
+	*len_out = colon ? (size_t) (colon - p) : 0;
+	while (*len_out > 0 && (p[*len_out - 1] == ' ' || p[*len_out - 1] == '\t'))
+		(*len_out)--;
+}
+
+/* TRUE when an edit at body offset `offset` (bytes after the header block) may fall inside the
+ * first `length` octets of the canonical body.  Canonicalization only adds CRs and removes
+ * blanks, so the edit is outside for sure only when the offset, less every blank before it,
+ * is still at or past `length`. */
+static gboolean
+dkim_body_edit_counts (const Walk *walk, size_t body, size_t offset, gint64 length)
+{
+	size_t blanks = 0, i;
+
+	if (length < 0)
+		return TRUE;
+	for (i = body; i < body + offset; i++)
+		if (walk->raw[i] == ' ' || walk->raw[i] == '\t' || walk->raw[i] == '\r')
+			blanks++;
+	return (gint64) (offset - blanks) < length;
+}
+
+/* TRUE when the message's own header block has a DKIM-Signature that the edits break: they
+ * change a header field its h= tag lists, or the body it hashes (all of it, or its first l=
+ * octets). */
+static gboolean
+dkim_invalidated (const Walk *walk)
 {
 	const guint8 *p = walk->raw, *end = walk->raw + walk->raw_len;
-	gboolean dkim = FALSE;
+	GArray *signatures = g_array_new (FALSE, FALSE, sizeof (DkimSignature));
 	size_t body = walk->raw_len;
+	gboolean broken = FALSE;
+	guint s, e;
 
 	while (p < end) {
 		const guint8 *nl = memchr (p, '\n', end - p);
@@ -2050,11 +2291,38 @@ body_edited_under_dkim (const Walk *walk)
 			break;
 		}
 		if (line_end - p > 15 &&
-		    g_ascii_strncasecmp ((const char *) p, "DKIM-Signature:", 15) == 0)
-			dkim = TRUE;
+		    g_ascii_strncasecmp ((const char *) p, "DKIM-Signature:", 15) == 0) {
+			size_t field = (size_t) (p - walk->raw);
+			size_t stop = field_end (walk->raw, walk->raw_len, field);
+			DkimSignature signature;
+
+			dkim_signature_read ((const char *) p + 15, stop - field - 15, &signature);
+			g_array_append_val (signatures, signature);
+		}
 		p = line_end;
 	}
-	return dkim && g_array_index (walk->edits, Edit, walk->edits->len - 1).end > body;
+	for (s = 0; s < signatures->len && !broken; s++) {
+		const DkimSignature *signature = &g_array_index (signatures, DkimSignature, s);
+
+		for (e = 0; e < walk->edits->len && !broken; e++) {
+			const Edit *edit = &g_array_index (walk->edits, Edit, e);
+			const char *name;
+			size_t len;
+
+			/* an insertion into the header block is at its blank line, before `body` */
+			if (edit->start < body) {
+				edited_field (walk, edit, &name, &len);
+				broken = dkim_signs_field (signature, name, len);
+			} else {
+				broken = dkim_body_edit_counts (walk, body, edit->start - body,
+								signature->body_length);
+			}
+		}
+	}
+	for (s = 0; s < signatures->len; s++)
+		g_strfreev (g_array_index (signatures, DkimSignature, s).signed_fields);
+	g_array_unref (signatures);
+	return broken;
 }
 
 /* Normalizes the message in `raw` (the file `fd` mapped, when fd >= 0), splicing the result into
@@ -2074,8 +2342,14 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, in
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
+	if (g_cancellable_is_cancelled (options->cancellable))
+		return cancelled (report, report_out, options, error);
 	walk_init (&walk, options, report, 0);
 	walk_raw (&walk, raw, len, fd, "");
+	if (g_cancellable_is_cancelled (options->cancellable)) {
+		walk_clear (&walk);
+		return cancelled (report, report_out, options, error);
+	}
 	if (walk.failure != NULL) {
 		g_autofree char *why = g_steal_pointer (&walk.failure);
 		int code = g_str_has_prefix (why, "limit:") ? MIMEUTF8_ERROR_LIMIT
@@ -2086,7 +2360,7 @@ normalize_raw (const MimeUtf8Options *options, const guint8 *raw, size_t len, in
 		walk_clear (&walk);
 		return status;
 	}
-	if (walk.edits->len > 0 && body_edited_under_dkim (&walk))
+	if (walk.edits->len > 0 && dkim_invalidated (&walk))
 		_mimeutf8_report_set_dkim_invalidated (report, TRUE);
 	out_len = splice_out (&walk, sink);
 	_mimeutf8_report_set_bytes (report, len, out_len);
@@ -2314,6 +2588,52 @@ mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeStream *in, GMim
 	return normalize_raw (options, input->data, input->len, -1, &sink, report_out, error);
 }
 
+/* dkim_invalidated for a message changed in place: its own header fields the report lists as
+ * rewritten, and its body when any part changed (where in the body is not known, so l= does not
+ * help). */
+static gboolean
+dkim_invalidated_in_place (GMimeMessage *message, const MimeUtf8Report *report,
+			   gboolean body_changed)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (message));
+	gboolean broken = FALSE;
+	int h;
+	size_t i;
+
+	for (h = 0; h < g_mime_header_list_get_count (headers) && !broken; h++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at (headers, h);
+		const char *raw = g_mime_header_get_raw_value (header);
+		DkimSignature signature;
+
+		if (g_ascii_strcasecmp (g_mime_header_get_name (header), "DKIM-Signature") != 0)
+			continue;
+		dkim_signature_read (raw, strlen (raw), &signature);
+		broken = body_changed;
+		for (i = 0; i < mimeutf8_report_get_n_headers (report) && !broken; i++) {
+			const MimeUtf8HeaderReport *record = mimeutf8_report_get_header (report, i);
+
+			if (record->path[0] == '\0')
+				broken = dkim_signs_field (&signature, record->name,
+							   strlen (record->name));
+		}
+		g_strfreev (signature.signed_fields);
+	}
+	return broken;
+}
+
+/* Bytes GMime writes for `message` now. */
+static uint64_t
+serialized_size (GMimeMessage *message)
+{
+	GMimeStream *counter = g_mime_stream_null_new ();
+	uint64_t size;
+
+	g_mime_object_write_to_stream (GMIME_OBJECT (message), NULL, counter);
+	size = (uint64_t) ((GMimeStreamNull *) counter)->written;
+	g_object_unref (counter);
+	return size;
+}
+
 MimeUtf8Status
 mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *message,
 			    MimeUtf8Report **report_out, GError **error)
@@ -2321,7 +2641,8 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 	MimeUtf8Report *report = _mimeutf8_report_new ();
 	MimeUtf8Options defaults;
 	Walk walk;
-	gboolean changed = FALSE;
+	gboolean changed, body_changed = FALSE;
+	uint64_t bytes_in;
 	guint i;
 
 	mimeutf8_init ();
@@ -2330,13 +2651,31 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 		_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_FAILED, "invalid options");
 		return finish (report, report_out, MIMEUTF8_STATUS_FAILED);
 	}
+	if (g_cancellable_is_cancelled (options->cancellable))
+		return cancelled (report, report_out, options, error);
+	bytes_in = serialized_size (message);
 	walk_init (&walk, options, report, 0);
 	walk_collect_charsets (&walk, message);
 	walk_message (&walk, message, "", FALSE);
-	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++)
-		if (mimeutf8_report_get_part (report, i)->action == MIMEUTF8_ACTION_CONVERTED)
-			changed = TRUE;
+	if (g_cancellable_is_cancelled (options->cancellable)) {
+		walk_clear (&walk);
+		return cancelled (report, report_out, options, error);
+	}
+	/* a rewritten header, a converted or relabelled part, or a new transfer encoding */
+	changed = mimeutf8_report_get_n_headers (report) > 0;
+	for (i = 0; i < mimeutf8_report_get_n_parts (report); i++) {
+		const MimeUtf8PartReport *part = mimeutf8_report_get_part (report, i);
+
+		if (part->action == MIMEUTF8_ACTION_CONVERTED ||
+		    g_strcmp0 (part->encoding_in, part->encoding_out) != 0)
+			body_changed = TRUE;
+	}
+	changed = changed || body_changed;
+	if (changed && dkim_invalidated_in_place (message, report, body_changed))
+		_mimeutf8_report_set_dkim_invalidated (report, TRUE);
 	walk_clear (&walk);
+	_mimeutf8_report_set_bytes (report, bytes_in,
+				    changed ? serialized_size (message) : bytes_in);
 	_mimeutf8_report_set_status (
 		report, changed ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
 	return finish (report, report_out, mimeutf8_report_get_status (report));

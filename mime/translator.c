@@ -283,28 +283,37 @@ table_build_for (const _MimeUtf8Charset *charset)
 	return table;
 }
 
+/* Stores `fresh` at `location` unless another thread stored something first, in which case
+ * `fresh` is freed; returns what is stored.  The atomics are in our own code, where
+ * ThreadSanitizer sees them (g_once_init_leave's are inside GLib, where it cannot). */
+static gpointer
+publish_once (gpointer *location, gpointer fresh)
+{
+	if (!g_atomic_pointer_compare_and_exchange (location, NULL, fresh))
+		g_free (fresh);
+	return g_atomic_pointer_get (location);
+}
+
 /* What a charset iconv cannot open decodes as: ASCII, and U+FFFD for every other byte, so that
  * the loss shows in the counts instead of a crash or an empty part. */
 static const ByteTable *
 table_ascii_only (void)
 {
-	static const ByteTable *table;
+	static gpointer table;
+	static const _MimeUtf8Charset none = { "", "", _MIMEUTF8_DECODER_SINGLE_BYTE, 0, 1 };
+	ByteTable *built;
+	unsigned int b;
 
-	if (g_once_init_enter (&table)) {
-		static const _MimeUtf8Charset none = { "", "", _MIMEUTF8_DECODER_SINGLE_BYTE, 0,
-						       1 };
-		ByteTable *built = table_build (&none, (iconv_t) -1);
-		unsigned int b;
-
-		for (b = 1; b < 0x80; b++) {
-			built->entry[b].utf8[0] = (guint8) b;
-			built->entry[b].len = 1;
-			built->entry[b].replaced = FALSE;
-		}
-		built->ascii = TRUE;
-		g_once_init_leave (&table, built);
+	if (g_atomic_pointer_get (&table) != NULL)
+		return g_atomic_pointer_get (&table);
+	built = table_build (&none, (iconv_t) -1);
+	for (b = 1; b < 0x80; b++) {
+		built->entry[b].utf8[0] = (guint8) b;
+		built->entry[b].len = 1;
+		built->entry[b].replaced = FALSE;
 	}
-	return table;
+	built->ascii = TRUE;
+	return publish_once (&table, built);
 }
 
 /* The table of a charset, built on first use and kept for the life of the process: 256 iconv calls
@@ -312,18 +321,16 @@ table_ascii_only (void)
 static const ByteTable *
 table_shared (const _MimeUtf8Charset *charset, gboolean *unavailable_out)
 {
-	static gpointer *slots; /* one per charset of the table */
-	static size_t n_slots;
+	static gpointer shared_slots; /* one per charset of the table */
 	size_t n, index;
 	const _MimeUtf8Charset *all = _mimeutf8_charset_all (&n);
+	gpointer *slots = g_atomic_pointer_get (&shared_slots);
 	ByteTable *built;
 	gpointer *slot;
 
-	if (g_once_init_enter (&slots)) {
-		n_slots = n;
-		g_once_init_leave (&slots, g_new0 (gpointer, n));
-	}
-	if (charset < all || charset >= all + n_slots)
+	if (slots == NULL)
+		slots = publish_once (&shared_slots, g_new0 (gpointer, n));
+	if (charset < all || charset >= all + n)
 		return NULL;
 	index = (size_t) (charset - all);
 	slot = &slots[index];
@@ -337,9 +344,7 @@ table_shared (const _MimeUtf8Charset *charset, gboolean *unavailable_out)
 		return table_ascii_only ();
 	}
 	/* Two threads may build at once; the first one in wins and the other drops its copy. */
-	if (!g_atomic_pointer_compare_and_exchange (slot, NULL, built))
-		g_free (built);
-	return g_atomic_pointer_get (slot);
+	return publish_once (slot, built);
 }
 
 /* ---- UTF-8 --------------------------------------------------------------------------------- */

@@ -100,10 +100,11 @@ mimeutf8_filter_new (const char *label, GError **error)
 }
 
 guint64
-mimeutf8_filter_get_replacements (MimeUtf8Filter *filter)
+mimeutf8_filter_get_replacements (GMimeFilter *filter)
 {
 	MimeUtf8ConvertStats stats;
 
-	mimeutf8_translator_get_stats (filter->translator, &stats);
+	g_return_val_if_fail (MIMEUTF8_IS_FILTER (filter), 0);
+	mimeutf8_translator_get_stats (MIMEUTF8_FILTER (filter)->translator, &stats);
 	return stats.replacements;
 }

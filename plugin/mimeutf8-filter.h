@@ -21,13 +21,17 @@ typedef struct {
 
 GType mimeutf8_filter_get_type (void);
 
+/* Every call takes and returns the filter as a GMimeFilter *, the type GMime's stream filters
+ * take (g_mime_stream_filter_add), so that no cast is needed either way. */
+
 /* A filter from charset `label` to UTF-8 (transfer full), or NULL with the error set when the
  * label is unknown.  Invalid input becomes U+FFFD, counted like mimeutf8_translator_*; unlike
  * GMimeFilterCharset, nothing is dropped silently. */
 GMimeFilter *mimeutf8_filter_new (const char *label, GError **error);
 
-/* Replacements made since the filter was created or last reset. */
-guint64 mimeutf8_filter_get_replacements (MimeUtf8Filter *filter);
+/* Replacements made since the filter was created or last reset; 0 (and a critical warning) for
+ * a filter that is not one of these. */
+guint64 mimeutf8_filter_get_replacements (GMimeFilter *filter);
 
 G_END_DECLS
 

@@ -4,8 +4,8 @@
  *
  * The shim appends "tocode<TAB>fromcode<TAB>ok|refused" to the file named by MIMEUTF8_ICONV_LOG,
  * one write per line (O_APPEND), so processes may share the file.  It calls the next iconv_open
- * in lookup order: preloaded, it comes before libmimeutf8, so that is libmimeutf8's guard, then
- * glibc's.  "ok" therefore means the open really succeeded in that process.  Names are escaped
+ * in lookup order, glibc's (libmimeutf8 interposes nothing).  "ok" therefore means the open
+ * really succeeded in that process.  Names are escaped
  * (bytes outside printable ASCII as \xNN) and cut to 256 bytes, with their full length noted. */
 #define _GNU_SOURCE
 #include <stdio.h>

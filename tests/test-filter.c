@@ -44,7 +44,7 @@ through_filter (const Sample *sample, size_t chunk, guint64 *replacements_out)
 	for (i = 0; i < sample->len; i += chunk)
 		g_mime_stream_write (filtered, sample->bytes + i, MIN (chunk, sample->len - i));
 	g_mime_stream_flush (filtered);
-	*replacements_out = mimeutf8_filter_get_replacements (MIMEUTF8_FILTER (filter));
+	*replacements_out = mimeutf8_filter_get_replacements (filter);
 	g_object_unref (filter);
 	g_object_unref (filtered);
 	g_object_unref (sink);
@@ -88,12 +88,32 @@ test_filter__unknown_label (void **state)
 	g_clear_error (&error);
 }
 
+/* What mimeutf8_filter_new returns goes to the other calls as it is (this file is compiled with
+ * incompatible pointer types as errors), and to GMime's. */
+static void
+test_filter__one_type (void **state)
+{
+	GMimeFilter *filter = mimeutf8_filter_new ("utf-8", NULL);
+	GMimeStream *null = g_mime_stream_null_new ();
+	GMimeStream *filtered = g_mime_stream_filter_new (null);
+
+	assert_true (MIMEUTF8_IS_FILTER (filter));
+	g_mime_stream_filter_add ((GMimeStreamFilter *) filtered, filter);
+	g_mime_stream_write (filtered, "a\xff", 2);
+	g_mime_stream_flush (filtered);
+	assert_int_equal (mimeutf8_filter_get_replacements (filter), 1);
+	g_object_unref (filtered);
+	g_object_unref (null);
+	g_object_unref (filter);
+}
+
 int
 main (void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test (test_filter__same_as_library),
 		cmocka_unit_test (test_filter__unknown_label),
+		cmocka_unit_test (test_filter__one_type),
 	};
 
 	mimeutf8_init ();

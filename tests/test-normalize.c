@@ -282,11 +282,12 @@ test_normalize__in_place (void **state)
 
 	assert_string_equal (g_mime_object_get_content_type_parameter (body, "charset"), "utf-8");
 	/* the RFC 2231 name parameter is in UTF-8 now, rewritten by us (not re-encoded by GMime in
-	 * its declared charset), and the rest of the value is as GMime holds it */
+	 * its declared charset), and the rest of the value is as GMime holds it, folding included:
+	 * the same value as the buffer call writes */
 	header = g_mime_header_list_get_header (g_mime_object_get_header_list (body),
 						"Content-Type");
 	assert_string_equal (g_mime_header_get_raw_value (header),
-			     " text/plain; charset=utf-8; name*=utf-8''r%C3%A9sum%C3%A9.txt\n");
+			     " text/plain; charset=utf-8;\n name*=utf-8''r%C3%A9sum%C3%A9.txt\n");
 	assert_int_equal (content->len, strlen ("R\xc3\xa9sum\xc3\xa9 des notes.\n"));
 	assert_memory_equal (content->data, "R\xc3\xa9sum\xc3\xa9 des notes.\n", content->len);
 }
@@ -304,6 +305,216 @@ test_normalize__in_place_base64_footer (void **state)
 	assert_non_null (strstr ((const char *) content->data,
 				 "ligne.\n_______________________________________________\n"
 				 "SLAT mailing list\n"));
+}
+
+/* A message of `n` latin-1 text parts. */
+static GByteArray *
+many_parts (int n)
+{
+	static const char head[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n";
+	static const char part[] = "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n";
+	GByteArray *message = g_byte_array_new ();
+	int i;
+
+	g_byte_array_append (message, (const guint8 *) head, strlen (head));
+	for (i = 0; i < n; i++)
+		g_byte_array_append (message, (const guint8 *) part, strlen (part));
+	g_byte_array_append (message, (const guint8 *) "--b--\n", 6);
+	return message;
+}
+
+static gpointer
+cancel_soon (gpointer cancellable)
+{
+	g_usleep (2000);
+	g_cancellable_cancel (cancellable);
+	return NULL;
+}
+
+/* A cancelled call fails with G_IO_ERROR_CANCELLED and writes nothing, whether it was cancelled
+ * before it started or, from another thread, while it ran. */
+static void
+test_normalize__cancel (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GByteArray) message = many_parts (3000);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GError *error = NULL;
+	GThread *thread;
+	gint64 start, uncancelled;
+
+	/* how long the whole call takes */
+	start = g_get_monotonic_time ();
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, message->data, message->len, out, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	uncancelled = g_get_monotonic_time () - start;
+	g_byte_array_set_size (out, 0);
+
+	options.cancellable = g_cancellable_new ();
+	g_cancellable_cancel (options.cancellable);
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+	assert_string_equal (mimeutf8_report_get_reason (report), "cancelled");
+	assert_int_equal (out->len, 0);
+	g_clear_error (&error);
+	g_clear_object (&options.cancellable);
+
+	options.cancellable = g_cancellable_new ();
+	thread = g_thread_new ("cancel", cancel_soon, options.cancellable);
+	start = g_get_monotonic_time ();
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     NULL, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	print_message ("whole call %" G_GINT64_FORMAT " us, cancelled after 2 ms: %" G_GINT64_FORMAT
+		       " us\n",
+		       uncancelled, g_get_monotonic_time () - start);
+	assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+	assert_int_equal (out->len, 0);
+	g_clear_error (&error);
+	g_thread_join (thread);
+	g_clear_object (&options.cancellable);
+}
+
+/* A caller built against version 1 of the options has no cancellable field: nothing past
+ * timeout_ms is read (the struct is allocated to its version 1 size, so AddressSanitizer sees a
+ * read past it). */
+static void
+test_normalize__options_version_1 (void **state)
+{
+	MimeUtf8Options init = MIMEUTF8_OPTIONS_INIT;
+	size_t size = G_STRUCT_OFFSET (MimeUtf8Options, cancellable);
+	guint8 *options = g_malloc (size);
+	g_autoptr (GByteArray) message = many_parts (2);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+
+	init.version = 1;
+	init.force_7bit = TRUE;
+	memcpy (options, &init, size);
+	assert_int_equal (mimeutf8_normalize_buffer ((const MimeUtf8Options *) options,
+						     message->data, message->len, out, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_append (out, (const guint8 *) "", 1);
+	assert_non_null (strstr ((const char *) out->data, "Content-Transfer-Encoding: base64"));
+	g_free (options);
+}
+
+/* The in-place call on what broke it: charset as the last Content-Type parameter (its newline
+ * was lost, so that the next header ran into it), and a message whose only change is a header
+ * (it said unchanged, with 0 bytes). */
+static void
+test_normalize__in_place_header_block (void **state)
+{
+	static const char relabel[] =
+		"MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
+		"Content-Transfer-Encoding: 8bit\n\ncaf\xe9\n";
+	static const char subject[] = "MIME-Version: 1.0\nSubject: =?iso-8859-1?Q?caf=E9?=\n"
+				      "Content-Type: text/plain; charset=utf-8\n\nhi\n";
+	const char *messages[] = { relabel, subject };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (messages); i++) {
+		g_autoptr (GMimeStream) stream =
+			g_mime_stream_mem_new_with_buffer (messages[i], strlen (messages[i]));
+		g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+		g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+		g_autoptr (MimeUtf8Report) report = NULL;
+		g_autofree char *text = NULL;
+
+		assert_int_equal (mimeutf8_normalize_message (NULL, message, &report, NULL),
+				  MIMEUTF8_STATUS_NORMALIZED);
+		text = g_mime_object_to_string (GMIME_OBJECT (message), NULL);
+		print_message ("%s", text);
+		assert_int_equal (mimeutf8_report_get_bytes_out (report), strlen (text));
+		assert_true (mimeutf8_report_get_bytes_in (report) > 0);
+		if (i == 0) {
+			assert_non_null (
+				strstr (text, "charset=utf-8\nContent-Transfer-Encoding: 8bit\n"));
+			assert_non_null (strstr (text, "\n\ncaf\xc3\xa9\n"));
+		} else {
+			assert_int_equal (mimeutf8_report_get_n_headers (report), 1);
+			g_autofree char *lower = g_ascii_strdown (text, -1);
+
+			assert_non_null (strstr (lower, "\nsubject: =?utf-8?"));
+		}
+	}
+}
+
+/* dkim_invalidated follows each DKIM-Signature's h= and l= tags: a signed header field that
+ * changes breaks it as much as the body does; an unsigned one, or a body change past l=, not. */
+static void
+test_normalize__dkim (void **state)
+{
+	static const struct {
+		const char *message;
+		gboolean invalidated;
+	} cases[] = {
+		/* only the Subject changes: signed, then not */
+		{ "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s;\n\th=From:To:\n\t "
+		  "Subject; "
+		  "bh=x; b=y\nFrom: a@example.com\nSubject: =?iso-8859-1?Q?caf=E9?=\n"
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nhi\n",
+		  TRUE },
+		{ "DKIM-Signature: v=1; h=from:to; bh=x; b=y\nFrom: a@example.com\n"
+		  "Subject: =?iso-8859-1?Q?caf=E9?=\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=utf-8\n\nhi\n",
+		  FALSE },
+		/* only the label changes (valid UTF-8 under a latin-1 label) */
+		{ "DKIM-Signature: v=1; h=from:content-type; bh=x; b=y\nFrom: a@example.com\n"
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+		  "caf\xc3\xa9\n",
+		  TRUE },
+		{ "DKIM-Signature: v=1; h=from; bh=x; b=y\nFrom: a@example.com\n"
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+		  "caf\xc3\xa9\n",
+		  FALSE },
+		/* the body changes: everywhere, or past the l= octets it signs */
+		{ "DKIM-Signature: v=1; h=from; bh=x; b=y\nFrom: a@example.com\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\n\nhello\n--b\n"
+		  "Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--b--\n",
+		  TRUE },
+		{ "DKIM-Signature: v=1; h=from; l=10; bh=x; b=y\nFrom: a@example.com\n"
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\n\nhello\n"
+		  "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--b--\n",
+		  FALSE },
+		{ "DKIM-Signature: v=1; h=from; l=100; bh=x; b=y\nFrom: a@example.com\n"
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\n\nhello\n"
+		  "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--b--\n",
+		  TRUE },
+		/* no DKIM-Signature */
+		{ "From: a@example.com\nSubject: =?iso-8859-1?Q?caf=E9?=\n\nhi\n", FALSE },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+		g_autoptr (MimeUtf8Report) report = NULL;
+		g_autoptr (MimeUtf8Report) in_place = NULL;
+		g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer (
+			cases[i].message, strlen (cases[i].message));
+		g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+		g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+
+		print_message ("case %zu\n", i);
+		assert_int_equal (mimeutf8_normalize_buffer (NULL, cases[i].message,
+							     strlen (cases[i].message), out,
+							     &report, NULL),
+				  MIMEUTF8_STATUS_NORMALIZED);
+		assert_int_equal (mimeutf8_report_get_dkim_invalidated (report),
+				  cases[i].invalidated);
+		/* in place, any converted part counts as a body change (where in the body, and
+		 * whether its bytes changed, is not known): cases 3 and 5 say TRUE there */
+		mimeutf8_normalize_message (NULL, message, &in_place, NULL);
+		assert_int_equal (mimeutf8_report_get_dkim_invalidated (in_place),
+				  cases[i].invalidated || i == 3 || i == 5);
+	}
 }
 
 static void
@@ -372,7 +583,11 @@ main (void)
 		cmocka_unit_test (test_normalize__write_error),
 		cmocka_unit_test (test_normalize__in_place),
 		cmocka_unit_test (test_normalize__in_place_base64_footer),
+		cmocka_unit_test (test_normalize__in_place_header_block),
 		cmocka_unit_test (test_normalize__bad_options),
+		cmocka_unit_test (test_normalize__dkim),
+		cmocka_unit_test (test_normalize__cancel),
+		cmocka_unit_test (test_normalize__options_version_1),
 		cmocka_unit_test (test_normalize__odd_input),
 	};
 
