@@ -1327,22 +1327,29 @@ content_type_is_balanced (const Walk *walk, GMimeObject *object)
 /* The part's Content-Type value, as written, has no charset value whose end readers disagree on
  * (charset_value_end): a rewrite could not give them all utf-8. */
 static gboolean
+value_charset_is_unambiguous (const char *value, size_t len)
+{
+	size_t pos = 0, n0, n1, v0, v1;
+
+	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1))
+		if (is_charset_name (value + n0, n1 - n0) && !charset_value_end (value, len, v0, &v1))
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean
 charset_is_unambiguous (const Walk *walk, GMimeObject *object)
 {
 	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 							     "Content-Type");
-	size_t start, end, pos = 0, n0, n1, v0, v1;
+	size_t start, end;
 
 	if (header == NULL || g_mime_header_get_offset (header) < 0)
 		return TRUE;
 	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
 			  "Content-Type", &start, &end))
 		return FALSE;
-	while (next_param ((const char *) walk->raw + start, end - start, &pos, &n0, &n1, &v0, &v1))
-		if (is_charset_name ((const char *) walk->raw + start + n0, n1 - n0) &&
-		    !charset_value_end ((const char *) walk->raw + start, end - start, v0, &v1))
-			return FALSE;
-	return TRUE;
+	return value_charset_is_unambiguous ((const char *) walk->raw + start, end - start);
 }
 
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
@@ -1517,9 +1524,18 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport 
 
 	if (plan->relabel && header != NULL) {
 		const char *raw = g_mime_header_get_raw_value (header);
-		GString *value = rewrite_content_type (walk, record->path, raw, raw_value_len (raw),
-						       "\n", NULL);
-		gboolean set = set_raw_value (header, value, raw);
+		GString *value;
+		gboolean set;
+
+		if (!value_charset_is_unambiguous (raw, raw_value_len (raw))) {
+			_mimeutf8_report_undo (walk->report,
+					       mimeutf8_report_get_n_parts (walk->report) - 1,
+					       n_headers, "ambiguous charset parameter");
+			return;
+		}
+		value = rewrite_content_type (walk, record->path, raw, raw_value_len (raw), "\n",
+					      NULL);
+		set = set_raw_value (header, value, raw);
 
 		g_string_free (value, TRUE);
 		if (!set) {

@@ -26,20 +26,10 @@ from typing import Any, Dict, NamedTuple, Optional, Union
 import os as _os
 import sys as _sys
 
-# libmimeutf8 guards iconv_open for the whole process by ELF interposition (mime/iconv-guard.c:
-# only the label table's charset names, and converters kept loaded): GMime and GLib must bind to
-# its iconv_open, not glibc's.  In an interpreter, glibc is in the global scope, which the
-# dependencies of a dlopen'ed module search first; RTLD_DEEPBIND makes the module's own tree
-# (libmimeutf8 before GMime, GLib and glibc) come first for them.  Without it GMime would open
-# any converter a message names, ISO-2022-CN-EXT included (CVE-2024-2961), and normalizing cost
-# 2.5 times the CPU.  (If GLib or GMime were loaded before this import, e.g. by `gi`, they are
-# already bound to glibc: import mimeutf8 first.)
-_flags = _sys.getdlopenflags()
-_sys.setdlopenflags(_flags | _os.RTLD_DEEPBIND)
-try:
-    from ._mimeutf8 import ffi as _ffi, lib as _lib
-finally:
-    _sys.setdlopenflags(_flags)
+# libmimeutf8 keeps charset names outside its table away from GMime itself (mime/iconv-guard.c:
+# GMime parses a same-length copy in which such names are unusable), so no symbol binding or
+# dlopen flag is needed for the guard to hold in an interpreter.
+from ._mimeutf8 import ffi as _ffi, lib as _lib
 
 __all__ = [
     "normalize", "Result", "convert", "convert_text", "Conversion", "Translator", "canonical",
