@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 packages=(gcc libc6-dev meson ninja-build pkg-config python3
           libglib2.0-dev libgmime-3.0-dev libuchardet-dev libcmocka-dev
-          valgrind groff-base)
+          valgrind groff-base libmilter-dev postfix)
 # the sanitizer run and the fuzz targets need clang with libFuzzer and its runtime
 [[ ${1:-} == ci ]] && packages+=(clang libclang-rt-14-dev llvm)
 missing=()
@@ -22,6 +22,9 @@ done
 if ((${#missing[@]})); then
   echo "build.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix is for the milter tests' private instances only: the system instance gets no
+  # configuration, so it neither starts nor listens
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
