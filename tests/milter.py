@@ -16,6 +16,9 @@
   milter.py MILTER MIMEUTF8 SHARED parallel [--sessions 50]
       50 SMTP sessions at once, each sending several messages: nothing lost, all normalized
       right (the library called from libmilter's threads at once).
+  milter.py MILTER MIMEUTF8 SHARED chain
+      two milters in a row (the second another mimeutf8-milter): the second sees the first one's
+      edits, every message arrives as `unchanged` there.
   milter.py MILTER MIMEUTF8 SHARED daemon
       without -f: a pid file, SIGTERM stops it cleanly, the pid file goes.
 
@@ -49,7 +52,7 @@ def fail(msg):
 class Setup:
     """A work folder with a sink, a milter and a Postfix using it; stopped by close()."""
 
-    def __init__(self, args, milter_args=(), default_action="accept"):
+    def __init__(self, args, milter_args=(), default_action="accept", more_milters=()):
         self.work = tempfile.mkdtemp(prefix="mimeutf8-milter-")
         self.args = args
         self.sink = pi.Sink(os.path.join(self.work, "sink"))
@@ -58,7 +61,7 @@ class Setup:
         self.milter.start()
         try:
             self.postfix = pi.Postfix(os.path.join(self.work, "postfix"), self.sink.port, self.milter.port,
-                                      default_action)
+                                      default_action, more_milters)
             self.postfix.start()
         except (pi.PostfixError, OSError, subprocess.SubprocessError) as e:
             self.milter.kill()
@@ -422,6 +425,39 @@ def test_parallel(args):
         setup.close(keep=not ok)
 
 
+def test_chain(args):
+    """Two milters in a row: the second sees the first one's edits (so a DKIM signer listed after
+    mimeutf8 signs the normalized message, as the README says)."""
+    work = tempfile.mkdtemp(prefix="mimeutf8-milter-chain-")
+    second_report = os.path.join(work, "second.jsonl")
+    second = pi.Milter(args.milter, work, args=["--report=" + second_report])
+    second.start()
+    setup = Setup(args, more_milters=[second.port])
+    ok = False
+    try:
+        src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(setup.work, "gen"), 5, 20)
+        messages = prepared_dir(src, names, os.path.join(setup.work, "prepared"))
+        expected = expected_outputs(args, os.path.join(setup.work, "prepared"), names, setup.work)
+        errors = send_all(setup.postfix.smtp_port, messages)
+        if errors:
+            fail("chain: refused: %s" % errors)
+        setup.wait_delivered(len(names))
+        compare(setup, messages, expected, "chain")
+        first = [json.loads(line)["status"] for line in open(setup.report)]
+        after = [json.loads(line)["status"] for line in open(second_report)]
+        if first.count("normalized") == 0:
+            fail("chain: the first milter normalized nothing")
+        if len(after) != len(names) or any(st != "unchanged" for st in after):
+            fail("chain: the second milter did not see the first one's edits: %s" % after)
+        print("chain: the first milter normalized %d of %d messages; the second saw every one "
+              "normalized already (all unchanged)" % (first.count("normalized"), len(names)))
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+        second.kill(signal.SIGTERM)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def test_daemon(args):
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-daemon-")
     pid_file = os.path.join(work, "milter.pid")
@@ -468,7 +504,7 @@ def main():
     p.add_argument("milter")
     p.add_argument("mimeutf8")
     p.add_argument("shared")
-    p.add_argument("what", choices=["corpus", "faults", "parallel", "daemon"])
+    p.add_argument("what", choices=["corpus", "faults", "parallel", "chain", "daemon"])
     p.add_argument("--gen", type=int, default=200)
     p.add_argument("--real-every", type=int, default=8)
     p.add_argument("--sessions", type=int, default=50)
@@ -479,7 +515,8 @@ def main():
     if args.what != "daemon" and not os.path.isdir(os.path.join(args.shared, "corpus")):
         print("SKIP: %s has no corpus" % args.shared)
         sys.exit(SKIP)
-    {"corpus": test_corpus, "faults": test_faults, "parallel": test_parallel, "daemon": test_daemon}[args.what](args)
+    {"corpus": test_corpus, "faults": test_faults, "parallel": test_parallel, "chain": test_chain,
+     "daemon": test_daemon}[args.what](args)
 
 
 if __name__ == "__main__":

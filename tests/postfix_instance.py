@@ -187,7 +187,7 @@ class Postfix:
     """A private instance in DIR: `postfix -c DIR/etc start`, smtpd on 127.0.0.1:smtp_port with
     the milter, and on 127.0.0.1:ref_port without it."""
 
-    def __init__(self, dir, sink_port, milter_port=None, default_action="accept"):
+    def __init__(self, dir, sink_port, milter_port=None, default_action="accept", more_milters=()):
         if not os.path.exists(POSTFIX):
             raise PostfixError("%s is not installed (Debian package postfix; build.sh installs it)"
                                % POSTFIX)
@@ -198,6 +198,7 @@ class Postfix:
         self.ref_port = free_port()
         self.sink_port = sink_port
         self.milter_port = milter_port
+        self.more_milters = list(more_milters)
         self.default_action = default_action
         os.makedirs(self.etc)
         os.makedirs(self.spool)
@@ -219,7 +220,8 @@ class Postfix:
                 shutil.copy(src, os.path.join(self.etc, name))
 
     def write_config(self):
-        milters = "inet:127.0.0.1:%d" % self.milter_port if self.milter_port else ""
+        ports = ([self.milter_port] if self.milter_port else []) + self.more_milters
+        milters = ", ".join("inet:127.0.0.1:%d" % p for p in ports)
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(etc=self.etc, spool=self.spool, data=os.path.join(self.dir, "data"),
                                    dir=self.dir, sink_port=self.sink_port, milters=milters,
@@ -234,7 +236,6 @@ class Postfix:
         return r
 
     def start(self):
-        self.command("check", check=False)  # creates the queue directories
         r = self.command("start", check=False)
         if r.returncode != 0:
             check = self.command("check", check=False)
