@@ -168,8 +168,14 @@ def check_report(setup, count, label):
     if not all("message_id" in line and "status" in line for line in lines):
         fail("%s: report lines without message_id or status" % label)
     # each queue id is the one Postfix logged for a message it delivered
-    log = setup.postfix.log()
-    unknown = [i for i in ids if "%s: to=<" % i not in log]
+    # (Postfix logs a delivery just after the sink has answered: wait for the line)
+    deadline = time.time() + 30
+    while True:
+        log = setup.postfix.log()
+        unknown = [i for i in ids if "%s: to=<" % i not in log]
+        if not unknown or time.time() > deadline:
+            break
+        time.sleep(0.2)
     if unknown:
         fail("%s: report queue ids Postfix never delivered: %s" % (label, unknown[:5]))
     return lines
