@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mimeutf8.h"
+#include "workers.h" /* write_full */
 
 /* sysexits.h values, as the command uses them */
 enum {
@@ -110,8 +111,7 @@ typedef struct {
 	gboolean nr_hdr, nr_body, leadspc; /* negotiated protocol steps */
 } Message;
 
-static void
-log_msg (int priority, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void log_msg (int priority, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 log_msg (int priority, const char *format, ...)
@@ -165,24 +165,6 @@ message_reset (Message *msg)
 	msg->message_id = NULL;
 }
 
-static gboolean
-write_all (int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write (fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		p += n;
-		len -= (size_t) n;
-	}
-	return TRUE;
-}
-
 /* An unlinked file in $TMPDIR (or /tmp), or -1 with errno set. */
 static int
 anonymous_file (void)
@@ -225,7 +207,8 @@ message_append (Message *msg, const void *data, size_t len)
 	}
 	if (msg->spool_fd < 0 && msg->size > SPOOL_THRESHOLD && msg->head_len > 0) {
 		msg->spool_fd = anonymous_file ();
-		if (msg->spool_fd < 0 || !write_all (msg->spool_fd, msg->bytes->data, msg->bytes->len)) {
+		if (msg->spool_fd < 0 ||
+		    !write_full (msg->spool_fd, msg->bytes->data, msg->bytes->len)) {
 			msg->failed = TRUE;
 			msg->fault = errno;
 			return;
@@ -234,7 +217,7 @@ message_append (Message *msg, const void *data, size_t len)
 		g_byte_array_set_size (msg->bytes, msg->head_len);
 	}
 	if (msg->spool_fd >= 0) {
-		if (!write_all (msg->spool_fd, data, len)) {
+		if (!write_full (msg->spool_fd, data, len)) {
 			msg->failed = TRUE;
 			msg->fault = errno;
 		}
@@ -346,7 +329,8 @@ parse_fields (const guint8 *data, size_t len, GArray *fields)
 		Field field = { .start = pos };
 		const guint8 *colon;
 
-		if (data[pos] == '\n' || (data[pos] == '\r' && pos + 1 < len && data[pos + 1] == '\n'))
+		if (data[pos] == '\n' ||
+		    (data[pos] == '\r' && pos + 1 < len && data[pos + 1] == '\n'))
 			return line_end;
 		/* a field goes on over lines that start with a blank */
 		while (line_end < len && (data[line_end] == ' ' || data[line_end] == '\t')) {
@@ -488,8 +472,8 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 		const Insert *insert = &g_array_index (inserts, Insert, k);
 
 		if (insert->in >= i)
-			ok = send_field (ctx, msg, out, &g_array_index (out_fields, Field, insert->out),
-					 -1);
+			ok = send_field (ctx, msg, out,
+					 &g_array_index (out_fields, Field, insert->out), -1);
 	}
 	for (k = inserts->len; ok && k > 0; k--) {
 		const Insert *insert = &g_array_index (inserts, Insert, k - 1);
@@ -497,7 +481,8 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 		/* smfi_insheader's index counts the MTA's own Received: field, which Postfix puts
 		 * first and does not show a milter: index 0 would go above it */
 		if (insert->in < i)
-			ok = send_field (ctx, msg, out, &g_array_index (out_fields, Field, insert->out),
+			ok = send_field (ctx, msg, out,
+					 &g_array_index (out_fields, Field, insert->out),
 					 (int) insert->in + 1);
 	}
 	g_array_unref (inserts);
@@ -590,7 +575,7 @@ write_report (const char *queue_id, const Message *msg, const MimeUtf8Report *re
 	g_string_append_c (line, '\n');
 	/* one write per line under a lock: lines of parallel connections never interleave */
 	pthread_mutex_lock (&config.report_lock);
-	if (!write_all (config.report_fd, line->str, line->len))
+	if (!write_full (config.report_fd, line->str, line->len))
 		log_msg (LOG_ERR, "writing the report: %s", g_strerror (errno));
 	pthread_mutex_unlock (&config.report_lock);
 	g_string_free (line, TRUE);
@@ -694,8 +679,8 @@ on_eom (SMFICTX *ctx)
 	}
 
 	if (status == MIMEUTF8_STATUS_FAILED) {
-		char *what = g_strdup_printf ("normalization failed: %s",
-					      error ? error->message : "?");
+		char *what =
+			g_strdup_printf ("normalization failed: %s", error ? error->message : "?");
 		sfsistat r;
 
 		write_report (queue_id, msg, report);
@@ -882,8 +867,8 @@ parse_options (int argc, char **argv)
 			o->policy = (MimeUtf8Policy) choice_arg ("--policy", optarg, policies);
 			break;
 		case OPT_HEADERS:
-			o->headers = (MimeUtf8HeaderMode) choice_arg ("--headers", optarg,
-								      header_modes);
+			o->headers =
+				(MimeUtf8HeaderMode) choice_arg ("--headers", optarg, header_modes);
 			break;
 		case OPT_FALLBACK:
 			if (mimeutf8_charset_canonical (optarg) == NULL)
@@ -909,7 +894,8 @@ parse_options (int argc, char **argv)
 			o->max_header_block = number_arg ("--max-header-block", optarg, G_MAXUINT);
 			break;
 		case OPT_MAX_PARAMS:
-			o->max_params = (unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
+			o->max_params =
+				(unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
 			break;
 		case OPT_MAX_WORDS:
 			o->max_encoded_words =
@@ -973,7 +959,8 @@ main (int argc, char **argv)
 
 	openlog ("mimeutf8-milter", LOG_PID | (config.foreground ? LOG_PERROR : 0), LOG_MAIL);
 	mimeutf8_init ();
-	if (smfi_setconn ((char *) config.socket) != MI_SUCCESS || smfi_register (filter) != MI_SUCCESS) {
+	if (smfi_setconn ((char *) config.socket) != MI_SUCCESS ||
+	    smfi_register (filter) != MI_SUCCESS) {
 		fprintf (stderr, "mimeutf8-milter: cannot use socket '%s'\n", config.socket);
 		return EXIT_USAGE;
 	}
