@@ -80,7 +80,8 @@ static struct {
 	gboolean foreground;
 	gboolean tempfail_on_error;
 	gboolean trace_header;
-	int report_fd;
+	gboolean report; /* --report was given */
+	int report_fd;   /* under report_lock: -1 once closed at exit */
 	pthread_mutex_t report_lock;
 } config = {
 	.pid_file = "/run/mimeutf8-milter.pid",
@@ -563,7 +564,7 @@ write_report (const char *queue_id, const Message *msg, const MimeUtf8Report *re
 	char *json;
 	GString *line;
 
-	if (config.report_fd < 0)
+	if (!config.report)
 		return;
 	json = mimeutf8_report_to_json (report, queue_id);
 	line = g_string_new ("{\"queue_id\":");
@@ -575,7 +576,7 @@ write_report (const char *queue_id, const Message *msg, const MimeUtf8Report *re
 	g_string_append_c (line, '\n');
 	/* one write per line under a lock: lines of parallel connections never interleave */
 	pthread_mutex_lock (&config.report_lock);
-	if (!write_full (config.report_fd, line->str, line->len))
+	if (config.report_fd >= 0 && !write_full (config.report_fd, line->str, line->len))
 		log_msg (LOG_ERR, "writing the report: %s", g_strerror (errno));
 	pthread_mutex_unlock (&config.report_lock);
 	g_string_free (line, TRUE);
@@ -928,6 +929,7 @@ parse_options (int argc, char **argv)
 				 g_strerror (errno));
 			exit (EXIT_IOERR);
 		}
+		config.report = TRUE;
 	}
 }
 
@@ -986,8 +988,12 @@ main (int argc, char **argv)
 	log_msg (LOG_INFO, "stopped");
 	if (wrote_pid)
 		unlink (config.pid_file);
+	/* libmilter does not join its connection threads: one may still be writing a line */
+	pthread_mutex_lock (&config.report_lock);
 	if (config.report_fd >= 0)
 		close (config.report_fd);
+	config.report_fd = -1;
+	pthread_mutex_unlock (&config.report_lock);
 	closelog ();
 	return code;
 }
