@@ -4,8 +4,9 @@
 #   ./build.sh          set-up and build only
 #   ./build.sh demo     normalize the bundled sample fixtures/messages/latin1-qp.eml to stdout
 #   ./build.sh test     the whole test suite (unit, CLI, corpus conformance, hostile input)
-#   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), then
-#                       each fuzz target for 60 s (tests/fuzz/smoke.sh), then the mutation check
+#   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), the
+#                       milter under ThreadSanitizer (tests/milter-tsan.sh), then each fuzz
+#                       target for 60 s (tests/fuzz/smoke.sh), then the mutation check
 #                       (tests/mutants.py): what .ci/run does
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,6 +59,8 @@ EOF
     status=0 fuzz=0 mutants=0
     "$0" test || status=$?
     tests/sanitize.sh || status=$?
+    # the milter's 50 parallel sessions under ThreadSanitizer (the library from many threads)
+    tests/milter-tsan.sh || status=$?
     tests/fuzz/smoke.sh "${MIMEUTF8_FUZZ_SECONDS:-60}" || { status=$?; fuzz=1; }
     python3 tests/mutants.py "$PWD" || { status=1; mutants=1; }
     # one closing line over the four: tests here, tests under the sanitizers, fuzz targets (3),
