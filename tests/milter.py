@@ -494,7 +494,9 @@ def test_daemon(args):
         fail("daemon: still running 20 s after SIGTERM")
     if os.path.exists(pid_file):
         fail("daemon: the pid file is left after SIGTERM")
-    print("daemon: daemonized with a pid file and a unix socket, stopped by SIGTERM, pid file removed")
+    if os.path.exists(sock):
+        fail("daemon: the unix socket is left after SIGTERM")
+    print("daemon: daemonized with a pid file and a unix socket, stopped by SIGTERM, both removed")
     # bad usage is reported before daemonizing
     r = subprocess.run([args.milter, "-p", "unix:" + sock, "--on-error=maybe"], capture_output=True, timeout=30)
     if r.returncode != 64:

@@ -988,6 +988,9 @@ main (int argc, char **argv)
 	log_msg (LOG_INFO, "stopped");
 	if (wrote_pid)
 		unlink (config.pid_file);
+	/* libmilter leaves its unix socket behind; the next start would remove it anyway */
+	if (g_str_has_prefix (config.socket, "unix:") || g_str_has_prefix (config.socket, "local:"))
+		unlink (strchr (config.socket, ':') + 1);
 	/* libmilter does not join its connection threads: one may still be writing a line */
 	pthread_mutex_lock (&config.report_lock);
 	if (config.report_fd >= 0)
