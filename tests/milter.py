@@ -497,6 +497,18 @@ def test_daemon(args):
     if os.path.exists(sock):
         fail("daemon: the unix socket is left after SIGTERM")
     print("daemon: daemonized with a pid file and a unix socket, stopped by SIGTERM, both removed")
+    # in the foreground, SIGTERM (even one that comes during start-up) is a clean exit 0
+    m = pi.Milter(args.milter, work)
+    m.start()
+    code = m.kill(signal.SIGTERM)
+    if code != 0:
+        fail("daemon: -f and SIGTERM: exit %s, not 0; log:\n%s" % (code, m.read_log()))
+    proc = subprocess.Popen([args.milter, "-f", "-p", "unix:" + sock], stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    if proc.wait(timeout=30) != 0:
+        fail("daemon: SIGTERM during start-up: exit %s, not 0" % proc.returncode)
+    print("daemon: -f and SIGTERM, also during start-up: exit 0")
     # bad usage is reported before daemonizing
     r = subprocess.run([args.milter, "-p", "unix:" + sock, "--on-error=maybe"], capture_output=True, timeout=30)
     if r.returncode != 64:

@@ -954,6 +954,15 @@ main (int argc, char **argv)
 	gboolean wrote_pid = FALSE;
 	int code;
 
+	sigset_t stop_signals;
+
+	/* a SIGTERM during start-up waits, blocked, for libmilter's signal thread (which sigwaits
+	 * for it once smfi_main runs) rather than killing the process before it can clean up */
+	sigemptyset (&stop_signals);
+	sigaddset (&stop_signals, SIGTERM);
+	sigaddset (&stop_signals, SIGINT);
+	sigaddset (&stop_signals, SIGHUP);
+	pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
 	/* glibc would load converter modules from GCONV_PATH: never from a place the caller picks */
 	unsetenv ("GCONV_PATH");
 	config.options = defaults;
