@@ -504,7 +504,14 @@ def test_daemon(args):
     if code != 0:
         fail("daemon: -f and SIGTERM: exit %s, not 0; log:\n%s" % (code, m.read_log()))
     proc = subprocess.Popen([args.milter, "-f", "-p", "unix:" + sock], stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
+    # as soon as main has blocked the stop signals (before that the process is still loading)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status = open("/proc/%d/status" % proc.pid).read()
+        blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+        if blocked & (1 << (signal.SIGTERM - 1)):
+            break
+        time.sleep(0.001)
     proc.send_signal(signal.SIGTERM)
     if proc.wait(timeout=30) != 0:
         fail("daemon: SIGTERM during start-up: exit %s, not 0" % proc.returncode)
