@@ -513,9 +513,12 @@ def test_daemon(args):
             break
         time.sleep(0.001)
     proc.send_signal(signal.SIGTERM)
-    if proc.wait(timeout=30) != 0:
-        fail("daemon: SIGTERM during start-up: exit %s, not 0" % proc.returncode)
-    print("daemon: -f and SIGTERM, also during start-up: exit 0")
+    # (libmilter's smfi_main may report a failure when it is stopped before it listens: 70)
+    if proc.wait(timeout=30) not in (0, 70):
+        fail("daemon: SIGTERM during start-up: exit %s, not a clean exit" % proc.returncode)
+    if os.path.exists(sock):
+        fail("daemon: SIGTERM during start-up left the unix socket")
+    print("daemon: -f and SIGTERM: exit 0; a SIGTERM during start-up: a clean exit (%d)" % proc.returncode)
     # bad usage is reported before daemonizing
     r = subprocess.run([args.milter, "-p", "unix:" + sock, "--on-error=maybe"], capture_output=True, timeout=30)
     if r.returncode != 64:
