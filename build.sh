@@ -13,7 +13,8 @@ cd "$(dirname "$0")"
 
 packages=(gcc libc6-dev meson ninja-build pkg-config python3
           libglib2.0-dev libgmime-3.0-dev libuchardet-dev libcmocka-dev
-          valgrind groff-base libmilter-dev postfix)
+          valgrind groff-base libmilter-dev postfix
+          python3-cffi python3-dev python3-pytest python3-distributed)
 # the sanitizer run and the fuzz targets need clang with libFuzzer and its runtime
 [[ ${1:-} == ci ]] && packages+=(clang libclang-rt-14-dev llvm)
 missing=()

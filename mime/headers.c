@@ -2076,6 +2076,13 @@ signs (const char *name)
 	       strstr (lower, "signature") != NULL || strcmp (lower, "return-path") == 0;
 }
 
+/* Identifier headers: never rewritten, whatever their bytes.  A msg-id allows no encoded-word,
+ * and one rewritten no longer matches the References and In-Reply-To of the replies, which
+ * breaks threading; Content-ID is matched by cid: URLs, MIME-Version by its exact value. */
+static const char *const identifier_names[] = {
+	"message-id", "references", "in-reply-to", "content-id", "mime-version", "resent-message-id",
+};
+
 /* A CR or LF that is not part of a fold (CR LF or LF, then a blank). */
 static gboolean
 has_bare_break (const guint8 *p, size_t n)
@@ -2143,7 +2150,8 @@ _mimeutf8_header_normalize (const char *name, const char *value, size_t len,
 	if (len == 0 || (mode != MIMEUTF8_HEADERS_ENCODED && mode != MIMEUTF8_HEADERS_UTF8))
 		return NULL;
 	kind = header_kind (name);
-	if (kind == KIND_NONE && raw_8bit_text ((const guint8 *) value, len) && !signs (name))
+	if (kind == KIND_NONE && raw_8bit_text ((const guint8 *) value, len) && !signs (name) &&
+	    !name_in (name, identifier_names, G_N_ELEMENTS (identifier_names)))
 		kind = KIND_UNSTRUCTURED;
 	/* A line break inside a list that is no fold leaves its structure in doubt: such a list
 	 * is not rewritten.  (Unstructured text turns one into a blank.) */

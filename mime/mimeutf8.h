@@ -60,7 +60,10 @@ typedef enum {
 /* How message and part headers are written. */
 typedef enum {
 	/* Headers that needed a change are rewritten as RFC 2047 UTF-8 encoded-words (RFC 2231
-	 * UTF-8 for parameters): the output's headers stay 7-bit. */
+	 * UTF-8 for parameters): the output's headers stay 7-bit, except raw bytes that are never
+	 * rewritten: addr-specs, identifier headers (Message-ID, References, In-Reply-To,
+	 * Content-ID, MIME-Version, Resent-Message-ID), signatures and Return-Path, and valid UTF-8
+	 * in structured headers. */
 	MIMEUTF8_HEADERS_ENCODED = 0,
 	/* Headers that needed a change are rewritten as raw UTF-8, as RFC 6532 allows. */
 	MIMEUTF8_HEADERS_UTF8 = 1,
@@ -119,7 +122,8 @@ typedef enum {
 typedef enum {
 	/* The body was converted to UTF-8 (or only relabelled, when it already was UTF-8). */
 	MIMEUTF8_ACTION_CONVERTED = 0,
-	/* Labelled UTF-8 and valid: untouched. */
+	/* Labelled UTF-8 and valid, or pure ASCII with no label or a US-ASCII one (ASCII is
+	 * UTF-8): untouched. */
 	MIMEUTF8_ACTION_ALREADY_UTF8 = 1,
 	/* Not a text part (a multipart, a message/rfc822 container, an attachment): untouched. */
 	MIMEUTF8_ACTION_NOT_TEXT = 2,

@@ -384,6 +384,50 @@ value_is_balanced (const char *v, size_t len)
 	return !quoted && depth == 0;
 }
 
+/* End of what readers take as the charset value starting at `v0`, which replaces it whole with
+ * utf-8; FALSE when readers disagree on where it ends.  GMime reads an unquoted value up to the
+ * next ';', quotes and comments included ("iso-8859-1 name="x.txt"" is one label to it); Python's
+ * email package (compat32) up to the next ';' outside a quoted string; a quoted value GMime reads
+ * to its closing quote, then skips blanks and comments, and gives up on every later parameter
+ * unless a ';' comes next, where Python reads that junk as part of the value.  The one form all
+ * of them read as utf-8 is utf-8 followed by blanks and ';' (or the end): so the whole extent
+ * goes, and a value on whose end they disagree (a ';' inside quotes after an unquoted start,
+ * text after a quoted string) is not rewritten. */
+static gboolean
+charset_value_end (const char *value, size_t len, size_t v0, size_t *end_out)
+{
+	size_t gmime_end, python_end, i;
+	gboolean quoted = FALSE;
+
+	if (v0 < len && value[v0] == '"') {
+		size_t k = skip_cfws (value, param_value_end (value, v0, len), len);
+
+		if (k < len && value[k] != ';')
+			return FALSE;
+		*end_out = k;
+	} else {
+		gmime_end = v0;
+		while (gmime_end < len && value[gmime_end] != ';')
+			gmime_end++;
+		for (i = v0, python_end = len; i < len; i++) {
+			if (value[i] == '\\' && quoted && i + 1 < len)
+				i++;
+			else if (value[i] == '"')
+				quoted = !quoted;
+			else if (value[i] == ';' && !quoted) {
+				python_end = i;
+				break;
+			}
+		}
+		if (gmime_end != python_end)
+			return FALSE;
+		*end_out = gmime_end;
+	}
+	while (*end_out > v0 && g_ascii_isspace (value[*end_out - 1]))
+		(*end_out)--;
+	return TRUE;
+}
+
 /* Bounds of the plain charset parameter's value (quotes included), if there is one. */
 static gboolean
 find_charset_param (const char *value, size_t len, size_t *start_out, size_t *end_out)
@@ -403,24 +447,19 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 {
 	GString *out = g_string_sized_new (len + 20);
 	size_t pos = 0, copied = 0, n0, n1, v0, v1, tail, line_start;
-	gboolean found = FALSE;
+	gboolean found = FALSE, separated;
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
 		if (is_charset_name (value + n0, n1 - n0)) {
-			/* An unquoted value runs, for GMime, to the next ';', folds and comments
-			 * included ("us-ascii x y" is one label to it): all of it is replaced, so that
-			 * what it reads back is utf-8. */
-			if (value[v0] != '"') {
-				while (v1 < len && value[v1] != ';' && value[v1] != '"')
-					v1++;
-				while (v1 > v0 && (value[v1 - 1] == ' ' || value[v1 - 1] == '\t' ||
-						   value[v1 - 1] == '\r'))
-					v1--;
-			}
+			/* the whole value as readers take it (apply_splice leaves a part whose
+			 * readers disagree on it alone; the in-place call keeps GMime's token) */
+			if (!charset_value_end (value, len, v0, &v1))
+				v1 = param_value_end (value, v0, len);
 			/* keep the quotes if it had them */
 			g_string_append_len (out, value + copied, v0 - copied);
 			g_string_append (out, value[v0] == '"' ? "\"utf-8\"" : "utf-8");
 			copied = v1;
+			pos = MAX (pos, v1);
 			found = TRUE;
 		} else if (n1 - n0 > 7 && g_ascii_strncasecmp (value + n0, "charset*", 8) == 0) {
 			/* an RFC 2231 form of charset: replaced whole by the plain one */
@@ -443,10 +482,13 @@ content_type_with_utf8 (const char *value, size_t len, const char *newline, cons
 	line_start = tail;
 	while (line_start > 0 && value[line_start - 1] != '\n')
 		line_start--;
+	/* a value that ends in ";" already has the separator: ";;" is an empty parameter, which
+	 * RFC 2045 readers reject */
+	separated = tail > 0 && value[tail - 1] == ';';
 	if (tail - line_start + strlen ("Content-Type:; charset=utf-8") > 78 && line_start < tail)
-		g_string_append_printf (out, ";%s\tcharset=utf-8", newline);
+		g_string_append_printf (out, "%s%s\tcharset=utf-8", separated ? "" : ";", newline);
 	else
-		g_string_append (out, "; charset=utf-8");
+		g_string_append (out, separated ? " charset=utf-8" : "; charset=utf-8");
 	g_string_append_len (out, value + tail, len - tail);
 	return out;
 }
@@ -551,6 +593,9 @@ header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer
 		 * next "line" is no field to them */
 		cr = memchr (raw + i, '\r', (size_t) (nl - raw) - i);
 		if (cr != NULL && cr + 1 != nl)
+			return FALSE;
+		/* a NUL ends GMime's reading of a header line where other readers read on */
+		if (memchr (raw + i, '\0', (size_t) (nl - raw) - i) != NULL)
 			return FALSE;
 		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
 			/* an mbox From_ line at the top, which GMime reads past */
@@ -775,6 +820,7 @@ typedef struct {
 	gboolean reencode;
 	/* Plain text followed the base64 run, and is part of the decoded body. */
 	gboolean trailer;
+	gboolean ascii_normal; /* pure ASCII that stays: only its header block is checked */
 } TextPlan;
 
 /* TRUE when a boundary line of a multipart around the part starts at `at`: "--", the boundary,
@@ -1045,8 +1091,9 @@ part_label (Walk *walk, GMimeObject *object)
 	}
 }
 
+/* TRUE when a label, blanks and quotes aside, is one of `names` (case-insensitively). */
 static gboolean
-label_is_utf8 (const char *label)
+label_is_one_of (const char *label, const char *const *names, size_t n)
 {
 	const char *start, *end;
 
@@ -1058,7 +1105,52 @@ label_is_utf8 (const char *label)
 		start++;
 	while (end > start && (g_ascii_isspace (end[-1]) || end[-1] == '"'))
 		end--;
-	return end - start == 5 && g_ascii_strncasecmp (start, "utf-8", 5) == 0;
+	for (size_t i = 0; i < n; i++)
+		if ((size_t) (end - start) == strlen (names[i]) &&
+		    g_ascii_strncasecmp (start, names[i], (size_t) (end - start)) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
+label_is_utf8 (const char *label)
+{
+	static const char *const names[] = { "utf-8" };
+
+	return label_is_one_of (label, names, G_N_ELEMENTS (names));
+}
+
+/* TRUE when a label names US-ASCII (its IANA names and aliases).  The label table maps them to
+ * windows-1252, as WHATWG does, for the 8-bit bytes mail so labelled holds; over pure ASCII they
+ * say what is true, and the part is already UTF-8. */
+static gboolean
+label_names_ascii (const char *label)
+{
+	static const char *const names[] = { "us-ascii",	 "ascii",	 "us",
+					     "ansi_x3.4-1968",	 "ansi_x3.4-1986", "iso-ir-6",
+					     "iso_646.irv:1991", "iso646-us",	   "ibm367",
+					     "cp367",		 "csascii",	   "646" };
+
+	return label_is_one_of (label, names, G_N_ELEMENTS (names));
+}
+
+/* Pure ASCII under no label or a US-ASCII one is UTF-8 already: relabelling it, or giving it
+ * MIME-Version and Content-Type, would change bytes (and break DKIM) for no reader's benefit.
+ * Not when ASCII bytes mean something else (ISO-2022-JP escapes, detected: `rule`), when they
+ * hold a NUL (which becomes U+FFFD), or when an HTML <meta> names another charset (a browser
+ * reads the part by it: it is rewritten, and the part relabelled, as before). */
+static gboolean
+ascii_is_normal (const char *label, gboolean html, const TextPlan *plan,
+		 const _MimeUtf8Decision *decision)
+{
+	if (decision->leave_alone ||
+	    (decision->rule != MIMEUTF8_RULE_ASCII && decision->rule != MIMEUTF8_RULE_LABEL))
+		return FALSE;
+	if (label != NULL && !label_names_ascii (label))
+		return FALSE;
+	return _mimeutf8_ascii_prefix (plan->decoded, plan->decoded_len) == plan->decoded_len &&
+	       memchr (plan->decoded, 0, plan->decoded_len) == NULL &&
+	       !(html && meta_needs_rewrite (plan->decoded, plan->decoded_len));
 }
 
 /* Works out what a text part becomes.  Returns FALSE when the part stays as it is. */
@@ -1112,6 +1204,12 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 	}
 
 	_mimeutf8_decide (walk->options, plan->decoded, plan->decoded_len, &evidence, &decision);
+	/* a US-ASCII label over 8-bit bytes is not what the bytes are: not exact */
+	if (walk->options->policy == MIMEUTF8_POLICY_STRICT && label_names_ascii (label) &&
+	    !decision.leave_alone && _mimeutf8_count_high (plan->decoded, plan->decoded_len) > 0) {
+		decision.leave_alone = TRUE;
+		decision.reason = "strict: bytes invalid in the declared charset";
+	}
 	record->rule = decision.rule;
 	if (decision.detected[0] != '\0')
 		record->detected = _mimeutf8_report_intern (walk->report, decision.detected);
@@ -1120,6 +1218,15 @@ plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartReport *record, TextPla
 		record->reason = decision.reason;
 		record->charset = decision.charset ? decision.charset->name : NULL;
 		return FALSE;
+	}
+	if (ascii_is_normal (label, html, plan, &decision)) {
+		record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+		record->charset = _mimeutf8_cs_utf8->name;
+		record->rule = MIMEUTF8_RULE_ASCII;
+		walk->text_seen = TRUE;
+		plan->encoding_out = plan->encoding_in;
+		plan->ascii_normal = TRUE;
+		return TRUE;
 	}
 	record->charset = decision.charset->name;
 	record->action = MIMEUTF8_ACTION_CONVERTED;
@@ -1214,6 +1321,27 @@ content_type_is_balanced (const Walk *walk, GMimeObject *object)
 	return value_is_balanced ((const char *) walk->raw + start, end - start);
 }
 
+/* The part's Content-Type value, as written, has no charset value whose end readers disagree on
+ * (charset_value_end): a rewrite could not give them all utf-8. */
+static gboolean
+charset_is_unambiguous (const Walk *walk, GMimeObject *object)
+{
+	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
+							     "Content-Type");
+	size_t start, end, pos = 0, n0, n1, v0, v1;
+
+	if (header == NULL || g_mime_header_get_offset (header) < 0)
+		return TRUE;
+	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
+			  "Content-Type", &start, &end))
+		return FALSE;
+	while (next_param ((const char *) walk->raw + start, end - start, &pos, &n0, &n1, &v0, &v1))
+		if (is_charset_name ((const char *) walk->raw + start + n0, n1 - n0) &&
+		    !charset_value_end ((const char *) walk->raw + start, end - start, v0, &v1))
+			return FALSE;
+	return TRUE;
+}
+
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
 static size_t
 edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
@@ -1242,6 +1370,17 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		return;
 	}
 	newline = newline_before (walk, body_start);
+	if (plan->ascii_normal) {
+		/* nothing to write; but "already UTF-8" holds only if other readers see the same
+		 * header block and label (no garbage line GMime skips, no open quote) */
+		upto = edit_point (walk, object, outer, body_start, "Content-Type");
+		if (upto == (size_t) -1 || !header_block_is_clean (walk, object, outer, body_start, upto) ||
+		    !content_type_is_balanced (walk, object)) {
+			record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+			record->reason = "malformed header block";
+		}
+		return;
+	}
 	upto = 0;
 	if (plan->relabel)
 		upto = edit_point (walk, object, outer, body_start, "Content-Type");
@@ -1256,6 +1395,13 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	     !content_type_is_balanced (walk, object))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		return;
+	}
+	if (plan->relabel && !charset_is_unambiguous (walk, object)) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
 		record->bytes_out = record->bytes_in;
 		return;

@@ -125,6 +125,27 @@ def test_cli__policies():
 
 
 @case
+def test_cli__ascii_label_policies():
+    """Pure ASCII with no label or us-ascii stays byte for byte under every policy; under strict
+    a us-ascii label over 8-bit bytes is not exact, and the part is left alone."""
+    ascii_msg = read(os.path.join(MESSAGES, "ascii-no-charset.eml"))
+    for policy in ("lenient", "declared", "strict"):
+        for label in (b"", b"; charset=us-ascii", b'; charset="US-ASCII"'):
+            msg = ascii_msg.replace(b"Content-Type: text/plain", b"Content-Type: text/plain" + label)
+            r = run(["--policy=" + policy, "--report=/dev/stderr"], msg)
+            assert r.returncode == 0 and r.stdout == msg, "%s%s: changed" % (policy, label)
+            report = json.loads(r.stderr)
+            assert report["status"] == "unchanged", report
+            assert report["parts"][0]["action"] == "already-utf8", report
+    eight_bit = read(os.path.join(MESSAGES, "latin1-qp.eml")).replace(b'"iso-8859-1"', b"us-ascii")
+    r = run(["--policy=strict", "--headers=keep", "--report=/dev/stderr"], eight_bit)
+    assert r.returncode == 0 and r.stdout == eight_bit, "strict converted us-ascii over 8-bit bytes"
+    part = json.loads(r.stderr)["parts"][0]
+    assert part["action"] == "left-alone" and part["reason"].startswith("strict:"), part
+    assert b"charset=utf-8" in run(["--headers=keep"], eight_bit).stdout, "lenient did not convert"
+
+
+@case
 def test_cli__header_modes():
     msg = read(os.path.join(MESSAGES, "koi8r-8bit-headers.eml"))
     encoded = run([], msg).stdout
@@ -153,7 +174,8 @@ def test_cli__no_header_injection():
 @case
 def test_cli__seven_bit():
     for name in fixture_names():
-        if name == "signed.eml":
+        # parts left alone by design keep their bytes: signed content, an ambiguous label
+        if name in ("signed.eml", "param-charset-quoted-then-junk.eml"):
             continue
         with tempfile.TemporaryDirectory() as out:
             report = os.path.join(out, "r.jsonl")

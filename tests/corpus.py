@@ -8,22 +8,28 @@
   corpus.py MIMEUTF8 SHARED utf8 [--seed N] [--count N]
       gen.py --profile utf8: every output is byte-identical to its input.
   corpus.py MIMEUTF8 SHARED real
+      every message of corpus/real: exit 0, a message out, every text part labelled utf-8 and
+      strictly valid UTF-8, or pure ASCII labelled us-ascii or not at all, or ASCII left under
+      a label that reads it as ASCII (as in an attached message that needs no conversion),
+      unless the report says it was left alone; and idempotence.
   corpus.py MIMEUTF8 SHARED batch [--seed N] [--count N]
       every batch mode gives the bytes of one process per message: -o at -j1 and -j2 on gen.py
       messages and on corpus/real, an mbox of gen.py messages with From_ lines in their bodies,
       and a maildir of corpus/real.
   corpus.py MIMEUTF8 SHARED python
       every text part of corpus/real whose label Python's codecs know, and whose bytes decode
-      cleanly in it, converts to the same text as Python's decoding, except where the rules
-      rightly differ (UTF-8 sniffing and the other evidence rules; supersets such as
-      windows-1252 for latin1), which are counted by reason.
-      every message of corpus/real: exit 0, a message out, every text part labelled utf-8 and
-      strictly valid UTF-8 (unless the report says it was left alone, or it is ASCII under a
-      label that reads it as ASCII, as in an attached message that needs no conversion), and
-      idempotence.
+      cleanly in it, comes out as the same text as Python's decoding whatever rule decided,
+      unless a README rule says otherwise and the bytes show it (a superset such as
+      windows-1252 for latin1, valid UTF-8 under a legacy label, a byte-order mark, unlabelled
+      ISO-2022-JP); what is not judged is listed by class, with why.
+  corpus.py MIMEUTF8 SHARED words
+      issue 9's integrity rule: every word (3 letters or more) of every text part of
+      corpus/real that decodes cleanly in its label is in the output's text of the same part.
 
 Exits 77 (a skip, for meson) saying so plainly when SHARED is absent.
 """
+import binascii
+import codecs
 import email
 import email.policy
 import email.utils
@@ -42,7 +48,10 @@ SKIP = 77
 # check.py cases that must have no failure; the two that need detection are rates
 REQUIRED = ("exact", "alias", "latin1-1252", "utf8-mislabel", "utf8-broken", "bom-mislabel", "damaged",
             "damaged-legacy", "subject", "from-name", "filename", "line-ends", "structure")
-RATES = {"undeclared": 0.90, "subject-8bit": 0.90}
+# At the level reached on the suite's seed (1): 37 of 37 undeclared parts and 28 of 28 8-bit
+# subjects exact with 500 messages.  Another seed (MIMEUTF8_SEED) is held to issue 9's bar, 97%.
+RATES = {"undeclared": 1.0, "subject-8bit": 1.0}
+OTHER_SEED_RATE = 0.97
 
 
 def fail(msg):
@@ -81,6 +90,10 @@ def check(shared, src, out, label, required=REQUIRED, rates=RATES):
         if "parts" in row:
             print("  %-16s %6d parts %6d failed" % (case, row["parts"], row["failed"]))
     bad = {c: table[c]["failed"] for c in required if c in table and table[c]["failed"]}
+    # a case check.py did not report passes nothing: it is a failure, not a silent pass
+    for case in list(required) + list(rates):
+        if not table.get(case, {}).get("parts"):
+            bad[case] = "missing from check.py's table"
     for case, rate in rates.items():
         if case in table and table[case]["parts"]:
             exact = 1 - table[case]["failed"] / table[case]["parts"]
@@ -169,8 +182,9 @@ def check_utf8_headers(tool, shared, src, names, out):
         print("  --headers=utf8 %-13s %6d parts %6d failed" % (case, parts, failed))
     if tally["subject"][1] or tally["from-name"][1]:
         fail("--headers=utf8: Subject or From wrong")
-    if tally["subject-8bit"][0] and tally["subject-8bit"][1] > 0.1 * tally["subject-8bit"][0]:
-        fail("--headers=utf8: fewer than 90% of 8-bit subjects exact")
+    rate = RATES["subject-8bit"]
+    if tally["subject-8bit"][0] and tally["subject-8bit"][1] > (1 - rate) * tally["subject-8bit"][0]:
+        fail("--headers=utf8: fewer than %.0f%% of 8-bit subjects exact" % (100 * rate))
 
 
 def test_utf8(tool, shared, seed, count):
@@ -191,11 +205,23 @@ def test_utf8(tool, shared, seed, count):
         if statuses != {"unchanged"}:
             fail("already-normal messages reported as %s" % statuses)
         print("%d already-normal messages came out byte-identical and reported unchanged" % len(normal))
-        table = check(shared, src, out, "utf8 profile")
+        # the cases gen.py's utf8 profile makes (a legacy forwarded part, when there is one, is
+        # counted under exact)
+        table = check(shared, src, out, "utf8 profile",
+                      ("exact", "filename", "from-name", "line-ends", "structure", "subject"), {})
         failed = {c: r["failed"] for c, r in table.items() if "failed" in r and r["failed"]}
         if failed:
             fail("utf8 profile: check.py failures %s" % failed)
         print("%d messages with a legacy forwarded part were converted and pass check.py" % (len(names) - len(normal)))
+
+
+def real_sources(shared):
+    """NNNNN.eml -> its place in corpus/real (a path, or path#index for a message of an mbox)."""
+    with open(os.path.join(shared, "corpus", "real", "MESSAGES.tsv"), encoding="utf-8") as tsv:
+        next(tsv)
+        rows = [line.split("\t")[:2] for line in tsv]
+    return {"%05d.eml" % i: path if int(index) < 0 else "%s#%s" % (path, index)
+            for i, (path, index) in enumerate(rows)}
 
 
 def real_messages(shared, work):
@@ -254,10 +280,15 @@ def top_header_lines(data):
     return [l.rstrip(b"\r") for l in head.split(b"\n")]
 
 
+# headers never rewritten (an encoded-word is not allowed there): they keep their raw bytes
+IDENTIFIERS = (b"return-path", b"message-id", b"references", b"in-reply-to", b"content-id", b"mime-version",
+               b"resent-message-id")
+
+
 def check_real_headers(names, src, out, reports):
     """--headers=encoded: the top-level headers are 7-bit, except what stays by design (valid
-    UTF-8, which may be an RFC 6531 address; an addr-spec, never touched; DKIM, ARC and
-    Return-Path; lines that are no header field), and
+    UTF-8, which may be an RFC 6531 address; an addr-spec, never touched; DKIM, ARC,
+    Return-Path and the identifier headers; lines that are no header field), and
     the Subject decodes in Python's email.header to text without U+FFFD unless the input's
     could not be decoded."""
     import email.header
@@ -280,7 +311,7 @@ def check_real_headers(names, src, out, reports):
             except UnicodeDecodeError:
                 pass
             in_address = any(max(tok) > 127 and b"@" in tok for tok in re.split(rb"[\s,<>]+", line) if tok)
-            if field is not None and (b"dkim" in field or field.startswith(b"arc-") or field == b"return-path"
+            if field is not None and (b"dkim" in field or field.startswith(b"arc-") or field in IDENTIFIERS
                                       or not re.fullmatch(rb"[!-9;-~]+", field)
                                       or in_address and field in (b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender")):
                 kept += 1
@@ -299,7 +330,7 @@ def check_real_headers(names, src, out, reports):
                     problems.append("%s: Subject decodes with U+FFFD, the input's did not" % n)
                 fffd += 1
     print("headers: %d 8-bit top-level header lines kept by design (valid UTF-8, addr-specs, "
-          "DKIM/ARC, Return-Path, not header lines); %d subjects with U+FFFD, each from undecodable input"
+          "DKIM/ARC, Return-Path, identifiers, not header lines); %d subjects with U+FFFD, each from undecodable input"
           % (kept, fffd))
     return problems
 
@@ -350,16 +381,18 @@ def test_real(tool, shared):
                 if record["action"] == "left-alone":
                     continue
                 cs = (part.get_content_charset() or "").lower()
-                payload = part.get_payload(decode=True) or b""
+                body = part.get_payload(decode=True) or b""
                 try:
-                    payload.decode("utf-8")
+                    body.decode("utf-8")
                     valid = True
                 except UnicodeDecodeError:
                     valid = False
-                # ASCII left under a label that reads it as ASCII (or none), as in an attached
-                # message that needs no conversion, is UTF-8 as it stands
-                ascii_ok = payload.isascii() and (cs in ("", "us-ascii", "ascii") or reads_as_ascii(payload, cs))
-                if cs not in ("utf-8", "utf8") and not ascii_ok or not valid:
+                # pure ASCII (no ESC) is UTF-8 already under no label or us-ascii, as check.py has
+                # it, and so is ASCII left under a label that reads it as ASCII, as in an attached
+                # message that needs no conversion
+                ascii_ok = (max(body, default=0) < 128 and b"\x1b" not in body and
+                            (cs in ("", "us-ascii", "ascii") or reads_as_ascii(body, cs)))
+                if not ascii_ok and (cs not in ("utf-8", "utf8") or not valid):
                     problems.append("%s: Python reads part %s as %r%s" % (n, record["path"], cs, "" if valid else ", invalid UTF-8"))
         header_problems = check_real_headers(names, src, out, first)
         problems += header_problems
@@ -394,67 +427,316 @@ def comparable(text):
     return text.replace("\x00", "\ufffd")
 
 
-def test_python(tool, shared):
-    import codecs
-    # WHATWG's windows-1252 (and the other windows-125x): bytes that Python's codecs leave
-    # undefined are the C1 controls
-    codecs.register_error("c1", lambda e: (chr(e.object[e.start]), e.start + 1))
+# Parts whose text differs from Python's clean decoding because of a known defect, by the issue
+# item that fixes it; a listed part that passes fails the test, so that the
+# list only shrinks.  Empty it as those fixes land.
+KNOWN_PYTHON_DIFFERENCES = {
+    # none: the last ones (plain text marked base64, issue 15) are left alone now
+}
+
+def real_outputs(tool, shared):
+    """Runs the command over corpus/real in -o batch mode; yields (name, input bytes, output
+    bytes, report) per message."""
     with tempfile.TemporaryDirectory() as work:
         src, names = real_messages(shared, work)
         out = os.path.join(work, "out")
         report_path = os.path.join(work, "report.jsonl")
         run_batch(tool, [os.path.join(src, n) for n in names], out, report_path)
         reports = {os.path.basename(r["name"]): r for r in map(json.loads, open(report_path))}
-        tally, unexplained = {}, []
         for n in names:
-            report = reports[n]
-            # a message/rfc822 sent encoded and rewritten decoded has another shape now
-            if report["status"] != "normalized" or any(
-                    p["type"] == "message/rfc822" and p["encoding_in"] in ("base64", "quoted-printable")
-                    for p in report["parts"]):
-                continue
-            ours = [p for p in report["parts"] if p["type"].startswith("text/")]
-            before = text_leaves(email.message_from_bytes(open(os.path.join(src, n), "rb").read(),
-                                                          policy=email.policy.compat32))
-            after = text_leaves(email.message_from_bytes(open(os.path.join(out, n), "rb").read(),
-                                                         policy=email.policy.compat32))
-            if not (len(ours) == len(before) == len(after)):
-                continue
-            for record, b, a in zip(ours, before, after):
-                label = (record["declared"] or "").strip().strip('"').lower()
-                if record["action"] != "converted" or not label:
-                    continue
+            yield n, open(os.path.join(src, n), "rb").read(), open(os.path.join(out, n), "rb").read(), reports[n]
+
+
+def judge(failures, sources, known_table, table_name, tag, what):
+    """Fails on a failure not in the known list, and on a known entry that passes now."""
+    known = {n: why for n, why in failures.items() if sources[n] in known_table}
+    new = {n: why for n, why in failures.items() if n not in known}
+    for n, why in sorted(known.items()):
+        print("  known (%s): %s %s" % (known_table[sources[n]], sources[n], why))
+    for n, why in sorted(new.items()):
+        print("  %s: %s (%s) %s" % (tag, sources[n], n, why))
+    stale = sorted(set(known_table) - {sources[n] for n in known})
+    for s in stale:
+        print("  known failure that passes now (remove it from %s): %s" % (table_name, s))
+    if new:
+        fail("%d %s" % (len(new), what))
+    if stale:
+        fail("%d entries of %s pass now" % (len(stale), table_name))
+
+
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def justified(record, data, label, our_text, part=None):
+    """Why the library's text may differ from Python's clean decoding in LABEL, or None.  Each
+    reason is a rule of the README, checked on the bytes rather than taken from the report:
+      - superset: the label table maps the label to a superset (latin1 -> windows-1252 with
+        WHATWG's C1 controls, gb2312 -> gb18030, big5 -> big5-hkscs...), and the text is the
+        superset's decoding;
+      - utf8: valid UTF-8 with non-ASCII under a single-byte label is UTF-8 (legacy text is
+        almost never valid UTF-8 by chance), and the text is the UTF-8 decoding;
+      - bom: a byte-order mark decides, and the text is the decoding after it;
+      - iso-2022-jp: unlabelled ASCII with ISO-2022-JP escapes is ISO-2022-JP (Python reads
+        the escapes as us-ascii text), and the text is Python's ISO-2022-JP decoding;
+      - base64 footer: plain lines after a base64 run (a list footer) are kept as text, where
+        Python's decoder reads them as more base64; the text is Python's decoding of the run
+        alone followed by those lines."""
+    superset = SUPERSETS.get(label)
+    if superset:
+        try:
+            codec = codecs.lookup(superset).name
+            if comparable(data.decode(codec, "c1-only" if codec.startswith("cp") else "strict")) == our_text:
+                return "superset %s for %s" % (superset, label)
+        except UnicodeDecodeError:
+            pass
+    if record["rule"] == "utf8":
+        try:
+            if comparable(data.decode("utf-8")) == our_text:
+                return "valid UTF-8 under a legacy label"
+        except UnicodeDecodeError:
+            pass
+    if record["rule"] == "detected" and record["declared"] is None and record["charset"] == "iso-2022-jp":
+        try:
+            if b"\x1b" in data and comparable(data.decode("iso2022_jp_2")) == our_text:
+                return "unlabelled ISO-2022-JP"
+        except UnicodeDecodeError:
+            pass
+    if record["encoding_in"] == "base64" and part is not None:
+        plain = integrity.plain_lines_of_base64(part)
+        if plain:
+            raw = re.split(rb"\r\n|\r|\n", integrity.raw_payload(part))
+            run = b"".join(l.strip() for l in raw if l.strip() and l.strip() not in plain)
+            try:
+                text = binascii.a2b_base64(run).decode(codecs.lookup(label).name)
+                tail = "\n".join(l.decode(codecs.lookup(label).name) for l in plain)
+                # the blank lines between the run and the footer stay as written
+                if (re.sub(r"\s+", " ", comparable(text) + "\n" + comparable(tail)).strip()
+                        == re.sub(r"\s+", " ", our_text).strip()):
+                    return "plain text after base64, kept as text"
+            except (LookupError, UnicodeDecodeError, binascii.Error):
+                pass
+    if record["rule"] == "bom":
+        for bom, codec in BOMS:
+            if data.startswith(bom):
                 try:
-                    codec = codecs.lookup(label).name
-                    python_text = (b.get_payload(decode=True) or b"").decode(codec)
-                except (LookupError, UnicodeDecodeError):
-                    continue
-                our_text = (a.get_payload(decode=True) or b"").decode("utf-8")
-                if comparable(our_text) == comparable(python_text):
-                    why = "same text"
-                elif record["encoding_in"] == "base64" and integrity.plain_lines_of_base64(b):
-                    # Python's base64 decoder reads a footer after the base64 as more base64
-                    why = "plain text after base64, kept as text"
-                elif record["rule"] not in ("label", "ascii"):
-                    why = "evidence rule %s over the label" % record["rule"]
-                else:
-                    superset = SUPERSETS.get(label)
-                    try:
-                        alike = superset and comparable((b.get_payload(decode=True) or b"").decode(superset, "c1")) == comparable(our_text)
-                    except UnicodeDecodeError:
-                        alike = False
-                    why = "superset %s for %s" % (superset, label) if alike else None
-                if why is None:
-                    unexplained.append("%s part %s (%s, rule %s)" % (n, record["path"], label, record["rule"]))
-                    why = "unexplained"
-                tally[why] = tally.get(why, 0) + 1
-        print("text parts with a label Python knows and bytes that decode cleanly in it:")
-        for why, count in sorted(tally.items(), key=lambda kv: -kv[1]):
-            print("  %6d  %s" % (count, why))
-        for u in unexplained[:20]:
-            print("  unexplained: " + u)
-        if unexplained:
-            fail("%d parts convert differently from Python's decoding, for no stated reason" % len(unexplained))
+                    if comparable(data[len(bom):].decode(codec)) == our_text:
+                        return "byte-order mark"
+                except UnicodeDecodeError:
+                    pass
+    return None
+
+
+def test_python(tool, shared):
+    """Every text part of corpus/real whose label Python's codecs know, and whose bytes decode
+    cleanly in it, comes out as the same text as Python's decoding, whatever rule decided,
+    unless a rule of the README says otherwise and the bytes show it (justified()).
+    Not judged, with why:
+      - a message whose output is its input byte for byte (checked): nothing was changed;
+      - a part left alone (reported, with a reason): its bytes and label stay;
+      - a message where Python and the library see different text parts: parts cannot be
+        paired (corpus-words checks such messages per message);
+      - a part whose label Python does not know or whose bytes do not decode cleanly in it:
+        there is no clean reading to compare with (corpus-real checks it is valid UTF-8)."""
+    sources = real_sources(shared)
+    tally, unexplained = {}, {}
+
+    def count(what):
+        tally[what] = tally.get(what, 0) + 1
+
+    for n, data_in, data_out, report in real_outputs(tool, shared):
+        if report["status"] != "normalized":
+            if data_in != data_out:
+                unexplained[n] = "status %s but the output is not the input" % report["status"]
+            count("messages: output is the input (%s)" % report["status"])
+            continue
+        ours = [p for p in report["parts"] if p["type"].startswith("text/")]
+        before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
+        after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
+        if not (len(ours) == len(before) == len(after)):
+            count("messages: Python sees other text parts than the library")
+            continue
+        for record, b, a in zip(ours, before, after):
+            if record["action"] == "left-alone":
+                count("parts: left alone (reported)")
+                continue
+            label = (b.get_content_charset() or "us-ascii").strip().strip('"').lower()
+            data = b.get_payload(decode=True) or b""
+            try:
+                python_text = comparable(data.decode(codecs.lookup(label).name))
+            except (LookupError, UnicodeDecodeError):
+                count("parts: label unknown to Python or bytes not clean in it")
+                continue
+            our_text = comparable((a.get_payload(decode=True) or b"").decode("utf-8", "replace"))
+            why = "same text" if our_text == python_text else justified(record, data, label, our_text, b)
+            if why is None:
+                unexplained.setdefault(n, "part %s (%s, rule %s, %s)" % (
+                    record["path"], label, record["rule"], record["action"]))
+                why = "unexplained"
+            count("parts: " + why)
+    print("text parts of corpus/real against Python's clean decoding:")
+    for why, k in sorted(tally.items(), key=lambda kv: -kv[1]):
+        print("  %6d  %s" % (k, why))
+    judge(unexplained, sources, KNOWN_PYTHON_DIFFERENCES, "KNOWN_PYTHON_DIFFERENCES", "UNEXPLAINED",
+          "messages have a part whose text differs from Python's clean decoding, for no stated reason")
+
+
+# ---- words: no text that decoded cleanly in the input is missing from the output ----------------
+
+WORD = re.compile(r"[^\W\d_]{3,}")
+ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
+B64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
+LABEL = re.compile(r"""(charset\s*=\s*)["']?[A-Za-z0-9_.:-]+["']?""", re.I)
+
+# Parts that lose words today because of a known defect.  Each entry names the issue
+# item that fixes it; a listed part that passes makes the test fail, so that the list only
+# shrinks.  Empty it as those fixes land.
+KNOWN_WORD_LOSSES = {
+    # none: the last ones (a footer after base64, issue 9 item 1; plain text marked base64,
+    # issue 15) are kept or left alone now
+}
+
+
+def c1_only(error):
+    """WHATWG's windows-125x and windows-874 decode the bytes Python's codecs leave undefined as
+    the C1 controls; any other undecodable byte stays an error."""
+    byte = error.object[error.start]
+    if isinstance(error, UnicodeDecodeError) and 0x80 <= byte <= 0x9F:
+        return chr(byte), error.start + 1
+    raise error
+
+
+codecs.register_error("c1-only", c1_only)
+
+
+def transfer_decode(part):
+    """A part's bytes as a careful reader takes them: base64 decoded up to its last line (one
+    ending in '=', or the last line that is base64 at all), and the plain lines after it kept
+    as they are (a mailing-list footer), as mail clients show them.  Python's decoder, and
+    GMime's, skip such lines as invalid base64: that is the loss this test exists to catch.
+    None when the base64 itself does not decode."""
+    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if cte != "base64":
+        return part.get_payload(decode=True) or b""
+    raw = part.get_payload(decode=False)
+    if isinstance(raw, list):
+        return None
+    if isinstance(raw, str):
+        raw = raw.encode("ascii", "surrogateescape")
+    lines = raw.splitlines(keepends=True)
+    run, i = [], 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line and not B64_LINE.fullmatch(line):
+            break
+        run.append(line)
+        i += 1
+        if line.endswith(b"="):
+            break
+    data = b"".join(run)
+    try:
+        decoded = binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except binascii.Error:
+        return None
+    trailer = b"".join(lines[i:])
+    return decoded + trailer if trailer.strip() else decoded
+
+
+def strict_text(part, label):
+    """The part's text decoded strictly in LABEL (through the superset the label table maps it
+    to, with WHATWG's C1 controls), or None when Python does not know the label or the bytes
+    are not clean in it."""
+    data = transfer_decode(part)
+    label = (label or "us-ascii").strip().strip("\"'").lower()
+    if data is None:
+        return None
+    try:
+        codec = codecs.lookup(SUPERSETS.get(label, label)).name
+        return data.decode(codec, "c1-only" if codec.startswith("cp") else "strict")
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def output_text(part):
+    """The output part's text: its own label strictly (utf-8 for a converted part, the input's
+    for one left alone), else UTF-8 with U+FFFD, so that damage shows as missing words."""
+    text = strict_text(part, part.get_content_charset())
+    if text is None:
+        text = (transfer_decode(part) or b"").decode("utf-8", "replace")
+    return text
+
+
+def word_set(text, pattern=WORD):
+    # charset labels are rewritten by design, in <meta> and (where Python reads a nested header
+    # block as text) in Content-Type lines
+    return set(pattern.findall(LABEL.sub(lambda m: m.group(1) + "utf-8", text)))
+
+
+def test_words(tool, shared):
+    """Issue 9's integrity rule.  For every message of corpus/real, Python's email package reads
+    the input and the output.  For each text part of the input whose label Python knows and
+    whose transfer-decoded bytes decode strictly in it, every word (3 letters or more) of that
+    text must appear in the text of the same part of the output.
+
+    The reference decoding is the label's, through the superset the README's label table maps
+    it to (latin1 -> windows-1252...), except where the library's evidence rule overrode the
+    label (utf8, bom, detected, meta, message, fallback): then it is the decoding in the charset
+    the library chose, if that is clean too (valid UTF-8 under a latin1 label is UTF-8, not
+    mojibake words).  Exempt, with why:
+      - output = input byte for byte (passthrough, unchanged): nothing can be missing;
+      - a part whose label Python does not know, or whose bytes do not decode cleanly in it:
+        there is no clean reading to compare with (corpus-real checks that such a part comes
+        out valid UTF-8 labelled utf-8, or is reported left alone);
+      - a message where Python and the library see different text parts (a boundary
+        look-alike, an invalid Content-Type): parts cannot be paired, so the check is made per
+        message instead, on words of ASCII letters only (they read the same in every
+        ASCII-compatible charset, whatever rule decided).
+    Known failures are listed in KNOWN_WORD_LOSSES."""
+    sources = real_sources(shared)
+    tally, losses = {}, {}
+
+    def count(what):
+        tally[what] = tally.get(what, 0) + 1
+
+    for n, data_in, data_out, report in real_outputs(tool, shared):
+        if data_in == data_out:
+            count("messages: output is the input")
+            continue
+        ours = [p for p in report["parts"] if p["type"].startswith("text/")]
+        before = text_leaves(email.message_from_bytes(data_in, policy=email.policy.compat32))
+        after = text_leaves(email.message_from_bytes(data_out, policy=email.policy.compat32))
+        if not (len(ours) == len(before) == len(after)):
+            count("messages: Python sees other text parts (checked per message, ASCII words)")
+            want = set()
+            for b in before:
+                text = strict_text(b, b.get_content_charset())
+                if text is not None:
+                    want |= word_set(text, ASCII_WORD)
+            have = set()
+            for a in after:
+                have |= word_set(output_text(a), ASCII_WORD)
+            if want - have:
+                losses[n] = "words %s" % sorted(want - have)[:5]
+            continue
+        for record, b, a in zip(ours, before, after):
+            label = b.get_content_charset()
+            text = None
+            if record["rule"] not in ("label", "ascii", "none") and record["charset"]:
+                text = strict_text(b, record["charset"])
+            if text is None:
+                text = strict_text(b, label)
+            if text is None:
+                count("parts: label unknown to Python or bytes not clean in it")
+                continue
+            count("parts compared")
+            missing = word_set(text) - word_set(output_text(a))
+            if missing:
+                losses.setdefault(n, "part %s (%s, rule %s): words %s" % (
+                    record["path"], label, record["rule"], sorted(missing)[:5]))
+    print("words of cleanly decoded input text found in the output, over %d messages:" % len(sources))
+    for what, k in sorted(tally.items()):
+        print("  %6d  %s" % (k, what))
+    judge(losses, sources, KNOWN_WORD_LOSSES, "KNOWN_WORD_LOSSES", "LOST",
+          "messages lose words that decoded cleanly in the input")
 
 
 def filter_each(tool, src, names, out):
@@ -534,6 +816,9 @@ def main():
         print("SKIP: ../shared is absent (%s): the corpus tests need ../shared/corpus" % shared)
         sys.exit(SKIP)
     seed = int(opts.get("--seed", os.environ.get("MIMEUTF8_SEED", "1")))
+    if seed != 1:
+        for case in RATES:
+            RATES[case] = OTHER_SEED_RATE
     count = int(opts.get("--count", "500"))
     if what == "gen":
         test_gen(tool, shared, seed, count)
@@ -543,6 +828,8 @@ def main():
         test_real(tool, shared)
     elif what == "python":
         test_python(tool, shared)
+    elif what == "words":
+        test_words(tool, shared)
     elif what == "batch":
         test_batch(tool, shared, seed, count)
     else:

@@ -39,6 +39,12 @@ SUPERSET = {
     "gbk": "gb18030", "big5": "big5hkscs", "tis-620": "cp874", "iso-2022-jp": "iso2022_jp_2",
 }
 SIGNED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime")
+# Fixtures the library leaves alone by design, with why: their expected file must be the input,
+# byte for byte.
+LEFT_ALONE = {
+    "param-charset-quoted-then-junk.eml": "GMime and Python read its charset value to different ends "
+                                    "(ambiguous charset parameter)",
+}
 
 
 def whatwg_single_byte(data, codec):
@@ -217,6 +223,15 @@ def main():
             raw_in = f.read()
         with open(path, "rb") as f:
             raw_out = f.read()
+        if name in LEFT_ALONE:
+            if raw_out != raw_in:
+                failed += 1
+                print("FAILED %s: left alone by design (%s), but the expected file is not the input"
+                      % (name, LEFT_ALONE[name]))
+            else:
+                passed += 1
+                print("ok     %s (left alone: %s)" % (name, LEFT_ALONE[name]))
+            continue
         result = check_pair(name, raw_in, raw_out)
         problems, compared = result if isinstance(result, tuple) else (result, 0)
         if problems:

@@ -285,9 +285,19 @@ static const Case cases[] = {
 	/* A structured header with bytes that are not UTF-8 is read as text. */
 	{ "Received", " from caf\xe9 by x", ENC, NULL, " from =?UTF-8?B?Y2Fmw6k=?= by x",
 	  "8bit-fallback", "windows-1252" },
-	{ "Message-ID", " <caf\xe9@x>", UTF8, "koi8-r", " <caf\xd0\x98@x>", "8bit-message",
+	{ "Received", " from caf\xe9 by x", UTF8, "koi8-r", " from caf\xd0\x98 by x", "8bit-message",
 	  "koi8-r" },
 	{ "DKIM-Signature", " v=1; b=caf\xe9", ENC, NULL, NULL },
+	/* Identifier headers keep their bytes in every mode: an encoded-word is not allowed in a
+	 * msg-id, and a rewritten one no longer matches the References of the replies. */
+	{ "Message-ID", " <caf\xe9@x>", ENC, NULL, NULL },
+	{ "Message-ID", " <caf\xe9@x>", UTF8, "koi8-r", NULL },
+	{ "Message-Id", " <=?iso-8859-1?Q?caf=E9?=@x>", UTF8, NULL, NULL },
+	{ "References", " <a@b>\n <caf\xe9@x>", ENC, NULL, NULL },
+	{ "In-Reply-To", " <caf\xe9@x> (caf\xe9)", ENC, NULL, NULL },
+	{ "Content-ID", " <caf\xe9@x>", ENC, NULL, NULL },
+	{ "MIME-Version", " 1.0 (caf\xe9)", ENC, NULL, NULL },
+	{ "Resent-Message-ID", " <caf\xe9@x>", UTF8, NULL, NULL },
 
 	/* Encoded-words in legacy charsets. */
 	{ "Subject", " =?iso-8859-1?Q?caf=E9_au_lait?=", ENC, NULL, " =?UTF-8?B?Y2Fmw6k=?= au lait",
