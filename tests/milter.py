@@ -261,7 +261,7 @@ def test_corpus(args):
 
 def test_faults(args):
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-faults-")
-    src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 11, 110)
+    src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 11, 160)
     prep = os.path.join(work, "prepared")
     messages = prepared_dir(src, names, prep)
     expected = expected_outputs(args, prep, names, work)
