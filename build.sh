@@ -5,15 +5,16 @@
 #   ./build.sh demo     normalize the bundled sample fixtures/messages/latin1-qp.eml to stdout
 #   ./build.sh test     the whole test suite (unit, CLI, corpus conformance, hostile input)
 #   ./build.sh ci       the test suite, then again under ASan+UBSan (tests/sanitize.sh), the
-#                       thread test under ThreadSanitizer (tests/tsan.sh), then each fuzz target
-#                       for 60 s (tests/fuzz/smoke.sh), then the mutation check
+#                       thread test and the milter under ThreadSanitizer (tests/tsan.sh,
+#                       tests/milter-tsan.sh), then each fuzz target for 60 s
+#                       (tests/fuzz/smoke.sh), then the mutation check
 #                       (tests/mutants.py): what .ci/run does
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(gcc libc6-dev meson ninja-build pkg-config python3
           libglib2.0-dev libgmime-3.0-dev libuchardet-dev libcmocka-dev
-          valgrind groff-base
+          valgrind groff-base libmilter-dev postfix
           python3-cffi python3-dev python3-pytest python3-distributed)
 # the sanitizer run and the fuzz targets need clang with libFuzzer and its runtime
 [[ ${1:-} == ci ]] && packages+=(clang libclang-rt-14-dev llvm)
@@ -24,6 +25,9 @@ done
 if ((${#missing[@]})); then
   echo "build.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix is for the milter tests' private instances only: the system instance gets no
+  # configuration, so it neither starts nor listens
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
@@ -58,6 +62,8 @@ EOF
     "$0" test || status=$?
     tests/sanitize.sh || status=$?
     tests/tsan.sh || { status=$?; tsan=1; }
+    # the milter's 50 parallel sessions under ThreadSanitizer (the library from many threads)
+    tests/milter-tsan.sh || { status=$?; tsan=1; }
     tests/fuzz/smoke.sh "${MIMEUTF8_FUZZ_SECONDS:-60}" || { status=$?; fuzz=1; }
     python3 tests/mutants.py "$PWD" || { status=1; mutants=1; }
     # one closing line over the five: tests here, tests under the sanitizers, the thread test

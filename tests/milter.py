@@ -1,0 +1,562 @@
+#!/usr/bin/env python3
+"""End-to-end tests of mimeutf8-milter inside a real, private Postfix (tests/postfix_instance.py).
+
+  milter.py MILTER MIMEUTF8 SHARED corpus [--gen N] [--real-every K]
+      gen.py messages and a sample of corpus/real go through Postfix over SMTP: every message is
+      delivered once, the queue ends empty, each delivered message (less Postfix's Received:)
+      is byte for byte what `mimeutf8 < message` writes, check.py has every hard case at 0 on
+      the delivered gen messages, and the report has a line per message with its queue id and
+      Message-ID.
+  milter.py MILTER MIMEUTF8 SHARED faults
+      the milter killed in the middle of a batch under milter_default_action=accept (all
+      delivered, normalized or unchanged) and =tempfail (Postfix answers 4xx and queues
+      nothing; resent once the milter is back, every message arrives normalized); a message over
+      --max-message-size passes unchanged; a local fault (no spool directory) follows
+      --on-error=accept and --on-error=tempfail.
+  milter.py MILTER MIMEUTF8 SHARED parallel [--sessions 50]
+      50 SMTP sessions at once, each sending several messages: nothing lost, all normalized
+      right (the library called from libmilter's threads at once).
+  milter.py MILTER MIMEUTF8 SHARED chain
+      two milters in a row (the second another mimeutf8-milter): the second sees the first one's
+      edits, every message arrives as `unchanged` there.
+  milter.py MILTER MIMEUTF8 SHARED daemon
+      without -f: a pid file, SIGTERM stops it cleanly, the pid file goes.
+
+When Postfix cannot be started the test says so and FAILS: a skip would hide a missing install
+step.  Exits 77 (skip) only when SHARED (the corpus) is absent, like the corpus tests.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus  # noqa: E402  (gen.py, corpus/real and check.py, as the corpus tests use them)
+import postfix_instance as pi  # noqa: E402
+
+SKIP = 77
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+class Setup:
+    """A work folder with a sink, a milter and a Postfix using it; stopped by close()."""
+
+    def __init__(self, args, milter_args=(), default_action="accept", more_milters=()):
+        self.work = tempfile.mkdtemp(prefix="mimeutf8-milter-")
+        self.args = args
+        self.sink = pi.Sink(os.path.join(self.work, "sink"))
+        self.report = os.path.join(self.work, "report.jsonl")
+        self.milter = pi.Milter(args.milter, self.work, args=["--report=" + self.report] + list(milter_args))
+        self.milter.start()
+        try:
+            self.postfix = pi.Postfix(os.path.join(self.work, "postfix"), self.sink.port, self.milter.port,
+                                      default_action, more_milters)
+            self.postfix.start()
+        except (pi.PostfixError, OSError, subprocess.SubprocessError) as e:
+            self.milter.kill()
+            print("FAIL: Postfix could not be started, so the milter cannot be tested: %s" % e)
+            sys.exit(1)
+
+    def wait_delivered(self, count, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.sink.count < count:
+            time.sleep(0.1)
+        return self.sink.count
+
+    def wait_queue_empty(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            queue = self.postfix.queue()
+            if not queue:
+                return []
+            time.sleep(0.5)
+        return queue
+
+    def close(self, keep=False):
+        self.postfix.stop()
+        self.milter.kill(signal.SIGTERM)
+        self.sink.stop()
+        if keep:
+            print("work folder kept: %s" % self.work)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def prepared_dir(src, names, dst):
+    """Writes each message as SMTP carries it to DST; returns {name: bytes}."""
+    os.makedirs(dst, exist_ok=True)
+    out = {}
+    for name in names:
+        data = pi.prepare(open(os.path.join(src, name), "rb").read())
+        with open(os.path.join(dst, name), "wb") as f:
+            f.write(data)
+        out[name] = data
+    return out
+
+
+def expected_outputs(args, src, names, work):
+    """What `mimeutf8` writes for each prepared message (batch mode: the same bytes as the filter,
+    which tests/corpus.py checks)."""
+    out = os.path.join(work, "expected")
+    corpus.run_batch(args.mimeutf8, [os.path.join(src, n) for n in names], out,
+                     os.path.join(work, "expected.jsonl"))
+    return {n: open(os.path.join(out, n), "rb").read() for n in names}
+
+
+def rcpt(name):
+    return name.replace(".eml", "").replace(".", "-")
+
+
+def send_all(port, messages, threads=4):
+    """Sends {name: bytes} over `threads` parallel SMTP clients; returns {name: error}."""
+    errors = {}
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        futures = {pool.submit(pi.send, port, rcpt(n), data): n for n, data in messages.items()}
+        for f in concurrent.futures.as_completed(futures):
+            if f.result() is not None:
+                errors[futures[f]] = f.result()
+    return errors
+
+
+def delivered(setup, name):
+    path = os.path.join(setup.sink.store_dir, rcpt(name))
+    if os.path.exists(path + ".dup"):
+        fail("%s was delivered twice" % name)
+    with open(path, "rb") as f:
+        return pi.strip_received(f.read())
+
+
+def compare(setup, messages, expected, label):
+    """Every message delivered, once, and equal to the command's output; returns the count."""
+    missing = [n for n in messages if not os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n)))]
+    if missing:
+        fail("%s: %d of %d messages not delivered (first: %s); Postfix log tail:\n%s"
+             % (label, len(missing), len(messages), missing[:5], setup.postfix.log()[-3000:]))
+    bad = [n for n in messages if not pi.same_apart_from_line_ends(delivered(setup, n), expected[n])]
+    line_ends = [n for n in messages if n not in bad and delivered(setup, n) != expected[n]]
+    if bad:
+        n = bad[0]
+        got, want = delivered(setup, n), expected[n]
+        at = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+        setup_keep = setup.work
+        fail("%s: %d of %d delivered messages differ from mimeutf8's output (first: %s at byte %d:\n"
+             "  delivered %r\n  expected  %r); work folder %s"
+             % (label, len(bad), len(messages), n, at, got[max(0, at - 80):at + 80],
+                want[max(0, at - 80):at + 80], setup_keep))
+    print("%s: %d messages delivered, each equal to the expected bytes (%d apart from line ends: %s)"
+          % (label, len(messages), len(line_ends), line_ends[:5]))
+
+
+def report_lines(setup):
+    try:
+        with open(setup.report, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return 0
+
+
+def check_report(setup, count, label):
+    lines = [json.loads(line) for line in open(setup.report, encoding="utf-8")]
+    if len(lines) != count:
+        fail("%s: the report has %d lines for %d messages" % (label, len(lines), count))
+    ids = {line["queue_id"] for line in lines}
+    if len(ids) != count or "NOQUEUE" in ids:
+        fail("%s: report lines without distinct queue ids" % label)
+    if not all("message_id" in line and "status" in line for line in lines):
+        fail("%s: report lines without message_id or status" % label)
+    # each queue id is the one Postfix logged for a message it delivered
+    # (Postfix logs a delivery just after the sink has answered: wait for the line)
+    deadline = time.time() + 30
+    while True:
+        log = setup.postfix.log()
+        unknown = [i for i in ids if "%s: to=<" % i not in log]
+        if not unknown or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    if unknown:
+        fail("%s: report queue ids Postfix never delivered: %s" % (label, unknown[:5]))
+    return lines
+
+
+def test_corpus(args):
+    setup = Setup(args)
+    ok = False
+    try:
+        work = setup.work
+        gen_src, gen_names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 7, args.gen)
+        real_src, real_names = corpus.real_messages(args.shared, os.path.join(work, "real"))
+        real_names = real_names[::args.real_every]
+        prep = os.path.join(work, "prepared")
+        messages = prepared_dir(gen_src, gen_names, prep)
+        real = prepared_dir(real_src, real_names, os.path.join(work, "prepared-real"))
+        messages.update({"real-" + n: data for n, data in real.items()})
+        for n in real_names:
+            os.rename(os.path.join(work, "prepared-real", n), os.path.join(prep, "real-" + n))
+        names = sorted(messages)
+        # the reference: each message through the same Postfix without the milter, for what
+        # Postfix alone changes (it inserts a blank line above a first line that is not a
+        # header field, it writes "Name :" as "Name:"); the milter's result must be
+        # mimeutf8's output for that
+        t0 = time.time()
+        errors = send_all(setup.postfix.ref_port, {"ref-" + n: data for n, data in messages.items()})
+        if errors:
+            fail("corpus: %d messages refused over SMTP (first %s: %s)" % (len(errors), *next(iter(errors.items()))))
+        setup.wait_delivered(len(messages))
+        ref_dir = os.path.join(work, "reference")
+        os.makedirs(ref_dir)
+        changed_by_postfix = []
+        for n in names:
+            data = delivered(setup, "ref-" + n)
+            if data != messages[n]:
+                changed_by_postfix.append(n)
+            with open(os.path.join(ref_dir, n), "wb") as f:
+                f.write(data)
+        print("corpus: Postfix alone changed %d of %d messages beyond its Received: (%s)"
+              % (len(changed_by_postfix), len(names), changed_by_postfix[:8]))
+        expected = expected_outputs(args, ref_dir, names, work)
+        count = setup.sink.count
+        t0 = time.time()
+        errors = send_all(setup.postfix.smtp_port, messages)
+        if errors:
+            fail("corpus: %d messages refused over SMTP (first %s: %s)" % (len(errors), *next(iter(errors.items()))))
+        got = setup.wait_delivered(count + len(messages)) - count
+        print("corpus: %d messages sent through the milter, %d delivered in %.1f s"
+              % (len(messages), got, time.time() - t0))
+        compare(setup, messages, expected, "corpus")
+        queue = setup.wait_queue_empty()
+        if queue:
+            fail("corpus: the queue is not empty at the end: %s" % queue[:3])
+        lines = check_report(setup, len(messages), "corpus")
+        statuses = {}
+        for line in lines:
+            statuses[line["status"]] = statuses.get(line["status"], 0) + 1
+        print("corpus: report statuses %s" % statuses)
+        # check.py reads the delivered gen messages against gen.py's key, with the line ends of
+        # the inputs given back (SMTP carries CRLF); its hard cases must have no failure (the
+        # detection rates are the command's business, tests/corpus.py)
+        check_out = os.path.join(work, "check-out")
+        os.makedirs(check_out)
+        for n in gen_names:
+            data = delivered(setup, n)
+            if b"\r\n" not in open(os.path.join(gen_src, n), "rb").read():
+                data = data.replace(b"\r\n", b"\n")
+            with open(os.path.join(check_out, n), "wb") as f:
+                f.write(data)
+        corpus.check(args.shared, gen_src, check_out, "corpus: check.py on delivered gen messages", rates={})
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+
+
+def test_faults(args):
+    work = tempfile.mkdtemp(prefix="mimeutf8-milter-faults-")
+    src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 11, 160)
+    prep = os.path.join(work, "prepared")
+    messages = prepared_dir(src, names, prep)
+    expected = expected_outputs(args, prep, names, work)
+    changed = [n for n in names if expected[n] != messages[n]]
+    if len(changed) < 70:
+        fail("faults: too few messages the milter changes (%d) for the test to mean anything" % len(changed))
+
+    # accept: the milter is killed while four clients send a batch; every message is delivered,
+    # each either normalized (the milter saw it) or unchanged (it was gone), never anything else
+    setup = Setup(args, default_action="accept")
+    ok = False
+    try:
+        batch = changed[:50]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(pi.send, setup.postfix.smtp_port, rcpt(n), messages[n]) for n in batch]
+            # killed once it has answered for 10 messages (its report has a line per message)
+            deadline = time.time() + 60
+            while time.time() < deadline and report_lines(setup) < 10:
+                time.sleep(0.005)
+            setup.milter.kill(signal.SIGKILL)
+            refused = [e for e in (f.result() for f in futures) if e is not None]
+        if refused:
+            fail("faults/accept: messages refused around the kill: %s" % refused[:3])
+        setup.wait_delivered(len(batch))
+        normalized = [n for n in batch if os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n)))
+                      and pi.same_apart_from_line_ends(delivered(setup, n), expected[n])]
+        unchanged = [n for n in batch if n not in normalized]
+        compare(setup, {n: messages[n] for n in unchanged}, messages, "faults/accept, after the kill (unchanged)")
+        if not normalized or not unchanged:
+            fail("faults/accept: the kill did not fall in the middle of the batch (%d normalized, %d unchanged)"
+                 % (len(normalized), len(unchanged)))
+        print("faults/accept: milter killed mid-batch: %d delivered normalized, %d unchanged, none lost"
+              % (len(normalized), len(unchanged)))
+        if setup.wait_queue_empty():
+            fail("faults/accept: queue not empty")
+
+        # tempfail: with the milter gone Postfix answers 4xx and keeps nothing; the client
+        # (here the test, as a sending MTA would) resends once the milter is back
+        setup.postfix.default_action = "tempfail"
+        setup.postfix.reload()
+        time.sleep(1)
+        batch2 = changed[50:70]
+        refused = []
+        for n in batch2:
+            e = pi.send(setup.postfix.smtp_port, rcpt(n), messages[n])
+            if not 400 <= smtp_code(e) < 500:
+                fail("faults/tempfail: %s not refused with a 4xx while the milter is gone: %r" % (n, e))
+            refused.append(n)
+        if setup.postfix.queue():
+            fail("faults/tempfail: Postfix queued a message the milter never saw")
+        if any(os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n))) for n in refused):
+            fail("faults/tempfail: a refused message was delivered")
+        setup.milter.start()
+        for n in refused:
+            e = pi.send(setup.postfix.smtp_port, rcpt(n), messages[n])
+            if e is not None:
+                fail("faults/tempfail: %s refused after the milter came back: %s" % (n, e))
+        setup.postfix.flush()
+        setup.wait_delivered(len(batch) + len(batch2))
+        compare(setup, {n: messages[n] for n in refused}, expected, "faults/tempfail, resent (normalized)")
+        print("faults/tempfail: %d messages refused with 4xx while the milter was gone, none queued"
+              % len(refused))
+        if setup.wait_queue_empty():
+            fail("faults/tempfail: queue not empty")
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+
+    # a limit: a message over --max-message-size passes through unchanged
+    setup = Setup(args, milter_args=["--max-message-size=20000"])
+    ok = False
+    try:
+        big = [n for n in changed if len(messages[n]) > 20000][:3]
+        small = [n for n in changed if len(messages[n]) < 15000][:3]
+        if len(big) < 1 or len(small) < 1:
+            fail("faults/limit: no message over or under the limit in the sample")
+        for n in big + small:
+            e = pi.send(setup.postfix.smtp_port, rcpt(n), messages[n])
+            if e is not None:
+                fail("faults/limit: %s refused: %s" % (n, e))
+        setup.wait_delivered(len(big) + len(small))
+        compare(setup, {n: messages[n] for n in big}, messages, "faults/limit, over (unchanged)")
+        compare(setup, {n: expected[n] for n in small}, expected, "faults/limit, under (normalized)")
+        lines = check_report(setup, len(big) + len(small), "faults/limit")
+        over = [line for line in lines if line["reason"] == "limit: message size"]
+        if len(over) != len(big) or any(line["status"] != "passthrough" for line in over):
+            fail("faults/limit: the report does not say passthrough for the messages over the limit")
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+
+    # a local fault: the spool directory is missing, so a message past the spool threshold
+    # (2 MiB) cannot be held; --on-error decides
+    for mode in ("accept", "tempfail"):
+        setup = Setup(args, milter_args=["--on-error=" + mode])
+        ok = False
+        try:
+            setup.milter.kill(signal.SIGTERM)
+            env_milter = pi.Milter(args.milter, setup.work, setup.milter.port,
+                                   ["--on-error=" + mode, "--report=" + setup.report])
+            os.environ["TMPDIR"] = os.path.join(setup.work, "no-such-dir")
+            try:
+                env_milter.start()
+            finally:
+                del os.environ["TMPDIR"]
+            setup.milter = env_milter
+            big = pi.prepare(b"Subject: big\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+                             + b"caf\xe9 " * 600000 + b"\n")
+            e = pi.send(setup.postfix.smtp_port, "big-" + mode, big)
+            log = setup.milter.read_log()
+            if "spool file" not in log and "No such file" not in log:
+                fail("faults/on-error=%s: the milter did not log the fault: %s" % (mode, log[-1000:]))
+            if mode == "accept":
+                if e is not None:
+                    fail("faults/on-error=accept: refused: %s" % e)
+                setup.wait_delivered(1)
+                got = pi.strip_received(open(os.path.join(setup.sink.store_dir, "big-accept"), "rb").read())
+                if got != big:
+                    fail("faults/on-error=accept: the message was not delivered unchanged")
+                print("faults/on-error=accept: a message the milter could not spool was delivered unchanged")
+            else:
+                code = smtp_code(e)
+                if not 400 <= code < 500:
+                    fail("faults/on-error=tempfail: not refused with 4xx: %r" % e)
+                if setup.postfix.queue() or setup.sink.count:
+                    fail("faults/on-error=tempfail: the message was queued or delivered")
+                print("faults/on-error=tempfail: a message the milter could not spool got %d, nothing queued"
+                      % code)
+            ok = True
+        finally:
+            setup.close(keep=not ok)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def smtp_code(error):
+    """The SMTP reply code of a refusal, or 0 (no refusal, or not an SMTP reply)."""
+    if hasattr(error, "smtp_code"):
+        return error.smtp_code
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return next(iter(error.recipients.values()))[0]
+    return 0
+
+
+def test_parallel(args):
+    setup = Setup(args)
+    ok = False
+    try:
+        work = setup.work
+        src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 23, args.sessions * args.per_session)
+        prep = os.path.join(work, "prepared")
+        messages = prepared_dir(src, names, prep)
+        expected = expected_outputs(args, prep, names, work)
+        def session(k):
+            # one SMTP session sending its share of the messages
+            mine = names[k::args.sessions]
+            with smtplib.SMTP("127.0.0.1", setup.postfix.smtp_port, timeout=120) as s:
+                for n in mine:
+                    s.sendmail("sender@test.invalid", ["%s@test.invalid" % rcpt(n)], messages[n])
+            return len(mine)
+
+        t0 = time.time()
+        with concurrent.futures.ThreadPoolExecutor(args.sessions) as pool:
+            sent = sum(pool.map(session, range(args.sessions)))
+        got = setup.wait_delivered(len(names))
+        print("parallel: %d sessions at once sent %d messages; %d delivered in %.1f s"
+              % (args.sessions, sent, got, time.time() - t0))
+        compare(setup, messages, expected, "parallel")
+        check_report(setup, len(names), "parallel")
+        if setup.wait_queue_empty():
+            fail("parallel: queue not empty")
+        if setup.milter.proc.poll() is not None:
+            fail("parallel: the milter died (exit %s); log:\n%s" % (setup.milter.proc.returncode,
+                                                                 setup.milter.read_log()[-2000:]))
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+
+
+def test_chain(args):
+    """Two milters in a row: the second sees the first one's edits (so a DKIM signer listed after
+    mimeutf8 signs the normalized message, as the README says)."""
+    work = tempfile.mkdtemp(prefix="mimeutf8-milter-chain-")
+    second_report = os.path.join(work, "second.jsonl")
+    second = pi.Milter(args.milter, work, args=["--report=" + second_report])
+    second.start()
+    setup = Setup(args, more_milters=[second.port])
+    ok = False
+    try:
+        src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(setup.work, "gen"), 5, 20)
+        messages = prepared_dir(src, names, os.path.join(setup.work, "prepared"))
+        expected = expected_outputs(args, os.path.join(setup.work, "prepared"), names, setup.work)
+        errors = send_all(setup.postfix.smtp_port, messages)
+        if errors:
+            fail("chain: refused: %s" % errors)
+        setup.wait_delivered(len(names))
+        compare(setup, messages, expected, "chain")
+        first = [json.loads(line)["status"] for line in open(setup.report)]
+        after = [json.loads(line)["status"] for line in open(second_report)]
+        if first.count("normalized") == 0:
+            fail("chain: the first milter normalized nothing")
+        if len(after) != len(names) or any(st != "unchanged" for st in after):
+            fail("chain: the second milter did not see the first one's edits: %s" % after)
+        print("chain: the first milter normalized %d of %d messages; the second saw every one "
+              "normalized already (all unchanged)" % (first.count("normalized"), len(names)))
+        ok = True
+    finally:
+        setup.close(keep=not ok)
+        second.kill(signal.SIGTERM)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_daemon(args):
+    work = tempfile.mkdtemp(prefix="mimeutf8-milter-daemon-")
+    pid_file = os.path.join(work, "milter.pid")
+    sock = os.path.join(work, "milter.sock")
+    r = subprocess.run([args.milter, "-p", "unix:" + sock, "--pid-file=" + pid_file], capture_output=True,
+                       timeout=30)
+    if r.returncode != 0:
+        fail("daemon: exit %d: %s" % (r.returncode, r.stderr))
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(pid_file):
+        time.sleep(0.05)
+    if not os.path.exists(pid_file):
+        fail("daemon: no pid file")
+    pid = int(open(pid_file).read())  # written whole: a temporary file renamed
+    os.kill(pid, 0)
+    if not os.path.exists(sock):
+        fail("daemon: no socket")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        fail("daemon: still running 20 s after SIGTERM")
+    if os.path.exists(pid_file):
+        fail("daemon: the pid file is left after SIGTERM")
+    if os.path.exists(sock):
+        fail("daemon: the unix socket is left after SIGTERM")
+    print("daemon: daemonized with a pid file and a unix socket, stopped by SIGTERM, both removed")
+    # in the foreground, SIGTERM (even one that comes during start-up) is a clean exit 0
+    m = pi.Milter(args.milter, work)
+    m.start()
+    code = m.kill(signal.SIGTERM)
+    if code != 0:
+        fail("daemon: -f and SIGTERM: exit %s, not 0; log:\n%s" % (code, m.read_log()))
+    proc = subprocess.Popen([args.milter, "-f", "-p", "unix:" + sock], stderr=subprocess.DEVNULL)
+    # as soon as main has blocked the stop signals (before that the process is still loading)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status = open("/proc/%d/status" % proc.pid).read()
+        blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+        if blocked & (1 << (signal.SIGTERM - 1)):
+            break
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGTERM)
+    # (libmilter's smfi_main may report a failure when it is stopped before it listens: 70)
+    if proc.wait(timeout=30) not in (0, 70):
+        fail("daemon: SIGTERM during start-up: exit %s, not a clean exit" % proc.returncode)
+    if os.path.exists(sock):
+        fail("daemon: SIGTERM during start-up left the unix socket")
+    print("daemon: -f and SIGTERM: exit 0; a SIGTERM during start-up: a clean exit (%d)" % proc.returncode)
+    # bad usage is reported before daemonizing
+    r = subprocess.run([args.milter, "-p", "unix:" + sock, "--on-error=maybe"], capture_output=True, timeout=30)
+    if r.returncode != 64:
+        fail("daemon: a bad option gave exit %d, not 64" % r.returncode)
+    r = subprocess.run([args.milter, "-f"], capture_output=True, timeout=30)
+    if r.returncode != 64:
+        fail("daemon: no -p gave exit %d, not 64" % r.returncode)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("milter")
+    p.add_argument("mimeutf8")
+    p.add_argument("shared")
+    p.add_argument("what", choices=["corpus", "faults", "parallel", "chain", "daemon"])
+    p.add_argument("--gen", type=int, default=200)
+    p.add_argument("--real-every", type=int, default=8)
+    p.add_argument("--sessions", type=int, default=50)
+    p.add_argument("--per-session", type=int, default=4)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        fail("the milter tests run a private Postfix, which needs root")
+    if args.what != "daemon" and not os.path.isdir(os.path.join(args.shared, "corpus")):
+        print("SKIP: %s has no corpus" % args.shared)
+        sys.exit(SKIP)
+    {"corpus": test_corpus, "faults": test_faults, "parallel": test_parallel, "chain": test_chain,
+     "daemon": test_daemon}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
