@@ -417,6 +417,26 @@ harness_count (GHashTable *table, const char *name)
 			     GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (table, key)) + 1));
 }
 
+/* The length of `data` without a UTF-8 sequence cut short at its very end.  GMime 3.2.13 ends a
+ * part one byte early when its last line ends in LF and the boundary line after it in CR
+ * (issue 9 item 10): reading the output with GMime, a last character that is really whole looks
+ * cut.  The strict reader below checks the real bytes; this census, which reads with GMime,
+ * must not count GMime's own cut. */
+static inline size_t
+harness_without_cut_tail (const guint8 *data, size_t len)
+{
+	size_t i = len, continuation = 0, need;
+
+	while (i > 0 && continuation < 3 && (data[i - 1] & 0xC0) == 0x80) {
+		i--;
+		continuation++;
+	}
+	if (i == 0 || data[i - 1] < 0xC0)
+		return len;
+	need = data[i - 1] >= 0xF0 ? 3 : data[i - 1] >= 0xE0 ? 2 : 1;
+	return continuation < need ? i - 1 : len;
+}
+
 static gboolean harness_census_bytes (const guint8 *data, size_t len, HarnessCensus *census,
 				      int depth);
 
@@ -482,7 +502,8 @@ harness_census_object (GMimeObject *object, HarnessCensus *census, int depth)
 
 			g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
 			g_mime_data_wrapper_write_to_stream (content, stream);
-			harness_scan (bytes->data, bytes->len, &scan);
+			harness_scan (bytes->data, harness_without_cut_tail (bytes->data, bytes->len),
+				      &scan);
 			if (scan.invalid || scan.nul)
 				census->bad_utf8++;
 		}
