@@ -50,6 +50,15 @@ def read_mutants(path):
     return mutants
 
 
+def skipped(directory, names):
+    """What the scratch copy leaves out: git's store, caches, and the build directories at the
+    top (build, build-asan...), not files that merely start with "build" (build.sh,
+    plugin/python/build_ffi.py)."""
+    top = os.path.abspath(directory) == ROOT
+    return [n for n in names if n in (".git", "__pycache__") or
+            (top and n.startswith("build") and os.path.isdir(os.path.join(directory, n)))]
+
+
 def main():
     mutants = read_mutants(os.path.join(ROOT, "mime", "MUTANTS"))
     if ONLY:
@@ -57,7 +66,7 @@ def main():
     scratch = tempfile.mkdtemp(prefix="mimeutf8-mutants-")
     # the scratch tree sits beside ../shared so that the corpus tests find it as they do here
     src = os.path.join(scratch, "src")
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "build*", "__pycache__"))
+    shutil.copytree(ROOT, src, ignore=skipped)
     shared = os.path.join(os.path.dirname(ROOT), "shared")
     if os.path.isdir(shared):
         os.symlink(shared, os.path.join(scratch, "shared"))
