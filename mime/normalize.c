@@ -1308,37 +1308,25 @@ encode_body (const TextPlan *plan, const guint8 *data, size_t len, const char *n
 	return out;
 }
 
-/* The part's Content-Type value, as written, has no quoted string or comment left open. */
-static gboolean
-content_type_is_balanced (const Walk *walk, GMimeObject *object)
-{
-	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
-							     "Content-Type");
-	size_t start, end;
-
-	if (header == NULL || g_mime_header_get_offset (header) < 0)
-		return TRUE;
-	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
-			  "Content-Type", &start, &end))
-		return FALSE;
-	return value_is_balanced ((const char *) walk->raw + start, end - start);
-}
-
-/* The part's Content-Type value, as written, has no charset value whose end readers disagree on
- * (charset_value_end): a rewrite could not give them all utf-8. */
+/* A charset value whose end readers disagree on (charset_value_end): a rewrite could not give
+ * them all utf-8. */
 static gboolean
 value_charset_is_unambiguous (const char *value, size_t len)
 {
 	size_t pos = 0, n0, n1, v0, v1;
 
 	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1))
-		if (is_charset_name (value + n0, n1 - n0) && !charset_value_end (value, len, v0, &v1))
+		if (is_charset_name (value + n0, n1 - n0) &&
+		    !charset_value_end (value, len, v0, &v1))
 			return FALSE;
 	return TRUE;
 }
 
+/* The part's Content-Type value, as written in the input, passes `check`; TRUE when the part
+ * has no such header in the input, FALSE when it cannot be located there. */
 static gboolean
-charset_is_unambiguous (const Walk *walk, GMimeObject *object)
+content_type_value_passes (const Walk *walk, GMimeObject *object,
+			   gboolean (*check) (const char *value, size_t len))
 {
 	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 							     "Content-Type");
@@ -1349,7 +1337,7 @@ charset_is_unambiguous (const Walk *walk, GMimeObject *object)
 	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
 			  "Content-Type", &start, &end))
 		return FALSE;
-	return value_charset_is_unambiguous ((const char *) walk->raw + start, end - start);
+	return check ((const char *) walk->raw + start, end - start);
 }
 
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
@@ -1384,8 +1372,9 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		/* nothing to write; but "already UTF-8" holds only if other readers see the same
 		 * header block and label (no garbage line GMime skips, no open quote) */
 		upto = edit_point (walk, object, outer, body_start, "Content-Type");
-		if (upto == (size_t) -1 || !header_block_is_clean (walk, object, outer, body_start, upto) ||
-		    !content_type_is_balanced (walk, object)) {
+		if (upto == (size_t) -1 ||
+		    !header_block_is_clean (walk, object, outer, body_start, upto) ||
+		    !content_type_value_passes (walk, object, value_is_balanced)) {
 			record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 			record->reason = "malformed header block";
 		}
@@ -1402,14 +1391,15 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
 	    (upto == (size_t) -1 ||
 	     !header_block_is_clean (walk, object, outer, body_start, body_start - 1) ||
-	     !content_type_is_balanced (walk, object))) {
+	     !content_type_value_passes (walk, object, value_is_balanced))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
 		record->encoding_out = record->encoding_in;
 		record->bytes_out = record->bytes_in;
 		return;
 	}
-	if (plan->relabel && !charset_is_unambiguous (walk, object)) {
+	if (plan->relabel &&
+	    !content_type_value_passes (walk, object, value_charset_is_unambiguous)) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
