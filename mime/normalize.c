@@ -2024,6 +2024,47 @@ passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *wa
 /* Parses the message in `raw` (borrowed, never copied) and walks it, filling `walk->edits`; the
  * report's paths start with `prefix`.  With `fd` >= 0, `raw` is that file mapped, and GMime reads
  * the file instead.  On return nothing points into `raw` any more. */
+/* FALSE when the message's own header block has a line that other readers end the block on (a
+ * line that is neither a field nor a fold, a bare CR, a NUL) and the message is a multipart:
+ * GMime reads past that line and finds the parts, while those readers take the rest for the
+ * body of a text/plain message, so no part can be rewritten for both.  (A single part's block
+ * is checked whole where it is rewritten: header_block_is_clean.) */
+static gboolean
+top_block_is_clean (const guint8 *raw, size_t len)
+{
+	size_t i = 0, j;
+	gboolean clean = TRUE, multipart = FALSE;
+
+	if (len >= 5 && memcmp (raw, "From ", 5) == 0) {
+		const guint8 *nl = memchr (raw, '\n', len);
+
+		i = nl ? (size_t) (nl - raw) + 1 : len;
+	}
+	while (i < len) {
+		const guint8 *nl = memchr (raw + i, '\n', len - i);
+		size_t end = nl ? (size_t) (nl - raw) : len;
+
+		if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
+			break;
+		if (memchr (raw + i, '\0', end - i) != NULL ||
+		    (memchr (raw + i, '\r', end - i) != NULL && raw[end - 1] != '\r'))
+			clean = FALSE;
+		if (raw[i] != ' ' && raw[i] != '\t') {
+			for (j = i; j < end && is_field_name_char (raw[j]); j++)
+				;
+			if (j == i || j == end || raw[j] != ':')
+				clean = FALSE;
+			else if (j - i == 12 && g_ascii_strncasecmp ((const char *) raw + i,
+								     "Content-Type", 12) == 0 &&
+				 g_strstr_len ((const char *) raw + j, (gssize) (end - j),
+					       "ultipart") != NULL)
+				multipart = TRUE;
+		}
+		i = end + 1;
+	}
+	return clean || !multipart;
+}
+
 static void
 walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 {
@@ -2046,6 +2087,11 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 	walk->mapped = fd >= 0;
 	if (!_mimeutf8_prescan (walk->options, raw, len, walk->mapped, &why)) {
 		walk_fail (walk, why);
+		return;
+	}
+	if (!top_block_is_clean (raw, len)) {
+		walk_fail (walk, "malformed header block: a multipart whose header block other "
+				 "readers end early");
 		return;
 	}
 	walk->parsed = raw;
