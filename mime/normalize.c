@@ -1322,6 +1322,40 @@ value_charset_is_unambiguous (const char *value, size_t len)
 	return TRUE;
 }
 
+/* Every parameter of a Content-Type value has a value: "charsetAkoi8-r" (no "=") is read by
+ * GMime and by other readers in ways that disagree, so a part that has one is not rewritten. */
+static gboolean
+value_params_have_values (const char *value, size_t len)
+{
+	gboolean quoted = FALSE, first = TRUE, has_eq = FALSE, has_text = FALSE;
+	size_t i;
+
+	for (i = 0; i <= len; i++) {
+		char c = i < len ? value[i] : ';';
+
+		if (quoted) {
+			if (c == '\\' && i + 1 < len)
+				i++;
+			else if (c == '"')
+				quoted = FALSE;
+			continue;
+		}
+		if (c == '"') {
+			quoted = TRUE;
+		} else if (c == ';') {
+			if (!first && has_text && !has_eq)
+				return FALSE;
+			first = FALSE;
+			has_eq = has_text = FALSE;
+		} else if (c == '=') {
+			has_eq = TRUE;
+		} else if (!g_ascii_isspace (c)) {
+			has_text = TRUE;
+		}
+	}
+	return TRUE;
+}
+
 /* The part's Content-Type value, as written in the input, passes `check`; TRUE when the part
  * has no such header in the input, FALSE when it cannot be located there. */
 static gboolean
@@ -1399,7 +1433,8 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		return;
 	}
 	if (plan->relabel &&
-	    !content_type_value_passes (walk, object, value_charset_is_unambiguous)) {
+	    (!content_type_value_passes (walk, object, value_charset_is_unambiguous) ||
+	     !content_type_value_passes (walk, object, value_params_have_values))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
