@@ -1349,6 +1349,8 @@ value_params_have_values (const char *value, size_t len)
 			has_eq = has_text = FALSE;
 		} else if (c == '=') {
 			has_eq = TRUE;
+		} else if ((guchar) c >= 0x80) {
+			return FALSE; /* an 8-bit byte outside quotes: no reader agrees on it */
 		} else if (!g_ascii_isspace (c)) {
 			has_text = TRUE;
 		}
