@@ -1322,40 +1322,94 @@ value_charset_is_unambiguous (const char *value, size_t len)
 	return TRUE;
 }
 
-/* Every parameter of a Content-Type value has a value: "charsetAkoi8-r" (no "=") is read by
- * GMime and by other readers in ways that disagree, so a part that has one is not rewritten. */
+/* Blanks, folds and (nested) comments of a structured value, as RFC 5322 has them: only SP,
+ * HTAB, CR and LF are blanks.  FALSE when a comment never ends. */
 static gboolean
-value_params_have_values (const char *value, size_t len)
+strict_cfws (const char *v, size_t len, size_t *i)
 {
-	gboolean quoted = FALSE, first = TRUE, has_eq = FALSE, has_text = FALSE;
-	size_t i;
+	int depth = 0;
 
-	for (i = 0; i <= len; i++) {
-		char c = i < len ? value[i] : ';';
+	for (; *i < len; (*i)++) {
+		char c = v[*i];
 
-		if (quoted) {
-			if (c == '\\' && i + 1 < len)
-				i++;
-			else if (c == '"')
-				quoted = FALSE;
-			continue;
-		}
-		if (c == '"') {
-			quoted = TRUE;
-		} else if (c == ';') {
-			if (!first && has_text && !has_eq)
+		if (depth > 0 && c == '\\' && *i + 1 < len)
+			(*i)++;
+		else if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			break;
+	}
+	return depth == 0;
+}
+
+static gboolean
+is_token_char (char c)
+{
+	return c > 32 && c < 127 && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* TRUE when a Content-Type value reads as RFC 2045 has it: type "/" subtype *(";" attribute "="
+ * (token / quoted-string)) [";"], with blanks, folds and comments between.  An unquoted value may
+ * hold tspecials such as "=" (every reader takes "boundary=----=_Part_1"), but ends at a blank,
+ * a comment, ";" or a quote.  Anything else (a parameter without "=", an empty one, text after a
+ * value where a ";" belongs, an 8-bit byte outside quotes, an open quote or comment) is read by
+ * GMime and by other readers in ways that disagree, so a part whose value is not in this form is
+ * not relabelled: the new label could be invisible to them, or read as another one. */
+static gboolean
+value_is_rfc2045 (const char *v, size_t len)
+{
+	size_t i = 0, t;
+
+	if (!strict_cfws (v, len, &i))
+		return FALSE;
+	for (t = i; i < len && is_token_char (v[i]); i++)
+		;
+	if (i == t || !strict_cfws (v, len, &i) || i >= len || v[i] != '/')
+		return FALSE;
+	i++;
+	if (!strict_cfws (v, len, &i))
+		return FALSE;
+	for (t = i; i < len && is_token_char (v[i]); i++)
+		;
+	if (i == t)
+		return FALSE;
+	for (;;) {
+		if (!strict_cfws (v, len, &i))
+			return FALSE;
+		if (i >= len)
+			return TRUE;
+		if (v[i] != ';')
+			return FALSE;
+		i++;
+		if (!strict_cfws (v, len, &i))
+			return FALSE;
+		if (i >= len)
+			return TRUE; /* a trailing ";" */
+		for (t = i; i < len && is_token_char (v[i]); i++)
+			;
+		if (i == t || !strict_cfws (v, len, &i) || i >= len || v[i] != '=')
+			return FALSE;
+		i++;
+		if (!strict_cfws (v, len, &i) || i >= len)
+			return FALSE;
+		if (v[i] == '"') {
+			for (i++; i < len && v[i] != '"'; i++)
+				if (v[i] == '\\' && i + 1 < len)
+					i++;
+			if (i >= len)
 				return FALSE;
-			first = FALSE;
-			has_eq = has_text = FALSE;
-		} else if (c == '=') {
-			has_eq = TRUE;
-		} else if ((guchar) c >= 0x80) {
-			return FALSE; /* an 8-bit byte outside quotes: no reader agrees on it */
-		} else if (!g_ascii_isspace (c)) {
-			has_text = TRUE;
+			i++;
+		} else {
+			for (t = i; i < len && v[i] > 32 && v[i] < 127 && v[i] != ';' &&
+				    v[i] != '"' && v[i] != '(';
+			     i++)
+				;
+			if (i == t)
+				return FALSE;
 		}
 	}
-	return TRUE;
 }
 
 /* The part's Content-Type value, as written in the input, passes `check`; TRUE when the part
@@ -1434,9 +1488,15 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		record->bytes_out = record->bytes_in;
 		return;
 	}
+	if (plan->relabel && !content_type_value_passes (walk, object, value_is_rfc2045)) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "malformed Content-Type";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		return;
+	}
 	if (plan->relabel &&
-	    (!content_type_value_passes (walk, object, value_charset_is_unambiguous) ||
-	     !content_type_value_passes (walk, object, value_params_have_values))) {
+	    !content_type_value_passes (walk, object, value_charset_is_unambiguous)) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
@@ -1554,6 +1614,12 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport 
 		GString *value;
 		gboolean set;
 
+		if (!value_is_rfc2045 (raw, raw_value_len (raw))) {
+			_mimeutf8_report_undo (walk->report,
+					       mimeutf8_report_get_n_parts (walk->report) - 1,
+					       n_headers, "malformed Content-Type");
+			return;
+		}
 		if (!value_charset_is_unambiguous (raw, raw_value_len (raw))) {
 			_mimeutf8_report_undo (walk->report,
 					       mimeutf8_report_get_n_parts (walk->report) - 1,

@@ -43,8 +43,12 @@ SIGNED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime")
 # Fixtures the library leaves alone by design, with why: their expected file must be the input,
 # byte for byte.
 LEFT_ALONE = {
-    "param-charset-quoted-then-junk.eml": "GMime and Python read its charset value to different ends "
-                                    "(ambiguous charset parameter)",
+    "param-charset-quoted-then-junk.eml": "text after a quoted charset value where a ';' belongs "
+                                    "(malformed Content-Type)",
+    "param-charset-no-semicolon.eml": "a parameter after the charset value without a ';' "
+                                      "(malformed Content-Type)",
+    "param-charset-unquoted-then-quoted.eml": "quoted text after an unquoted charset value "
+                                              "(malformed Content-Type)",
 }
 
 

@@ -603,9 +603,11 @@ harness_check_output (const guint8 *in, size_t in_len, const guint8 *out, size_t
  *     (an unquoted value may hold tspecials such as "=", as every reader allows); anything
  *     else up to there (a second Content-Type, text after a value where a ";" belongs, an
  *     empty parameter, an 8-bit byte) makes it malformed, and none means text/plain;
- *   - a multipart body is cut at lines "--" boundary ["--"] followed only by blanks;
+ *   - a multipart body is cut at lines "--" boundary ["--"] followed only by blanks; in a
+ *     multipart/digest a part without Content-Type is message/rfc822;
  *   - base64 and quoted-printable decode strictly: a byte outside the alphabet, a partial
- *     group, a stray "=" make the body undecodable. */
+ *     group, a stray "=" make the body undecodable; any other transfer encoding is the bytes
+ *     as they are (as GMime and Python's email read an unknown one). */
 
 #define HARNESS_STRICT_MAX_LEAVES 512
 
@@ -672,12 +674,13 @@ harness_token (const guint8 *v, size_t len, size_t i)
 /* Reads a Content-Type value as RFC 2045 has it. */
 static inline void
 harness_strict_content_type (const guint8 *v, size_t len, HarnessLeaf *leaf, gboolean *multipart,
-			     gboolean *message, char *boundary, size_t boundary_size)
+			     gboolean *message, gboolean *digest, char *boundary,
+			     size_t boundary_size)
 {
 	size_t i = 0, t0, t1, s0, s1;
 	gboolean have_charset = FALSE;
 
-	*multipart = *message = FALSE;
+	*multipart = *message = *digest = FALSE;
 	boundary[0] = '\0';
 	leaf->text = TRUE; /* an unreadable type is text/plain to RFC 2045 */
 	if (!harness_cfws (v, len, &i))
@@ -699,6 +702,8 @@ harness_strict_content_type (const guint8 *v, size_t len, HarnessLeaf *leaf, gbo
 	*message = t1 - t0 == 7 && g_ascii_strncasecmp ((const char *) v + t0, "message", 7) == 0 &&
 		   ((s1 - s0 == 6 && g_ascii_strncasecmp ((const char *) v + s0, "rfc822", 6) == 0) ||
 		    (s1 - s0 == 6 && g_ascii_strncasecmp ((const char *) v + s0, "global", 6) == 0));
+	*digest = *multipart && s1 - s0 == 6 &&
+		  g_ascii_strncasecmp ((const char *) v + s0, "digest", 6) == 0;
 	for (;;) {
 		size_t a0, a1;
 		GString *value;
@@ -767,7 +772,7 @@ harness_strict_content_type (const guint8 *v, size_t len, HarnessLeaf *leaf, gbo
 	}
 bad:
 	leaf->ct_bad = TRUE;
-	*multipart = *message = FALSE;
+	*multipart = *message = *digest = FALSE;
 }
 
 static inline int
@@ -788,8 +793,10 @@ harness_strict_decode (const guint8 *p, size_t len, const char *cte)
 {
 	GByteArray *out = g_byte_array_sized_new ((guint) len);
 
-	if (cte[0] == '\0' || !g_ascii_strcasecmp (cte, "7bit") ||
-	    !g_ascii_strcasecmp (cte, "8bit") || !g_ascii_strcasecmp (cte, "binary")) {
+	/* 7bit, 8bit, binary, none, and a value no reader knows ("8bits", "quoted printable"):
+	 * GMime and Python's email both take the bytes as they are (RFC 2045, 6.4, would make the
+	 * part opaque, which a converted body does not harm either) */
+	if (g_ascii_strcasecmp (cte, "base64") && g_ascii_strcasecmp (cte, "quoted-printable")) {
 		g_byte_array_append (out, p, (guint) len);
 		return out;
 	}
@@ -872,11 +879,11 @@ harness_line (const guint8 *p, size_t len, size_t i, size_t *content_end)
 }
 
 static void harness_strict_entity (const guint8 *p, size_t start, size_t end, HarnessStrict *r,
-				   int depth);
+				   int depth, gboolean in_digest);
 
 static inline void
 harness_strict_multipart (const guint8 *p, size_t start, size_t end, const char *boundary,
-			  HarnessStrict *r, int depth)
+			  HarnessStrict *r, int depth, gboolean digest)
 {
 	size_t blen = strlen (boundary), i = start, part_start = 0;
 	gboolean in_part = FALSE;
@@ -903,7 +910,7 @@ harness_strict_multipart (const guint8 *p, size_t start, size_t end, const char 
 					if (part_end > part_start && p[part_end - 1] == '\r')
 						part_end--;
 					harness_strict_entity (p, part_start, MAX (part_end, part_start),
-							       r, depth + 1);
+							       r, depth + 1, digest);
 				}
 				if (close)
 					return;
@@ -914,18 +921,20 @@ harness_strict_multipart (const guint8 *p, size_t start, size_t end, const char 
 		i = next;
 	}
 	if (in_part) /* no close delimiter: the last part runs to the end */
-		harness_strict_entity (p, part_start, end, r, depth + 1);
+		harness_strict_entity (p, part_start, end, r, depth + 1, digest);
 }
 
-/* One entity (a message or a body part) in p[start, end). */
+/* One entity (a message or a body part) in p[start, end); in a multipart/digest, an entity
+ * without Content-Type is message/rfc822 (RFC 2046, 5.1.5). */
 static void
-harness_strict_entity (const guint8 *p, size_t start, size_t end, HarnessStrict *r, int depth)
+harness_strict_entity (const guint8 *p, size_t start, size_t end, HarnessStrict *r, int depth,
+		       gboolean in_digest)
 {
 	HarnessLeaf leaf = { 0 };
 	size_t i = start, body = end, ct0 = 0, ct1 = 0, cte0 = 0, cte1 = 0;
 	int n_ct = 0;
 	size_t other_end = 0, *open_end = NULL; /* where the open field's folds end */
-	gboolean multipart = FALSE, message = FALSE;
+	gboolean multipart = FALSE, message = FALSE, digest = FALSE;
 	char boundary[256] = "", cte[32] = "";
 
 	if (depth > 40 || r->overflow)
@@ -988,8 +997,10 @@ harness_strict_entity (const guint8 *p, size_t start, size_t end, HarnessStrict 
 	if (n_ct > 1)
 		leaf.ct_bad = TRUE;
 	else if (n_ct == 1)
-		harness_strict_content_type (p + ct0, ct1 - ct0, &leaf, &multipart, &message, boundary,
-					     sizeof boundary);
+		harness_strict_content_type (p + ct0, ct1 - ct0, &leaf, &multipart, &message,
+					     &digest, boundary, sizeof boundary);
+	else if (in_digest)
+		message = TRUE, leaf.text = FALSE;
 	if (cte1 > cte0) {
 		size_t a = cte0, b = cte1;
 
@@ -1002,12 +1013,12 @@ harness_strict_entity (const guint8 *p, size_t start, size_t end, HarnessStrict 
 			g_strlcpy (cte, "unknown", sizeof cte);
 	}
 	if (multipart && boundary[0] != '\0') {
-		harness_strict_multipart (p, body, end, boundary, r, depth);
+		harness_strict_multipart (p, body, end, boundary, r, depth, digest);
 		return;
 	}
 	if (message && (cte[0] == '\0' || !g_ascii_strcasecmp (cte, "7bit") ||
 			!g_ascii_strcasecmp (cte, "8bit") || !g_ascii_strcasecmp (cte, "binary"))) {
-		harness_strict_entity (p, body, end, r, depth + 1);
+		harness_strict_entity (p, body, end, r, depth + 1, FALSE);
 		return;
 	}
 	if (r->n >= HARNESS_STRICT_MAX_LEAVES) {
@@ -1025,7 +1036,7 @@ harness_strict_read (const guint8 *p, size_t len, HarnessStrict *r)
 {
 	r->n = 0;
 	r->overflow = FALSE;
-	harness_strict_entity (p, 0, len, r, 0);
+	harness_strict_entity (p, 0, len, r, 0, FALSE);
 }
 
 static inline void

@@ -1,7 +1,12 @@
 #!/bin/bash
-# smoke.sh: builds the fuzz targets and runs each for a bounded time, as a check that nothing
-# obvious crashes or hangs.
-#   tests/fuzz/smoke.sh [SECONDS]        SECONDS per target (default 60)
+# smoke.sh: builds the fuzz targets and runs each for a bounded number of inputs, as a check that
+# nothing obvious crashes or hangs.
+#   tests/fuzz/smoke.sh [SECONDS]        about SECONDS per target (default 60)
+# The run is the same on every machine: a fresh seed corpus (build-fuzz/smoke/, apart from a long
+# campaign's corpus-*), -seed=1 and a fixed number of executions per target (RUNS below, what
+# takes about 60 s here under ASan, scaled by SECONDS/60), so that CI replays exactly the run a
+# developer saw pass; five times SECONDS bounds a slow machine.  MIMEUTF8_FUZZ_SEED=N runs
+# another sequence (to look further, as a long campaign does).
 # Prints the executions each target reached.  On a crash, hang, leak or out-of-memory it copies
 # the input into fixtures/crashers/ under a name that says which target and what happened (so it
 # is committed and replayed by the crashers test) and exits non-zero.  See tests/fuzz/README.md
@@ -11,10 +16,14 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/build-fuzz"
 fuzz="$root/tests/fuzz"
 seconds="${1:-60}"
+seed="${MIMEUTF8_FUZZ_SEED:-1}"
 shared="$root/../shared"
+declare -A RUNS=([convert]=20000 [normalize]=2500 [headers]=60000)
 
 "$fuzz/build.sh" || exit 1
-python3 "$fuzz/seeds.py" "$out" "$root" "$shared" || exit 1
+rm -rf "$out/smoke"
+mkdir -p "$out/smoke"
+python3 "$fuzz/seeds.py" "$out/smoke" "$root" "$shared" || exit 1
 
 # Sanitizer findings are fatal.  Known library findings waiting for their fix are suppressed
 # here (known-*.supp) so that the run looks for new ones; tests/sanitize.sh does not suppress them.
@@ -49,7 +58,8 @@ for target in convert normalize headers; do
     status=1
     continue
   fi
-  corpus="$out/corpus-$target"
+  corpus="$out/smoke/corpus-$target"
+  runs=$(( RUNS[$target] * seconds / 60 + 1 ))
   artifacts="$out/artifacts-$target"
   log="$out/fuzz-$target.log"
   rm -rf "$artifacts"
@@ -62,10 +72,11 @@ for target in convert normalize headers; do
     leaks=0
     echo "smoke.sh: fuzz-normalize without leak checks while known-lsan.supp lists a leak" >&2
   fi
-  echo "smoke.sh: fuzz-$target for $seconds s (log: $log)" >&2
+  echo "smoke.sh: fuzz-$target, $runs executions, seed $seed (log: $log)" >&2
   started=$SECONDS
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks:fast_unwind_on_malloc=$((1 - leaks))" \
-  "$bin" "$corpus" -dict="$fuzz/mime.dict" -max_total_time="$seconds" -seed=1 -timeout=10 \
+  "$bin" "$corpus" -dict="$fuzz/mime.dict" -runs="$runs" -max_total_time=$((seconds * 5)) \
+    -seed="$seed" -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" > "$log" 2>&1
   code=$?
@@ -110,6 +121,7 @@ printf '%s\n' "${summary[@]}"
 cat <<EOF
 
 A long campaign (see tests/fuzz/README.md), e.g. fuzz-normalize on both cores for 8 hours:
+  python3 $fuzz/seeds.py $out $root $shared
   ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=1:fast_unwind_on_malloc=0 LSAN_OPTIONS=$LSAN_OPTIONS \\
   UBSAN_OPTIONS=$UBSAN_OPTIONS \\
   $out/fuzz-normalize $out/corpus-normalize -dict=$fuzz/mime.dict -timeout=10 \\
