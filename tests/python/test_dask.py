@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cluster import ENV, Cluster, free_port
-from conftest import CLI, FIXTURES, need_cli, read, run_cli
+from conftest import CLI, FIXTURES, SHARED, need_cli, need_shared, read, run_cli
 
 pytest.importorskip("distributed", reason="python3-distributed is not installed")
 
@@ -133,6 +133,40 @@ def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
                   not_mbox])
     assert r.returncode == 64 and b"not an mbox" in r.stderr, r.stderr.decode()
     assert os.listdir(tmp_path / "bad") == []
+
+
+def test_dask__real_mboxes_split_as_cli(cluster, tmp_path):
+    """corpus/real's mbox files (From_ lines without a blank line before them, body lines
+    "From ...", Content-Length headers, CRLF): the same messages, outputs and report lines as
+    `mimeutf8 --mbox`, because both read them with plugin/mbox.c."""
+    need_cli()
+    need_shared()
+    real = os.path.join(SHARED, "corpus", "real")
+    with open(os.path.join(real, "MESSAGES.tsv"), encoding="utf-8") as tsv:
+        paths = sorted({line.split("\t")[0] for line in list(tsv)[1:]
+                        if int(line.split("\t")[1]) >= 0})
+    assert len(paths) >= 8, paths
+    src = tmp_path / "in"
+    src.mkdir()
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    inputs, cli_report, messages = [], b"", 0
+    for n, path in enumerate(paths):
+        name = "%02d-%s" % (n, os.path.basename(path))
+        shutil.copyfile(os.path.join(real, path), src / name)
+        r = run_cli(["--mbox", str(src / name), "--report", str(tmp_path / "one.jsonl")])
+        assert r.returncode == 0, r.stderr.decode()
+        (cli / name).write_bytes(r.stdout)
+        cli_report += read(str(tmp_path / "one.jsonl"))
+        inputs.append(str(src / name))
+    messages = cli_report.count(b"\n")
+    r = dask_run(["--scheduler", cluster.address, "--batch", "4", "--mbox", "-o",
+                  str(tmp_path / "dask"), "--report", str(tmp_path / "dask.jsonl")] + inputs)
+    assert r.returncode == 0, r.stderr.decode()
+    assert same_tree(str(cli), str(tmp_path / "dask")) == len(paths)
+    assert read(str(tmp_path / "dask.jsonl")) == cli_report
+    # mimekit's content-length.mbox.txt alone has 8 messages, of 29 From_ lines
+    assert messages >= 60, messages
 
 
 def test_dask__worker_killed_midway(gen_corpus, tmp_path):

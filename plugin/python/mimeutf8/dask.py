@@ -106,37 +106,45 @@ def is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, sub)) for sub in ("cur", "new"))
 
 
-def mbox_messages(path: str) -> Iterator[Tuple[bytes, bytes, bytes]]:
-    """(From_ line, message, separator) of each message of an mbox, as plugin/mbox.c reads it:
-    a message starts at a line "From " at the top or after a blank line; ">From " quoting is
-    undone the mboxrd way; the blank line before the next From_ line is the separator.  Raises
-    ValueError when the file does not start with a From_ line (and is not empty)."""
-    with open(path, "rb") as f:
-        lines = iter(f)
-        first = next(lines, None)
-        if first is None:
-            return
-        if not first.startswith(b"From "):
+def mbox_messages(path: str,
+                  max_content_length: int = 50 * 1024 * 1024) -> Iterator[Tuple[bytes, bytes, bytes]]:
+    """(From_ line, message, separator) of each message of an mbox, read by the command's own
+    reader (plugin/mbox.c, compiled into mimeutf8._mimeutf8), so that the messages are exactly
+    those of `mimeutf8 --mbox`: a From_ line known by its syntax, Content-Length honoured where
+    it is right (one over `max_content_length` is not trusted), ">From " quoting undone the
+    mboxrd way.  Raises ValueError when the file does not start with a From_ line (and is not
+    empty), OSError when it cannot be read."""
+    from ._mimeutf8 import ffi, lib
+
+    stream = lib.fopen(os.fsencode(path), b"rb")
+    if stream == ffi.NULL:
+        e = ffi.errno
+        raise OSError(e, os.strerror(e), path)
+    reader = lib.mbox_reader_new(stream, max_content_length)
+    from_line = ffi.new("GByteArray **")
+    message = ffi.new("GByteArray **")
+    separator = ffi.new("const char **")
+    error = ffi.new("gboolean *")
+    n = 0
+    try:
+        while lib.mbox_reader_next(reader, from_line, message, separator, error):
+            yield (take(ffi, lib, from_line[0]), take(ffi, lib, message[0]),
+                   ffi.string(separator[0]))
+            n += 1
+        if error[0]:
+            if lib.ferror(stream):
+                raise OSError(errno.EIO, os.strerror(errno.EIO), path)
             raise ValueError("not an mbox (no From_ line at the top)")
-        from_line, message, blank = first, [], None
-        for line in lines:
-            if blank is not None and line.startswith(b"From "):
-                yield from_line, b"".join(message), blank
-                from_line, message, blank = line, [], None
-                continue
-            if blank is not None:
-                message.append(unquote(blank))
-            if line in (b"\n", b"\r\n"):
-                blank = line
-            else:
-                blank = None
-                message.append(unquote(line))
-        yield from_line, b"".join(message), blank or b""
+    finally:
+        lib.mbox_reader_free(reader)
+        lib.fclose(stream)
 
 
-def unquote(line: bytes) -> bytes:
-    stripped = line.lstrip(b">")
-    return line[1:] if len(stripped) < len(line) and stripped.startswith(b"From ") else line
+def take(ffi: Any, lib: Any, array: Any) -> bytes:
+    """The bytes of a GByteArray the reader gave (transfer full), which it then frees."""
+    data = bytes(ffi.buffer(array.data, array.len)) if array.len else b""
+    lib.g_byte_array_unref(array)
+    return data
 
 
 def quote(message: bytes) -> bytes:
@@ -175,9 +183,11 @@ class Sources:
     directories and maildirs are listed at once, before any message is read (entries skipped
     then have their report lines first, as in the command); mbox files are read as they go."""
 
-    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool, report: Any):
+    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool, report: Any,
+                 max_content_length: int = 50 * 1024 * 1024):
         self.out_dir = out_dir
         self.as_mbox = as_mbox
+        self.max_content_length = max_content_length
         self.report = report
         self.first_error = 0
         self.mboxes: List[MboxWriter] = []
@@ -283,7 +293,7 @@ class Sources:
         writer = None
         n = 0
         try:
-            messages = mbox_messages(source)
+            messages = mbox_messages(source, self.max_content_length)
             first = next(messages, None)  # an error here leaves no output, as the CLI's
             writer = MboxWriter(os.path.join(self.out_dir, os.path.basename(source)))
             self.mboxes.append(writer)
@@ -439,7 +449,9 @@ def run(client: Any, out_dir: str, sources_args: Sequence[str], report_path: Opt
     except OSError as e:
         print("mimeutf8: %s: %s" % (e.filename, e.strerror), file=sys.stderr)
         return EXIT_IOERR
-    sources = Sources(out_dir, sources_args, as_mbox, report)
+    # a Content-Length past the message size limit is not trusted, as in the command
+    sources = Sources(out_dir, sources_args, as_mbox, report,
+                      options.get("max_message_size") or 50 * 1024 * 1024)
     if sources.collide:
         print("mimeutf8: nothing was written; give such inputs separate runs (or separate "
               "OUTDIRs)", file=sys.stderr)
