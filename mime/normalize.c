@@ -819,7 +819,8 @@ typedef struct {
 	/* Set when the body cannot be read as the parser reads it: the part is left alone. */
 	const char *leave_reason;
 	/* The body is rewritten even if its text stays: it is not clean base64 (a footer after
-	 * it, a last group without padding), and a strict reader would not read it. */
+	 * it, a last group without padding) or quoted-printable (a stray '='), and a strict reader
+	 * would not read it. */
 	gboolean reencode;
 	/* Plain text followed the base64 run, and is part of the decoded body. */
 	gboolean trailer;
@@ -986,6 +987,9 @@ decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 		g_byte_array_set_size (plan->decoded_copy, (guint) n);
 		plan->decoded = n > 0 ? plan->decoded_copy->data : (const guint8 *) "";
 		plan->decoded_len = n;
+		/* a stray '=' that GMime kept as text is written anew ("=3D") if the part changes:
+		 * under a new label a strict reader could not decode it */
+		plan->reencode = !_mimeutf8_qp_is_exact (walk->raw + start, end - start);
 		release_pages (walk, start, end);
 		return;
 	}
@@ -2003,8 +2007,8 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		change = FALSE;
 	}
 	if (change && plan.reencode && plan.converted == NULL) {
-		/* base64 that a strict reader would not read is written anew, even when its text
-		 * stays the same */
+		/* base64 or quoted-printable that a strict reader would not read is written anew,
+		 * even when its text stays the same */
 		plan.converted = g_byte_array_sized_new ((guint) plan.decoded_len);
 		g_byte_array_append (plan.converted, plan.decoded, (guint) plan.decoded_len);
 	}
