@@ -742,7 +742,22 @@ header_text (Walk *walk, const char *path, const char *name, const char *value, 
 	return out;
 }
 
-static void rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path);
+static void rewrite_header_in_place (Walk *walk, GMimeObject *object, GMimeHeader *header,
+				     const char *path);
+static gboolean value_is_rfc2045 (const char *v, size_t len);
+
+/* A text part's Content-Type value not in RFC 2045 form stays byte for byte, its parameters too:
+ * the part is not relabelled (apply_splice), and a rewrite of its parameters could make the value
+ * readable to the next run, which would then convert the part (not idempotent).  Other parts'
+ * parameters (an attachment's 8-bit name) are rewritten as usual. */
+static gboolean
+header_kept_as_is (GMimeObject *object, const char *name, const char *value, size_t len)
+{
+	return g_ascii_strcasecmp (name, "Content-Type") == 0 && GMIME_IS_PART (object) &&
+	       g_mime_content_type_is_type (g_mime_object_get_content_type (object), "text",
+					    "*") &&
+	       !value_is_rfc2045 (value, len);
+}
 
 /* Rewrites the headers of `object` that need it (its Content-Type of a relabelled text part was
  * done with the label).  A header after a line that other parsers end the header block on is
@@ -761,7 +776,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		GString *value;
 
 		if (walk->raw == NULL) {
-			rewrite_header_in_place (walk, header, path);
+			rewrite_header_in_place (walk, object, header, path);
 			continue;
 		}
 		if (offset < 0 ||
@@ -774,7 +789,9 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 				 g_mime_header_get_raw_value (header)))
 			continue;
 		if (!header_block_is_clean (walk, object, outer, (size_t) offset + 1,
-					    (size_t) offset))
+					    (size_t) offset) ||
+		    header_kept_as_is (object, name, (const char *) walk->raw + value_start,
+				       value_end - value_start))
 			continue;
 		value = header_text (walk, path, name, (const char *) walk->raw + value_start,
 				     value_end - value_start,
@@ -1619,13 +1636,17 @@ raw_value_len (const char *raw)
 }
 
 static void
-rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path)
+rewrite_header_in_place (Walk *walk, GMimeObject *object, GMimeHeader *header,
+			 const char *path)
 {
 	const char *raw = g_mime_header_get_raw_value (header);
 	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
-	GString *value = header_text (walk, path, g_mime_header_get_name (header), raw,
-				      raw_value_len (raw), "\n");
+	GString *value;
 
+	if (header_kept_as_is (object, g_mime_header_get_name (header), raw, raw_value_len (raw)))
+		return;
+	value = header_text (walk, path, g_mime_header_get_name (header), raw, raw_value_len (raw),
+			     "\n");
 	if (value == NULL)
 		return;
 	/* not rewritten after all: its record goes */
