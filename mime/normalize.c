@@ -2195,6 +2195,18 @@ passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *wa
  * GMime reads past that line and finds the parts, while those readers take the rest for the
  * body of a text/plain message, so no part can be rewritten for both.  (A single part's block
  * is checked whole where it is rewritten: header_block_is_clean.) */
+/* `word` (lower case) in [p, p + len), in any case: MIME types are case-insensitive. */
+static gboolean
+contains_ascii_nocase (const guint8 *p, size_t len, const char *word)
+{
+	size_t n = strlen (word), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (g_ascii_strncasecmp ((const char *) p + i, word, n) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 static gboolean
 top_block_is_clean (const guint8 *raw, size_t len)
 {
@@ -2222,8 +2234,7 @@ top_block_is_clean (const guint8 *raw, size_t len)
 				clean = FALSE;
 			else if (j - i == 12 && g_ascii_strncasecmp ((const char *) raw + i,
 								     "Content-Type", 12) == 0 &&
-				 g_strstr_len ((const char *) raw + j, (gssize) (end - j),
-					       "ultipart") != NULL)
+				 contains_ascii_nocase (raw + j, end - j, "multipart"))
 				multipart = TRUE;
 		}
 		i = end + 1;
