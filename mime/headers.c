@@ -2233,3 +2233,254 @@ _mimeutf8_header_normalize (const char *name, const char *value, size_t len,
 	ctx_clear (&ctx);
 	return result;
 }
+
+/* ---- decoded values, for the parsed view (view.c) ------------------------------------------ */
+
+/* A decoder only: the same decoding as a rewrite, with raw UTF-8 taken as it is (RFC 6532). */
+static void
+ctx_init_decoder (Ctx *ctx, const _MimeUtf8Charset *eight_bit, const _MimeUtf8Charset *fallback)
+{
+	memset (ctx, 0, sizeof *ctx);
+	ctx->mode = MIMEUTF8_HEADERS_UTF8;
+	ctx->name = "";
+	ctx->newline = "\n";
+	ctx->run = g_byte_array_new ();
+	ctx->raw = g_byte_array_new ();
+	ctx->word = g_byte_array_new ();
+	ctx->conv = g_byte_array_new ();
+	ctx->param = g_byte_array_new ();
+	ctx->unquoted = g_byte_array_new ();
+	ctx->text = g_string_new (NULL);
+	ctx->scratch = g_string_new (NULL);
+	ctx->scratch2 = g_string_new (NULL);
+	ctx->eight_bit = eight_bit;
+	ctx->fallback = fallback;
+}
+
+/* ctx->text with its runs of blanks made one space, and none at either end. */
+static char *
+ctx_text_collapsed (Ctx *ctx)
+{
+	GString *out = g_string_sized_new (ctx->text->len);
+	gboolean blank = FALSE;
+	size_t i;
+
+	for (i = 0; i < ctx->text->len; i++) {
+		char c = ctx->text->str[i];
+
+		if (is_wsp ((guint8) c)) {
+			blank = out->len > 0;
+			continue;
+		}
+		if (blank)
+			g_string_append_c (out, ' ');
+		blank = FALSE;
+		g_string_append_c (out, c);
+	}
+	return g_string_free (out, FALSE);
+}
+
+char *
+_mimeutf8_header_decode_text (const char *value, size_t len, const _MimeUtf8Charset *eight_bit,
+			      const _MimeUtf8Charset *fallback)
+{
+	Ctx ctx;
+	char *text;
+
+	ctx_init_decoder (&ctx, eight_bit, fallback);
+	decode_text (&ctx, (const guint8 *) value, len, TEXT_RAW);
+	text = g_strstrip (g_strndup (ctx.text->str, ctx.text->len));
+	ctx_clear (&ctx);
+	return text;
+}
+
+/* Appends [start, end) without its comments (each becomes a blank) to `out`. */
+static void
+append_without_comments (const guint8 *p, size_t start, size_t end, GByteArray *out)
+{
+	size_t i = start, from = start;
+
+	while (i < end) {
+		if (p[i] == '"' || p[i] == '(' || p[i] == '[') {
+			size_t j = i;
+
+			if (!skip_delimited (p, end, &j))
+				j = end;
+			if (p[i] == '(') {
+				g_byte_array_append (out, p + from, (guint) (i - from));
+				g_byte_array_append (out, (const guint8 *) " ", 1);
+				from = j;
+			}
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	g_byte_array_append (out, p + from, (guint) (end - from));
+}
+
+/* One mailbox of an address list, [start, end): its display name decoded as the rewrite decodes
+ * it, its addr-spec as written (blanks, folding and comments taken away). */
+static void
+add_mailbox (Ctx *ctx, const guint8 *p, size_t start, size_t end, GPtrArray *names,
+	     GPtrArray *addresses)
+{
+	g_autoptr (GByteArray) bytes = g_byte_array_new ();
+	size_t i = start, lt = end, gt = end, k;
+	char *name, *address;
+	GString *spec;
+
+	while (i < end && gt == end) {
+		if (p[i] == '"' || p[i] == '(' || p[i] == '[') {
+			if (!skip_delimited (p, end, &i))
+				i = end;
+			continue;
+		}
+		if (p[i] == '<' && lt == end)
+			lt = i;
+		else if (p[i] == '>' && lt != end)
+			gt = i;
+		i++;
+	}
+	if (lt < end) {
+		append_without_comments (p, start, lt, bytes);
+		text_reset (ctx);
+		decode_text (ctx, bytes->data, bytes->len, TEXT_PHRASE);
+		name = ctx_text_collapsed (ctx);
+		g_byte_array_set_size (bytes, 0);
+		append_without_comments (p, lt + 1, gt, bytes);
+	} else {
+		name = g_strdup ("");
+		append_without_comments (p, start, end, bytes);
+	}
+	spec = g_string_sized_new (bytes->len);
+	for (k = 0; k < bytes->len; k++)
+		if (!is_blank (bytes->data[k]))
+			g_string_append_c (spec, (char) bytes->data[k]);
+	/* an obsolete source route, "<@a,@b:user@host>", is not part of the address */
+	if (spec->str[0] == '@' && strchr (spec->str, ':') != NULL)
+		g_string_erase (spec, 0, strchr (spec->str, ':') - spec->str + 1);
+	address = g_utf8_make_valid (spec->str, (gssize) spec->len);
+	g_string_free (spec, TRUE);
+	if (name[0] == '\0' && address[0] == '\0') {
+		g_free (name);
+		g_free (address);
+		return;
+	}
+	g_ptr_array_add (names, name);
+	g_ptr_array_add (addresses, address);
+}
+
+void
+_mimeutf8_header_decode_addresses (const char *value, size_t len,
+				   const _MimeUtf8Charset *eight_bit,
+				   const _MimeUtf8Charset *fallback, GPtrArray *names,
+				   GPtrArray *addresses)
+{
+	const guint8 *p = (const guint8 *) value;
+	size_t i = 0, start = 0;
+	Ctx ctx;
+
+	ctx_init_decoder (&ctx, eight_bit, fallback);
+	while (i < len) {
+		switch (p[i]) {
+		case '"':
+		case '(':
+		case '[':
+			if (!skip_delimited (p, len, &i))
+				i = len;
+			continue;
+		case '<':
+			while (i < len && p[i] != '>') {
+				if (p[i] == '"' && skip_delimited (p, len, &i))
+					continue;
+				i++;
+			}
+			break;
+		case ':':
+			/* a group's name: its members follow */
+			start = i + 1;
+			break;
+		case ',':
+		case ';':
+			add_mailbox (&ctx, p, start, i, names, addresses);
+			start = i + 1;
+			break;
+		default:
+			break;
+		}
+		i++;
+	}
+	if (start < len)
+		add_mailbox (&ctx, p, start, len, names, addresses);
+	ctx_clear (&ctx);
+}
+
+/* TRUE when parameter `param` is named `name` (without its RFC 2231 section and star). */
+static gboolean
+param_is (const guint8 *p, const Param *param, const char *name)
+{
+	return param->base_len == strlen (name) &&
+	       g_ascii_strncasecmp ((const char *) p + param->attr, name, param->base_len) == 0;
+}
+
+char *
+_mimeutf8_header_decode_param (const char *value, size_t len, const char *name,
+			       const _MimeUtf8Charset *eight_bit, const _MimeUtf8Charset *fallback)
+{
+	const guint8 *p = (const guint8 *) value;
+	g_autoptr (GArray) params = g_array_new (FALSE, TRUE, sizeof (Param));
+	g_autoptr (GArray) extended = g_array_new (FALSE, FALSE, sizeof (guint));
+	g_autoptr (GArray) plain = g_array_new (FALSE, FALSE, sizeof (guint));
+	char *text = NULL;
+	Ctx ctx;
+	guint i;
+
+	params_parse (p, len, DEFAULT_MAX_PARAMS, params);
+	for (i = 0; i < params->len; i++) {
+		const Param *param = &g_array_index (params, Param, i);
+
+		if (param->bad || !param_is (p, param, name))
+			continue;
+		if (param->section >= 0 || param->extended)
+			g_array_append_val (extended, i);
+		else if (plain->len == 0)
+			g_array_append_val (plain, i);
+	}
+	if (extended->len == 0 && plain->len == 0)
+		return NULL;
+	/* RFC 2231 first, as readers prefer it; sections in order */
+	g_array_sort_with_data (extended, compare_members, params->data);
+	ctx_init_decoder (&ctx, eight_bit, fallback);
+	if ((extended->len > 0 && group_decode (&ctx, p, (const Param *) params->data,
+						(const guint *) extended->data, extended->len)) ||
+	    (plain->len > 0 && group_decode (&ctx, p, (const Param *) params->data,
+					     (const guint *) plain->data, plain->len)))
+		text = g_strstrip (g_strndup (ctx.text->str, ctx.text->len));
+	ctx_clear (&ctx);
+	return text;
+}
+
+void
+_mimeutf8_header_param_names (const char *value, size_t len, GPtrArray *names)
+{
+	const guint8 *p = (const guint8 *) value;
+	g_autoptr (GArray) params = g_array_new (FALSE, TRUE, sizeof (Param));
+	guint i, k;
+
+	params_parse (p, len, DEFAULT_MAX_PARAMS, params);
+	for (i = 0; i < params->len; i++) {
+		const Param *param = &g_array_index (params, Param, i);
+		char *base;
+
+		if (param->bad)
+			continue;
+		base = g_ascii_strdown ((const char *) p + param->attr, (gssize) param->base_len);
+		for (k = 0; k < names->len && strcmp (g_ptr_array_index (names, k), base) != 0; k++)
+			;
+		if (k < names->len)
+			g_free (base);
+		else
+			g_ptr_array_add (names, base);
+	}
+}

@@ -206,6 +206,26 @@ GString *_mimeutf8_header_normalize (const char *name, const char *value, size_t
 				     const _MimeUtf8Charset *fallback, const char *newline,
 				     _MimeUtf8HeaderChange *change_out);
 
+/* The parsed view's decoding (view.c), with the rewrite's rules and raw UTF-8 taken as it is.
+ * `eight_bit` and `fallback` are as for _mimeutf8_header_normalize. */
+/* Unstructured text: encoded-words decoded, unfolded, without blanks at either end.  g_free. */
+char *_mimeutf8_header_decode_text (const char *value, size_t len,
+				    const _MimeUtf8Charset *eight_bit,
+				    const _MimeUtf8Charset *fallback);
+/* Mailboxes of an address list (group members included): appends each display name, decoded
+ * ("" when none), to `names` and its addr-spec as written to `addresses` (both g_free). */
+void _mimeutf8_header_decode_addresses (const char *value, size_t len,
+					const _MimeUtf8Charset *eight_bit,
+					const _MimeUtf8Charset *fallback, GPtrArray *names,
+					GPtrArray *addresses);
+/* The value of parameter `name` of a Content-Type or Content-Disposition value, RFC 2231 and
+ * RFC 2047 decoded; NULL when there is none (or it cannot be decoded).  g_free. */
+char *_mimeutf8_header_decode_param (const char *value, size_t len, const char *name,
+				     const _MimeUtf8Charset *eight_bit,
+				     const _MimeUtf8Charset *fallback);
+/* Appends the lower-case names of the parameters, each once, to `names` (g_free). */
+void _mimeutf8_header_param_names (const char *value, size_t len, GPtrArray *names);
+
 /* ---- prescan.c: limits, enforced before GMime parses -------------------------------------------- */
 
 /* `mapped`: `data` is a file mapping, whose pages the scan gives back as it goes.
@@ -247,6 +267,28 @@ MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const
 /* Checks an options struct: NULL gives the defaults in `storage`. */
 const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
 						MimeUtf8Options *storage, GError **error);
+
+/* ---- the parsed view: normalize.c's walk records into view.c's message ---------------------- */
+
+/* Bounds of a header field's value in `raw` for the field at `start` named `name` (normalize.c). */
+gboolean _mimeutf8_field_value (const guint8 *raw, size_t len, size_t start, const char *name,
+				size_t *value_start, size_t *value_end);
+/* Walks the message in `raw` as mimeutf8_normalize_buffer does, recording into `view` and
+ * `report`, and writes nothing.  Returns why the normalizer would pass it through (g_free), or
+ * NULL; `*changed_out` says whether it would rewrite anything. */
+char *_mimeutf8_walk_view (const MimeUtf8Options *options, const guint8 *raw, size_t len,
+			   MimeUtf8Report *report, MimeUtf8Message *view, gboolean *changed_out);
+/* A part met by the walk (view.c): `record` is its report's.  GMime parsed `raw` (`raw_len`
+ * bytes) from `raw_array` (the bytes or a copy of the same length). */
+void _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartReport *record,
+			  const guint8 *raw, size_t raw_len, GByteArray *raw_array);
+/* The UTF-8 text of the text part last given to _mimeutf8_view_part: what the normalizer writes. */
+void _mimeutf8_view_text (MimeUtf8Message *view, const guint8 *text, size_t len);
+/* A message whose parts were walked: the top one (prefix "") or one inside part `prefix`;
+ * `eight_bit` is the charset its raw 8-bit header bytes are read in. */
+void _mimeutf8_view_message (MimeUtf8Message *view, GMimeMessage *message, const char *prefix,
+			     const guint8 *raw, size_t raw_len, const _MimeUtf8Charset *eight_bit,
+			     const _MimeUtf8Charset *fallback);
 
 G_END_DECLS
 

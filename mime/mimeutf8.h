@@ -359,6 +359,119 @@ const char *mimeutf8_translator_get_charset (const MimeUtf8Translator *translato
 /* Frees a translator; NULL is a no-op. */
 void mimeutf8_translator_free (MimeUtf8Translator *translator);
 
+/* ---- Parsing messages: the view a sync engine stores and indexes ------------------------------ */
+
+/* A message parsed once and read with the normalizer's rules: its decoded headers, and its parts
+ * in MIME order with each text part's UTF-8 text, the text mimeutf8_normalize_buffer would write
+ * for it.  Nothing is serialized or parsed again.  Owns everything it hands out; an embedded
+ * message (a message/rfc822 part) is a MimeUtf8Message owned by its top message. */
+typedef struct _MimeUtf8Message MimeUtf8Message;
+typedef struct _MimeUtf8Part MimeUtf8Part;
+
+/* One mailbox of an address header.  Owned by its message. */
+typedef struct {
+	/* The display name, decoded (RFC 2047, raw 8-bit as for other headers), blanks collapsed;
+	 * "" when there is none. */
+	const char *name;
+	/* The addr-spec as written, without comments, blanks or angle brackets (valid UTF-8: an
+	 * invalid byte becomes U+FFFD). */
+	const char *address;
+} MimeUtf8Address;
+
+/* Parses `len` bytes at `data` (copied: the caller may free them at once) and converts every text
+ * part as mimeutf8_normalize_buffer would, but writes nothing.  `options` may be NULL; signed and
+ * encrypted content is read as if `convert_signed` were set, since nothing is rewritten.  Returns
+ * NULL, with the error set, only for a local fault (invalid options, cancelled, no memory).  A
+ * message that the normalizer passes through (it does not parse, a limit is hit) still gives what
+ * could be read before that, with mimeutf8_message_get_status PASSTHROUGH and the reason.
+ * Transfer full: free with mimeutf8_message_free. */
+MimeUtf8Message *mimeutf8_parse (const MimeUtf8Options *options, const void *data, size_t len,
+				 GError **error);
+/* The same, reading file descriptor `fd` to its end (not closed).  The message is held in memory
+ * whole; NULL with MIMEUTF8_ERROR_IO (errno set) when reading fails. */
+MimeUtf8Message *mimeutf8_parse_fd (const MimeUtf8Options *options, int fd, GError **error);
+/* Frees a top message and all it owns; NULL is a no-op.  Not for embedded messages. */
+void mimeutf8_message_free (MimeUtf8Message *message);
+
+/* NORMALIZED or UNCHANGED (what mimeutf8_normalize_buffer would do: the texts are those of its
+ * output), or PASSTHROUGH, with the reason: then the normalizer's output would be the input,
+ * the texts given are what the walk had read, and parts after the failure are missing.  An
+ * embedded message gives its top message's. */
+MimeUtf8Status mimeutf8_message_get_status (const MimeUtf8Message *message);
+const char *mimeutf8_message_get_reason (const MimeUtf8Message *message);
+/* The report of the walk (every part's charset, rule, action), as mimeutf8_normalize_buffer
+ * would give it.  Owned by the message. */
+const MimeUtf8Report *mimeutf8_message_get_report (const MimeUtf8Message *message);
+
+/* The Subject, decoded and unfolded; NULL when there is none. */
+const char *mimeutf8_message_get_subject (const MimeUtf8Message *message);
+/* The mailboxes of address header `field` ("from", "sender", "reply-to", "to", "cc", "bcc", any
+ * case; all fields of that name, in order): their number, and in `*list_out` (may be NULL) an
+ * array of them owned by the message. */
+size_t mimeutf8_message_get_addresses (const MimeUtf8Message *message, const char *field,
+				       const MimeUtf8Address **list_out);
+/* The Date as written (unfolded), or NULL; `*time_out` (may be NULL) receives it as seconds
+ * since 1970 when it parses, and the return value of mimeutf8_message_get_time says whether
+ * it did. */
+const char *mimeutf8_message_get_date (const MimeUtf8Message *message);
+gboolean mimeutf8_message_get_time (const MimeUtf8Message *message, int64_t *time_out);
+/* The message identifiers of `field` ("message-id", "in-reply-to", "references"), without
+ * angle brackets, in order: a NULL-terminated array owned by the message, empty when none. */
+const char *const *mimeutf8_message_get_ids (const MimeUtf8Message *message, const char *field);
+/* The first header named `name` (any case), decoded as unstructured text: encoded-words
+ * decoded, raw 8-bit bytes read as for the other headers, unfolded; NULL when there is none. */
+const char *mimeutf8_message_get_header (const MimeUtf8Message *message, const char *name);
+/* Every header, in order: name as written, value decoded as above. */
+size_t mimeutf8_message_get_n_headers (const MimeUtf8Message *message);
+const char *mimeutf8_message_get_header_at (const MimeUtf8Message *message, size_t index,
+					    const char **name_out);
+
+/* The parts of the message, in MIME order (depth first, as in the report), the parts of its
+ * embedded messages included: every multipart, message/rfc822 part and leaf. */
+size_t mimeutf8_message_get_n_parts (const MimeUtf8Message *message);
+const MimeUtf8Part *mimeutf8_message_get_part (const MimeUtf8Message *message, size_t index);
+/* The body a reader would be shown, `subtype` "plain" or "html": the first text/`subtype` part
+ * that is not an attachment, looking into every multipart but multipart/related, where only its
+ * start part counts (Python's email get_body); embedded messages are not looked into.  NULL when
+ * there is none. */
+const MimeUtf8Part *mimeutf8_message_get_body (const MimeUtf8Message *message,
+					       const char *subtype);
+/* The attachments, in MIME order: every leaf part (a message/rfc822 part is one) of this message,
+ * outside its embedded messages, that is not one of the two bodies above nor an alternative of
+ * its multipart/alternative, and every part with Content-Disposition: attachment.  `*list_out`
+ * (may be NULL) receives an array owned by the message. */
+size_t mimeutf8_message_get_attachments (const MimeUtf8Message *message,
+					 const MimeUtf8Part *const **list_out);
+
+/* The part's path, as in the report ("1", "2.1", "0" for the top multipart). */
+const char *mimeutf8_part_get_path (const MimeUtf8Part *part);
+/* "type/subtype" in lower case. */
+const char *mimeutf8_part_get_content_type (const MimeUtf8Part *part);
+/* The Content-Type parameters: their number, and each one's lower-case name and value, decoded
+ * (RFC 2231, RFC 2047). */
+size_t mimeutf8_part_get_n_params (const MimeUtf8Part *part);
+const char *mimeutf8_part_get_param_at (const MimeUtf8Part *part, size_t index,
+					const char **name_out);
+/* The Content-Disposition ("inline", "attachment"... lower case), or NULL. */
+const char *mimeutf8_part_get_disposition (const MimeUtf8Part *part);
+/* The file name, decoded: the Content-Disposition filename, else the Content-Type name; NULL. */
+const char *mimeutf8_part_get_filename (const MimeUtf8Part *part);
+/* The Content-ID without angle brackets, or NULL. */
+const char *mimeutf8_part_get_content_id (const MimeUtf8Part *part);
+/* The part's record in the report: charset decided, rule, action, reason, replacements. */
+const MimeUtf8PartReport *mimeutf8_part_get_record (const MimeUtf8Part *part);
+/* A text part's UTF-8 text (no NUL inside, NUL-terminated), `*len_out` its length: the text the
+ * normalizer writes for it.  NULL for parts that are not text, and for text parts it leaves
+ * alone before deciding their charset (the record says why: uuencoded, strict policy...). */
+const char *mimeutf8_part_get_text (const MimeUtf8Part *part, size_t *len_out);
+/* Bytes of the leaf's body with its transfer encoding removed (before any charset conversion);
+ * 0 for multiparts and message/rfc822 parts. */
+uint64_t mimeutf8_part_get_size (const MimeUtf8Part *part);
+/* Those bytes, decoded now (nothing is copied before this is asked).  Transfer full. */
+GBytes *mimeutf8_part_get_bytes (const MimeUtf8Part *part);
+/* The message inside a message/rfc822 part, owned by the top message; NULL for other parts. */
+const MimeUtf8Message *mimeutf8_part_get_message (const MimeUtf8Part *part);
+
 G_END_DECLS
 
 #endif /* MIMEUTF8_H */

@@ -147,6 +147,8 @@ typedef struct {
 	gint64 deadline;
 	/* Set when a part cannot be rewritten where it stands: the message is then passed through. */
 	char *failure;
+	/* mimeutf8_parse: the view that records each part and its text; NULL when normalizing. */
+	MimeUtf8Message *view;
 } Walk;
 
 static void
@@ -1837,6 +1839,7 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 	inner.level = walk->level + 1;
 	inner.parts = walk->parts;
 	inner.deadline = walk->deadline;
+	inner.view = walk->view;
 	walk_raw (&inner, plan.decoded, plan.decoded_len, -1, path);
 	walk->parts = inner.parts;
 	if (inner.failure != NULL) {
@@ -1887,6 +1890,9 @@ walk_message (Walk *walk, GMimeMessage *message, const char *prefix, gboolean se
 			path = prefix[0] ? g_strdup_printf ("%s.1", prefix) : g_strdup ("1");
 		walk_object (walk, body, GMIME_OBJECT (message), path, sealed);
 	}
+	if (walk->view != NULL)
+		_mimeutf8_view_message (walk->view, message, prefix, walk->raw, walk->raw_len,
+					walk->eight_bit, _mimeutf8_fallback (walk->options));
 	/* the message's own headers, then its parts', now that the first text part is decided */
 	if (!sealed && walk->failure == NULL) {
 		rewrite_headers (walk, GMIME_OBJECT (message), NULL, prefix);
@@ -1944,6 +1950,9 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 					    GMIME_IS_PART (object) ? part_label (walk, object)
 								   : NULL);
 	record->action = MIMEUTF8_ACTION_NOT_TEXT;
+	if (walk->view != NULL)
+		_mimeutf8_view_part (walk->view, object, record, walk->raw, walk->raw_len,
+				     walk->raw_array);
 	if (conflicting_headers (object, "Content-Type")) {
 		/* readers would not agree on what this part is (a multipart to one, an attachment
 		 * to another): leave the message as it is */
@@ -2033,6 +2042,11 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		plan.converted = g_byte_array_sized_new ((guint) plan.decoded_len);
 		g_byte_array_append (plan.converted, plan.decoded, (guint) plan.decoded_len);
 	}
+	if (walk->view != NULL && (record->action == MIMEUTF8_ACTION_CONVERTED ||
+				   record->action == MIMEUTF8_ACTION_ALREADY_UTF8))
+		_mimeutf8_view_text (walk->view,
+				     plan.converted != NULL ? plan.converted->data : plan.decoded,
+				     plan.converted != NULL ? plan.converted->len : plan.decoded_len);
 	if (change) {
 		if (walk->raw != NULL)
 			apply_splice (walk, GMIME_PART (object), outer, &plan, record);
@@ -2908,4 +2922,29 @@ mimeutf8_normalize_message (const MimeUtf8Options *options, GMimeMessage *messag
 	_mimeutf8_report_set_status (
 		report, changed ? MIMEUTF8_STATUS_NORMALIZED : MIMEUTF8_STATUS_UNCHANGED, NULL);
 	return finish (report, report_out, mimeutf8_report_get_status (report));
+}
+
+/* ---- the parsed view (view.c) ---------------------------------------------------------------- */
+
+gboolean
+_mimeutf8_field_value (const guint8 *raw, size_t len, size_t start, const char *name,
+		       size_t *value_start, size_t *value_end)
+{
+	return field_value (raw, len, start, name, value_start, value_end);
+}
+
+char *
+_mimeutf8_walk_view (const MimeUtf8Options *options, const guint8 *raw, size_t len,
+		     MimeUtf8Report *report, MimeUtf8Message *view, gboolean *changed_out)
+{
+	Walk walk;
+	char *failure;
+
+	walk_init (&walk, options, report, 0);
+	walk.view = view;
+	walk_raw (&walk, raw, len, -1, "");
+	*changed_out = walk.edits->len > 0;
+	failure = g_steal_pointer (&walk.failure);
+	walk_clear (&walk);
+	return failure;
 }
