@@ -181,7 +181,7 @@ put_part (GString *json, const MimeUtf8Part *part)
 	put_key_string (json, "disposition", mimeutf8_part_get_disposition (part));
 	put_key_string (json, "filename", mimeutf8_part_get_filename (part));
 	put_key_string (json, "content_id", mimeutf8_part_get_content_id (part));
-	put_key_string (json, "declared_charset", record->declared_charset);
+	put_key_string (json, "declared", record->declared_charset);
 	put_key_string (json, "charset", record->charset);
 	put_key_string (json, "rule",
 			record->rule != MIMEUTF8_RULE_NONE ? mimeutf8_rule_name (record->rule)

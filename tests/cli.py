@@ -411,5 +411,53 @@ def test_cli__body_bounds_and_structure():
     assert b"caf=C3=A9\n--q\r\n" in trim and "\u6587".encode() + b"\n--q" in trim, trim
 
 
+@case
+def test_cli__json_every_mode():
+    """--json prints one view per message, in input order, alike from a file, a directory,
+    standard input, an mbox and a maildir; and its report lines are the normalizer's."""
+    names = fixture_names()
+    files = [os.path.join(MESSAGES, n) for n in names]
+    r = run(["--json", "--report", "/dev/null"] + files)
+    assert r.returncode == 0, r.stderr
+    views = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
+    assert [v["name"] for v in views] == files, "not one line per file in order"
+    for v in views:
+        for key in ("subject", "from", "to", "cc", "date", "message_id", "parts"):
+            assert key in v, (v["name"], key)
+        for p in v["parts"]:
+            for key in ("path", "type", "charset", "rule", "disposition", "filename", "size"):
+                assert key in p, (v["name"], key)
+            assert ("text" in p) == p["type"].startswith("text/"), (v["name"], p["path"])
+    koi8 = views[names.index("koi8r-8bit-headers.eml")]
+    assert koi8["subject"] == "Отчёт за март" and koi8["from"][0]["name"] == "Иван Петров", koi8
+    assert koi8["parts"][0]["text"].startswith("Привет!"), koi8
+    stripped = [dict(v, name=None) for v in views]
+    d = run(["--json", MESSAGES])
+    assert [dict(json.loads(l), name=None) for l in d.stdout.decode().splitlines()] == stripped, "DIR differs"
+    one = run(["--json"], read(files[0]))
+    assert one.returncode == 0 and json.loads(one.stdout)["name"] == "-", one.stdout[:200]
+    assert dict(json.loads(one.stdout), name=None) == stripped[0], "standard input differs"
+    messages = [read(p) for p in files if not p.endswith(("crlf-latin1.eml", "boundary-cr-eof.eml"))]
+    m = run(["--json", "--mbox"], make_mbox(messages))
+    lines = m.stdout.decode().splitlines()
+    assert m.returncode == 0 and len(lines) == len(messages), (m.returncode, len(lines))
+    assert [json.loads(l)["name"] for l in lines] == ["-#%d" % i for i in range(len(messages))]
+    with tempfile.TemporaryDirectory() as root:
+        for d in ("cur", "new"):
+            os.makedirs(os.path.join(root, d))
+        for i, p in enumerate(files[:4]):
+            with open(os.path.join(root, "cur" if i < 2 else "new", "m%d" % i), "wb") as f:
+                f.write(read(p))
+        md = run(["--json", "--maildir", root])
+        got = [dict(json.loads(l), name=None) for l in md.stdout.decode().splitlines()]
+        assert md.returncode == 0 and got == stripped[:4], "maildir views differ"
+    for args in (["--json", "-o", "/tmp", files[0]], ["--json", "--text", "--from=koi8-r"],
+                 ["--json", "--maildir", "a", "b"]):
+        r = run(args)
+        assert r.returncode == 64 and r.stdout == b"", args
+    r = run(["--json", "/nonexistent/x.eml"])
+    assert r.returncode == 66 and r.stdout == b"", (r.returncode, r.stdout)
+
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
