@@ -284,6 +284,21 @@ def render(info, args, corpus_bytes, n_files, benches, has_j, jobs, rss_rows, ch
             fmt_spread(b)))
     L.append("")
 
+    cost = info.get("in_process")
+    if cost:
+        # bench/parse-cost.c: a sync engine's call per message, in one process
+        L.append("In one process, CPU per message (median of %d rounds over the %d messages, "
+                 "bench/parse-cost.c):" % (cost["rounds"], cost["messages"]))
+        L.append("")
+        L.append("| call | CPU per message | / GMime's parse |")
+        L.append("|---|---:|---:|")
+        for key, label in (("gmime_parse", "GMime's own parse (`g_mime_parser_construct_message`)"),
+                           ("gmime_parse_text", "GMime's parse + `g_mime_text_part_get_text` on every text part"),
+                           ("mimeutf8_normalize_buffer", "`mimeutf8_normalize_buffer` (the normalized message)"),
+                           ("mimeutf8_parse", "`mimeutf8_parse` (the parsed view: headers, parts, texts)")):
+            L.append("| %s | %.1f µs | %.2f |" % (label, cost[key], cost[key] / cost["gmime_parse"]))
+        L.append("")
+
     def w(key):
         return by[key].median_wall() if key in by else None
 
@@ -486,6 +501,17 @@ def main():
             checks.append("%s output byte-identical to its input: %d of %d LF messages%s, %d of %d CRLF" % (
                 name, t[False][0], t[False][1], "" if ok else " **(FAILED: the floor is not an honest copy)**",
                 t[True][0], t[True][1]))
+
+        # The parsed view's cost in process, against the normalizer and GMime's own parse.
+        parse_cost = os.path.join(build, "bench", "parse-cost")
+        if os.access(parse_cost, os.X_OK):
+            log("bench: parse-cost, %d rounds" % args.runs)
+            p = subprocess.run([parse_cost, str(args.runs)] + files, capture_output=True, text=True)
+            if p.returncode == 0:
+                info["in_process"] = json.loads(p.stdout)
+                log("  %s" % p.stdout.strip())
+            else:
+                notes.append("parse-cost failed (exit %d): %s" % (p.returncode, p.stderr.strip()[-200:]))
 
         # Conformance: every mimeutf8 mode gives the same verdicts (and the same bytes).
         modes = [k for k in ("batch-j1", "batch-jN", "msg-mimeutf8") if by[k].walls]

@@ -2280,13 +2280,36 @@ ctx_text_collapsed (Ctx *ctx)
 	return g_string_free (out, FALSE);
 }
 
+/* A control character other than the CR and LF of folds (which plainly_normal checks). */
+static gboolean
+has_unsafe_but_folds (const guint8 *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (is_unsafe (p[i]) && p[i] != '\r' && p[i] != '\n')
+			return TRUE;
+	return FALSE;
+}
+
 char *
 _mimeutf8_header_decode_text (const char *value, size_t len, const _MimeUtf8Charset *eight_bit,
 			      const _MimeUtf8Charset *fallback)
 {
+	const guint8 *p = (const guint8 *) value;
 	Ctx ctx;
 	char *text;
+	size_t i;
 
+	if (plainly_normal (p, len) && !has_unsafe_but_folds (p, len)) {
+		/* nothing to decode (most headers): unfolded, as decode_text would */
+		GString *out = g_string_sized_new (len);
+
+		for (i = 0; i < len; i++)
+			if (p[i] != '\r' && p[i] != '\n')
+				g_string_append_c (out, (char) p[i]);
+		return g_strstrip (g_string_free (out, FALSE));
+	}
 	ctx_init_decoder (&ctx, eight_bit, fallback);
 	decode_text (&ctx, (const guint8 *) value, len, TEXT_RAW);
 	text = g_strstrip (g_strndup (ctx.text->str, ctx.text->len));

@@ -465,7 +465,8 @@ const MimeUtf8PartReport *mimeutf8_part_get_record (const MimeUtf8Part *part);
  * alone before deciding their charset (the record says why: uuencoded, strict policy...). */
 const char *mimeutf8_part_get_text (const MimeUtf8Part *part, size_t *len_out);
 /* Bytes of the leaf's body with its transfer encoding removed (before any charset conversion);
- * 0 for multiparts and message/rfc822 parts. */
+ * 0 for multiparts and message/rfc822 parts.  Counted on the first call (a decoding), so a
+ * message is read by one thread at a time, as every object of this header. */
 uint64_t mimeutf8_part_get_size (const MimeUtf8Part *part);
 /* Those bytes, decoded now (nothing is copied before this is asked).  Transfer full. */
 GBytes *mimeutf8_part_get_bytes (const MimeUtf8Part *part);

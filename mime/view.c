@@ -26,7 +26,9 @@ struct _MimeUtf8Part {
 	size_t start, end;
 	GMimeContentEncoding encoding;
 	GBytes *decoded;
+	/* the decoded size, counted when first asked (it costs a decoding) */
 	uint64_t size;
+	gboolean size_known;
 	MimeUtf8Message *message;
 	MimeUtf8Part *parent;
 	GPtrArray *children;
@@ -312,8 +314,6 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 							   ? raw_len - (size_t) stream->bound_start
 							   : (size_t) (stream->bound_end -
 								       stream->bound_start));
-			part->size = decode_range (part->encoding, raw + stream->bound_start,
-						   part->end - part->start, NULL);
 		} else if (content != NULL) {
 			/* content GMime holds otherwise (uuencoded, say): decoded by it, now */
 			GByteArray *bytes = g_byte_array_new ();
@@ -323,6 +323,7 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 			g_mime_data_wrapper_write_to_stream (content, sink);
 			g_object_unref (sink);
 			part->size = bytes->len;
+			part->size_known = TRUE;
 			part->decoded = g_byte_array_free_to_bytes (bytes);
 		}
 	}
@@ -856,6 +857,14 @@ mimeutf8_part_get_text (const MimeUtf8Part *part, size_t *len_out)
 uint64_t
 mimeutf8_part_get_size (const MimeUtf8Part *part)
 {
+	MimeUtf8Part *cache = (MimeUtf8Part *) part;
+
+	if (!part->size_known && part->source != NULL)
+		cache->size = decode_range (
+			part->encoding,
+			(const guint8 *) g_bytes_get_data (part->source, NULL) + part->start,
+			part->end - part->start, NULL);
+	cache->size_known = TRUE;
 	return part->size;
 }
 
@@ -868,7 +877,7 @@ mimeutf8_part_get_bytes (const MimeUtf8Part *part)
 		return g_bytes_ref (part->decoded);
 	if (part->source == NULL)
 		return g_bytes_new (NULL, 0);
-	out = g_byte_array_sized_new ((guint) part->size);
+	out = g_byte_array_sized_new ((guint) MIN (part->end - part->start, G_MAXUINT));
 	decode_range (part->encoding,
 		      (const guint8 *) g_bytes_get_data (part->source, NULL) + part->start,
 		      part->end - part->start, out);
