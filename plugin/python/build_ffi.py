@@ -143,11 +143,19 @@ gboolean mbox_reader_next (MboxReader *reader, GByteArray **from_line_out,
 			   GByteArray **message_out, const char **separator_out,
 			   gboolean *error_out);
 void mbox_reader_free (MboxReader *reader);
+
+typedef struct _MimeUtf8Message MimeUtf8Message;
+MimeUtf8Message *mimeutf8_parse (const MimeUtf8Options *options, const void *data, size_t len,
+				 GError **error);
+void mimeutf8_message_free (MimeUtf8Message *message);
+/* plugin/json.c, compiled into the extension: the view as mimeutf8 --json prints it */
+char *json_message (const MimeUtf8Message *message, const char *name);
 """
 
 ffibuilder = cffi.FFI()
 ffibuilder.cdef(CDEF)
-ffibuilder.set_source("mimeutf8._mimeutf8", "#include <mimeutf8.h>\n#include \"mbox.h\"\n")
+ffibuilder.set_source("mimeutf8._mimeutf8",
+                      "#include <mimeutf8.h>\n#include \"mbox.h\"\n#include \"json.h\"\n")
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

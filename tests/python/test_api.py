@@ -4,6 +4,7 @@ grow over many calls."""
 import email
 import email.policy
 import gc
+import json
 import os
 import sys
 import subprocess
@@ -14,7 +15,7 @@ import time
 import pytest
 
 import mimeutf8
-from conftest import FIXTURES, fixture_names, read
+from conftest import CLI, FIXTURES, fixture_names, read
 
 
 # ---- normalize ---------------------------------------------------------------------------------
@@ -130,6 +131,46 @@ def test_normalize__bad_arguments():
         mimeutf8.normalize(b"", max_parts=2**32)
     with pytest.raises(TypeError):
         mimeutf8.normalize(b"", "lenient")  # options are keywords only
+
+
+# ---- parse: the parsed view ------------------------------------------------------------------
+
+
+def test_parse__same_view_as_the_command():
+    """mimeutf8.parse gives, for every fixture, the object mimeutf8 --json prints."""
+    names = fixture_names()
+    paths = [os.path.join(FIXTURES, "messages", n) for n in names]
+    r = subprocess.run([CLI, "--json"] + paths, capture_output=True, check=True)
+    lines = r.stdout.decode("utf-8").splitlines()
+    assert len(lines) == len(names)
+    for path, line in zip(paths, lines):
+        assert mimeutf8.parse(read(path), name=path) == json.loads(line), path
+
+
+def test_parse__headers_parts_and_texts():
+    view = mimeutf8.parse(read(os.path.join(FIXTURES, "messages", "nested-rfc822.eml")))
+    assert view["status"] == "normalized" and view["name"] is None
+    assert view["subject"] == "Fwd: spotkanie"
+    assert [(p["path"], p["type"]) for p in view["parts"]] == [
+        ("0", "multipart/mixed"), ("1", "text/plain"), ("2", "message/rfc822"), ("2.1", "text/plain"),
+        ("3", "application/pdf")]
+    inner = view["parts"][3]
+    assert inner["text"] == "Dzień dobry, spotkanie w piątek.\n" and inner["charset"] == "iso-8859-2"
+    assert view["parts"][2]["message"]["subject"] == "spotkanie"
+    assert view["parts"][4]["filename"] == "a.pdf" and view["parts"][4]["size"] == 48
+    assert view["body"] == {"plain": "1", "html": None} and view["attachments"] == ["2", "3"]
+
+
+def test_parse__malformed_never_raises_bad_options_do():
+    for data in (b"", b"\x00\xff garbage", b"Content-Type: multipart/mixed; boundary=x\n\n--x\n"):
+        view = mimeutf8.parse(data)
+        assert view["status"] in ("unchanged", "normalized", "passthrough"), view
+    assert mimeutf8.parse(read(os.path.join(FIXTURES, "messages", "koi8r-8bit.eml")),
+                          max_message_size=10)["reason"].startswith("limit:")
+    with pytest.raises(mimeutf8.OptionsError):
+        mimeutf8.parse(b"x", policy="loose")
+    with pytest.raises(TypeError):
+        mimeutf8.parse("a str")
 
 
 # ---- converting text ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import sys as _sys
 from ._mimeutf8 import ffi as _ffi, lib as _lib
 
 __all__ = [
-    "normalize", "Result", "convert", "convert_text", "Conversion", "Translator", "canonical",
+    "normalize", "Result", "parse", "convert", "convert_text", "Conversion", "Translator", "canonical",
     "version", "Error", "UnknownCharsetError", "OptionsError", "LimitError", "ParseError",
     "InvalidInputError", "InputOutputError", "NoMemoryError", "LIMITS",
 ]
@@ -284,6 +284,43 @@ def normalize(data: Buffer, *, policy: str = "lenient", headers: str = "encoded"
     if status == _lib.MIMEUTF8_STATUS_FAILED:
         raise error  # type: ignore[misc]  # options, memory: never the message's fault
     return Result(result_data, _STATUSES[status], report_json, error)
+
+
+def parse(data: Buffer, *, policy: str = "lenient", fallback: Optional[str] = "windows-1252",
+          name: Optional[str] = None, **limits: Optional[int]) -> Dict[str, Any]:
+    """The parsed view of one message: its decoded headers and its parts, each text part with
+    the UTF-8 text normalize() writes for it, as a dict (the object mimeutf8 --json prints;
+    keys: README, "The parsed view").
+
+    data, policy, fallback, **limits   as for normalize(); signed content is read as with
+                                       convert_signed=True (nothing is rewritten)
+    name                               the "name" key (None gives null)
+
+    A malformed message or one over a limit is not an error: its "status" is "passthrough",
+    with the "reason", and what could be read.  Raises OptionsError or UnknownCharsetError for
+    bad options, TypeError for a str or a wrong type, NoMemoryError when memory ran out.
+    """
+    options, keep = _options(policy, "encoded", fallback, False, True, limits)
+    buf = _input(data)
+    gerror = _ffi.new("GError **")
+    message = _lib.mimeutf8_parse(options, buf, len(buf), gerror)
+    del keep
+    if message == _ffi.NULL:
+        try:
+            raise _error_of(gerror[0], "failed")
+        finally:
+            if gerror[0] != _ffi.NULL:
+                _lib.g_error_free(gerror[0])
+    try:
+        json_c = _lib.json_message(
+            message, _ffi.NULL if name is None else name.encode("utf-8", "surrogateescape"))
+        try:
+            view = _ffi.string(json_c).decode("utf-8")
+        finally:
+            _lib.g_free(json_c)
+    finally:
+        _lib.mimeutf8_message_free(message)
+    return _json.loads(view)
 
 
 def _passthrough_json(reason: str, size: int, name: Optional[str]) -> str:
