@@ -131,9 +131,10 @@ message_free (MimeUtf8Message *message)
 }
 
 /* The bytes `raw` belongs to, kept for the parts' bodies: the parsed bytes themselves, or a copy
- * of a decoded message/rfc822 body, which the walk frees. */
+ * of a decoded message/rfc822 body, which the walk frees; `*offset_out` is where `raw` starts
+ * in them. */
 static GBytes *
-source_of (MimeUtf8Message *view, const guint8 *raw, size_t len)
+source_of (MimeUtf8Message *view, const guint8 *raw, size_t len, size_t *offset_out)
 {
 	GBytes *bytes;
 	guint i;
@@ -142,9 +143,12 @@ source_of (MimeUtf8Message *view, const guint8 *raw, size_t len)
 		gsize n;
 		const guint8 *data = g_bytes_get_data (g_ptr_array_index (view->sources, i), &n);
 
-		if (raw >= data && raw + len <= data + n)
+		if (raw >= data && raw + len <= data + n) {
+			*offset_out = (size_t) (raw - data);
 			return g_bytes_ref (g_ptr_array_index (view->sources, i));
+		}
 	}
+	*offset_out = 0;
 	bytes = g_bytes_new (raw, len);
 	g_ptr_array_add (view->sources, bytes);
 	return g_bytes_ref (bytes);
@@ -306,10 +310,10 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 		    (size_t) stream->bound_start <= raw_len &&
 		    (stream->bound_end < 0 || (size_t) stream->bound_end <= raw_len) &&
 		    part->encoding != GMIME_CONTENT_ENCODING_UUENCODE) {
-			part->source = source_of (view, raw, raw_len);
-			part->start = (const guint8 *) raw - (const guint8 *) g_bytes_get_data (
-								     part->source, NULL) +
-				      (size_t) stream->bound_start;
+			size_t offset;
+
+			part->source = source_of (view, raw, raw_len, &offset);
+			part->start = offset + (size_t) stream->bound_start;
 			part->end = part->start + (stream->bound_end < 0
 							   ? raw_len - (size_t) stream->bound_start
 							   : (size_t) (stream->bound_end -

@@ -222,6 +222,39 @@ test_view__embedded (void **state)
 	mimeutf8_message_free (message);
 }
 
+/* A message/rfc822 part sent base64 is walked from its decoded bytes, which the walk frees: the
+ * view keeps its own copy for the inner parts' bodies. */
+static void
+test_view__encoded_message_bodies (void **state)
+{
+	MimeUtf8Message *message = parse ("Subject: outer\n"
+					  "Content-Type: multipart/mixed; boundary=o\n"
+					  "\n"
+					  "--o\n"
+					  "Content-Type: message/rfc822\n"
+					  "Content-Transfer-Encoding: base64\n"
+					  "\n"
+					  "RnJvbTogYkBleGFtcGxlLmRlClN1YmplY3Q6IGlubmVyCkNvbnRlbnQtVHlwZTogbXVsdGlwYXJ0\n"
+					  "L21peGVkOyBib3VuZGFyeT1pCgotLWkKQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0\n"
+					  "PWlzby04ODU5LTEKCkdy/N9lCi0taQpDb250ZW50LVR5cGU6IGFwcGxpY2F0aW9uL29jdGV0LXN0\n"
+					  "cmVhbQpDb250ZW50LVRyYW5zZmVyLUVuY29kaW5nOiBiYXNlNjQKCkFBRUNBd1E9Ci0taS0tCg==\n"
+					  "--o--\n");
+	const MimeUtf8Part *part;
+	g_autoptr (GBytes) bytes = NULL;
+
+	(void) state;
+	assert_string_equal (mimeutf8_message_get_subject (
+				     mimeutf8_part_get_message (part_at (message, "1"))),
+			     "inner");
+	assert_string_equal (mimeutf8_part_get_text (part_at (message, "1.1"), NULL), "Grüße");
+	part = part_at (message, "1.2");
+	bytes = mimeutf8_part_get_bytes (part);
+	assert_int_equal (mimeutf8_part_get_size (part), 5);
+	assert_int_equal (g_bytes_get_size (bytes), 5);
+	assert_memory_equal (g_bytes_get_data (bytes, NULL), "\0\1\2\3\4", 5);
+	mimeutf8_message_free (message);
+}
+
 /* The view is the normalizer's walk: the same records, part by part, for every fixture. */
 static void
 test_view__same_walk_as_normalize (void **state)
@@ -384,6 +417,7 @@ main (void)
 		cmocka_unit_test (test_view__headers),
 		cmocka_unit_test (test_view__parts),
 		cmocka_unit_test (test_view__embedded),
+		cmocka_unit_test (test_view__encoded_message_bodies),
 		cmocka_unit_test (test_view__same_walk_as_normalize),
 		cmocka_unit_test (test_view__passthrough_still_reads),
 		cmocka_unit_test (test_view__faults),

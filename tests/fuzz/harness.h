@@ -1159,6 +1159,65 @@ harness_normalize_in_place (const MimeUtf8Options *options, const uint8_t *data,
 		HARNESS_FAIL ("GMime cannot write the message normalized in place");
 }
 
+/* The parsed view of the same input (mimeutf8_parse): never NULL for valid options; the status
+ * of the normalization when it reads signed content too; every text strictly valid UTF-8 without
+ * NUL, as long as its record says; every header and address valid UTF-8; a leaf's bytes as long
+ * as its size. */
+static inline void
+harness_check_view_message (const MimeUtf8Message *message)
+{
+	const MimeUtf8Address *list;
+	size_t i, n;
+
+	for (i = 0; i < mimeutf8_message_get_n_headers (message); i++) {
+		const char *name, *value = mimeutf8_message_get_header_at (message, i, &name);
+
+		if (!g_utf8_validate (value, -1, NULL) || !g_utf8_validate (name, -1, NULL))
+			HARNESS_FAIL ("view: header %zu is not UTF-8", i);
+	}
+	n = mimeutf8_message_get_addresses (message, "to", &list);
+	for (i = 0; i < n; i++)
+		if (!g_utf8_validate (list[i].name, -1, NULL) ||
+		    !g_utf8_validate (list[i].address, -1, NULL))
+			HARNESS_FAIL ("view: address %zu is not UTF-8", i);
+	for (i = 0; i < mimeutf8_message_get_n_parts (message); i++) {
+		const MimeUtf8Part *part = mimeutf8_message_get_part (message, i);
+		size_t len;
+		const char *text = mimeutf8_part_get_text (part, &len);
+		g_autoptr (GBytes) bytes = mimeutf8_part_get_bytes (part);
+
+		if (text != NULL && (!g_utf8_validate (text, (gssize) len, NULL) ||
+				     memchr (text, 0, len) != NULL))
+			HARNESS_FAIL ("view: the text of part %s is not UTF-8 without NUL",
+				      mimeutf8_part_get_path (part));
+		if (g_bytes_get_size (bytes) != mimeutf8_part_get_size (part))
+			HARNESS_FAIL ("view: part %s has %zu bytes, its size says %" G_GUINT64_FORMAT,
+				      mimeutf8_part_get_path (part), g_bytes_get_size (bytes),
+				      (guint64) mimeutf8_part_get_size (part));
+		if (mimeutf8_part_get_message (part) != NULL)
+			harness_check_view_message (mimeutf8_part_get_message (part));
+	}
+	(void) mimeutf8_message_get_body (message, "plain");
+	(void) mimeutf8_message_get_attachments (message, NULL);
+}
+
+static inline void
+harness_view (const MimeUtf8Options *options, const uint8_t *data, size_t size,
+	      MimeUtf8Status status)
+{
+	GError *error = NULL;
+	MimeUtf8Message *message = mimeutf8_parse (options, data, size, &error);
+
+	if (message == NULL)
+		HARNESS_FAIL ("mimeutf8_parse gave NULL: %s", error ? error->message : "(no error)");
+	if (options->convert_signed && mimeutf8_message_get_status (message) != status)
+		HARNESS_FAIL ("the view's status %s is not the normalization's %s",
+			      mimeutf8_status_name (mimeutf8_message_get_status (message)),
+			      mimeutf8_status_name (status));
+	harness_check_view_message (message);
+	mimeutf8_message_free (message);
+}
+
 static inline void
 harness_normalize (const uint8_t *data, size_t size)
 {
@@ -1185,6 +1244,7 @@ harness_normalize (const uint8_t *data, size_t size)
 		HARNESS_FAIL ("passthrough without a reason");
 	g_clear_error (&error);
 	harness_check_report_json (report);
+	harness_view (&options, data, size, status);
 	if (status != MIMEUTF8_STATUS_NORMALIZED) {
 		if (!harness_same (out->data, out->len, data, size))
 			HARNESS_FAIL ("status %s but the output (%u bytes) is not the input (%zu)",
