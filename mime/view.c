@@ -17,6 +17,10 @@ struct _MimeUtf8Part {
 	MimeUtf8PartReport *record;
 	GPtrArray *param_names, *param_values;
 	char *disposition, *filename, *content_id;
+	/* The raw Content-Type and Content-Disposition values, until they are decoded with the
+	 * charset of their message's raw 8-bit header bytes, once its parts are walked. */
+	char *raw_type, *raw_disposition;
+	size_t raw_type_len, raw_disposition_len;
 	char *text;
 	size_t text_len;
 	gboolean has_text, leaf;
@@ -65,6 +69,8 @@ part_free (MimeUtf8Part *part)
 	g_free (part->disposition);
 	g_free (part->filename);
 	g_free (part->content_id);
+	g_free (part->raw_type);
+	g_free (part->raw_disposition);
 	g_free (part->text);
 	if (part->source != NULL)
 		g_bytes_unref (part->source);
@@ -267,9 +273,6 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 		     const guint8 *raw, size_t raw_len, GByteArray *raw_array)
 {
 	MimeUtf8Part *part = g_new0 (MimeUtf8Part, 1);
-	g_autofree char *type = NULL, *disposition = NULL;
-	size_t type_len = 0, disposition_len = 0;
-	guint i;
 
 	part->record = record;
 	part->param_names = g_ptr_array_new_with_free_func (g_free);
@@ -277,25 +280,11 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 	g_ptr_array_add (view->all_parts, part);
 	view->current = part;
 
-	type = object_header (object, "Content-Type", raw, raw_len, &type_len);
-	if (type != NULL) {
-		_mimeutf8_header_param_names (type, type_len, part->param_names);
-		for (i = 0; i < part->param_names->len; i++) {
-			char *value = _mimeutf8_header_decode_param (
-				type, type_len, g_ptr_array_index (part->param_names, i), NULL,
-				NULL);
-
-			g_ptr_array_add (part->param_values, value != NULL ? value : g_strdup (""));
-		}
-	}
-	disposition = object_header (object, "Content-Disposition", raw, raw_len, &disposition_len);
-	if (disposition != NULL) {
-		part->disposition = first_token (disposition);
-		part->filename = _mimeutf8_header_decode_param (disposition, disposition_len,
-								"filename", NULL, NULL);
-	}
-	if (part->filename == NULL && type != NULL)
-		part->filename = _mimeutf8_header_decode_param (type, type_len, "name", NULL, NULL);
+	part->raw_type = object_header (object, "Content-Type", raw, raw_len, &part->raw_type_len);
+	part->raw_disposition = object_header (object, "Content-Disposition", raw, raw_len,
+					       &part->raw_disposition_len);
+	if (part->raw_disposition != NULL)
+		part->disposition = first_token (part->raw_disposition);
 	if (g_mime_object_get_content_id (object) != NULL)
 		part->content_id = g_utf8_make_valid (g_mime_object_get_content_id (object), -1);
 
@@ -330,6 +319,54 @@ _mimeutf8_view_part (MimeUtf8Message *view, GMimeObject *object, MimeUtf8PartRep
 			part->size_known = TRUE;
 			part->decoded = g_byte_array_free_to_bytes (bytes);
 		}
+	}
+}
+
+/* The part's parameters and file name, decoded as the normalizer decodes them when it rewrites
+ * them: raw 8-bit bytes in the charset of the message's first text part. */
+static void
+decode_part_headers (MimeUtf8Part *part, const _MimeUtf8Charset *eight_bit,
+		     const _MimeUtf8Charset *fallback)
+{
+	const char *type = part->raw_type, *disposition = part->raw_disposition;
+	guint i;
+
+	if (type != NULL) {
+		_mimeutf8_header_param_names (type, part->raw_type_len, part->param_names);
+		for (i = 0; i < part->param_names->len; i++) {
+			char *value = _mimeutf8_header_decode_param (
+				type, part->raw_type_len, g_ptr_array_index (part->param_names, i),
+				eight_bit, fallback);
+
+			g_ptr_array_add (part->param_values, value != NULL ? value : g_strdup (""));
+		}
+	}
+	if (disposition != NULL)
+		part->filename = _mimeutf8_header_decode_param (
+			disposition, part->raw_disposition_len, "filename", eight_bit, fallback);
+	if (part->filename == NULL && type != NULL)
+		part->filename = _mimeutf8_header_decode_param (type, part->raw_type_len, "name",
+								eight_bit, fallback);
+	g_clear_pointer (&part->raw_type, g_free);
+	g_clear_pointer (&part->raw_disposition, g_free);
+}
+
+/* Decodes the headers of the parts still waiting inside the message at `prefix`, whose walk just
+ * ended (its embedded messages' parts were decoded when their walks ended; its message/rfc822
+ * part itself is its outer message's). */
+static void
+decode_waiting_parts (MimeUtf8Message *view, const char *prefix,
+		      const _MimeUtf8Charset *eight_bit, const _MimeUtf8Charset *fallback)
+{
+	g_autofree char *inside = g_strconcat (prefix, ".", NULL);
+	guint i;
+
+	for (i = 0; i < view->all_parts->len; i++) {
+		MimeUtf8Part *part = g_ptr_array_index (view->all_parts, i);
+
+		if ((part->raw_type != NULL || part->raw_disposition != NULL) &&
+		    (prefix[0] == '\0' || g_str_has_prefix (part->record->path, inside)))
+			decode_part_headers (part, eight_bit, fallback);
 	}
 }
 
@@ -377,6 +414,7 @@ _mimeutf8_view_message (MimeUtf8Message *view, GMimeMessage *message, const char
 	int i, n = g_mime_header_list_get_count (headers);
 	guint k;
 
+	decode_waiting_parts (view, prefix, eight_bit, fallback);
 	if (prefix[0] == '\0') {
 		target = view;
 	} else {
@@ -566,6 +604,7 @@ view_finish (MimeUtf8Message *view)
 	g_autoptr (GHashTable) by_path = g_hash_table_new (g_str_hash, g_str_equal);
 	guint i, k;
 
+	decode_waiting_parts (view, "", NULL, NULL);
 	for (i = 0; i < view->all_parts->len; i++) {
 		MimeUtf8Part *part = g_ptr_array_index (view->all_parts, i);
 

@@ -255,6 +255,46 @@ test_view__encoded_message_bodies (void **state)
 	mimeutf8_message_free (message);
 }
 
+/* Raw 8-bit bytes in a part's parameters are read as the normalizer reads them when it rewrites
+ * them: in the charset of the first text part of their own message. */
+static void
+test_view__raw_8bit_file_name (void **state)
+{
+	MimeUtf8Message *message = parse ("Subject: s\n"
+					  "Content-Type: multipart/mixed; boundary=o\n"
+					  "\n"
+					  "--o\n"
+					  "Content-Type: text/plain; charset=koi8-r\n"
+					  "\n"
+					  "\xf0\xd2\xc9\xd7\xc5\xd4\n"
+					  "--o\n"
+					  "Content-Type: application/octet-stream\n"
+					  "Content-Disposition: attachment; filename=\"\xef\xd4\xde\xc5\xd4.txt\"\n"
+					  "\n"
+					  "x\n"
+					  "--o\n"
+					  "Content-Type: message/rfc822\n"
+					  "\n"
+					  "Subject: inner\n"
+					  "Content-Type: multipart/mixed; boundary=i\n"
+					  "\n"
+					  "--i\n"
+					  "Content-Type: text/plain; charset=iso-8859-2\n"
+					  "\n"
+					  "Dzie\xf1 dobry\n"
+					  "--i\n"
+					  "Content-Type: text/plain; name=\"pi\xb1tek.txt\"\n"
+					  "\n"
+					  "x\n"
+					  "--i--\n"
+					  "--o--\n");
+
+	(void) state;
+	assert_string_equal (mimeutf8_part_get_filename (part_at (message, "2")), "Отчет.txt");
+	assert_string_equal (mimeutf8_part_get_filename (part_at (message, "3.2")), "piątek.txt");
+	mimeutf8_message_free (message);
+}
+
 /* The view is the normalizer's walk: the same records, part by part, for every fixture. */
 static void
 test_view__same_walk_as_normalize (void **state)
@@ -418,6 +458,7 @@ main (void)
 		cmocka_unit_test (test_view__parts),
 		cmocka_unit_test (test_view__embedded),
 		cmocka_unit_test (test_view__encoded_message_bodies),
+		cmocka_unit_test (test_view__raw_8bit_file_name),
 		cmocka_unit_test (test_view__same_walk_as_normalize),
 		cmocka_unit_test (test_view__passthrough_still_reads),
 		cmocka_unit_test (test_view__faults),
