@@ -410,10 +410,9 @@ const char *mimeutf8_message_get_subject (const MimeUtf8Message *message);
  * array of them owned by the message. */
 size_t mimeutf8_message_get_addresses (const MimeUtf8Message *message, const char *field,
 				       const MimeUtf8Address **list_out);
-/* The Date as written (unfolded), or NULL; `*time_out` (may be NULL) receives it as seconds
- * since 1970 when it parses, and the return value of mimeutf8_message_get_time says whether
- * it did. */
+/* The Date as written (unfolded), or NULL. */
 const char *mimeutf8_message_get_date (const MimeUtf8Message *message);
+/* TRUE when the Date parses: `*time_out` (may be NULL) then receives it as seconds since 1970. */
 gboolean mimeutf8_message_get_time (const MimeUtf8Message *message, int64_t *time_out);
 /* The message identifiers of `field` ("message-id", "in-reply-to", "references"), without
  * angle brackets, in order: a NULL-terminated array owned by the message, empty when none. */
