@@ -1,8 +1,8 @@
 /* crashers.c: replays every input in fixtures/crashers/ through the library, with the checks of
  * the fuzz targets (tests/fuzz/harness.h): each must neither crash nor hang, and must keep the
  * library's promises.  The file name's prefix says which checks: "convert-" the converter,
- * "headers-" the header normalizer, anything else ("normalize-" by convention) the message
- * normalizer.  An empty folder passes, saying it replayed 0 inputs. */
+ * "headers-" the header normalizer, "view-" the parsed view (mimeutf8_parse), anything else
+ * ("normalize-" by convention) the message normalizer.  An empty folder passes, saying it replayed 0 inputs. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -55,6 +55,8 @@ test_crashers__replay (void **state)
 	alarm (seconds_allowed ());
 	if (g_str_has_prefix (base, "convert-")) {
 		harness_convert ((const uint8_t *) data, len);
+	} else if (g_str_has_prefix (base, "view-")) {
+		harness_view_input ((const uint8_t *) data, len);
 	} else if (g_str_has_prefix (base, "headers-")) {
 		if (_mimeutf8_header_normalize == NULL)
 			fail_msg ("%s: _mimeutf8_header_normalize is not in the library: not replayed",

@@ -1,5 +1,5 @@
 #!/bin/bash
-# build.sh: builds the libFuzzer targets (fuzz-convert, fuzz-normalize, fuzz-headers) into
+# build.sh: builds the libFuzzer targets (fuzz-convert, fuzz-normalize, fuzz-headers, fuzz-view) into
 # build-fuzz/ at the project root, with clang, -fsanitize=fuzzer,address,undefined.  The library's
 # sources (mime/*.c) are compiled into each target directly, so every run tests the tree as it is.
 #   tests/fuzz/build.sh            build every target that can be built
@@ -29,7 +29,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 built=()
-for target in convert normalize headers; do
+for target in convert normalize headers view; do
   if [[ $target == headers ]] &&
      ! nm "$out"/obj/*.o 2>/dev/null | grep ' T _mimeutf8_header_normalize$' >/dev/null; then
     echo "build.sh: fuzz-headers not built: mime/headers.c does not define _mimeutf8_header_normalize yet" >&2

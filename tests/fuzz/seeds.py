@@ -3,9 +3,9 @@
 
   seeds.py BUILD_FUZZ ROOT [SHARED]
 
-Adds to BUILD_FUZZ/corpus-{convert,normalize,headers}/ (the targets' working corpora) from
+Adds to BUILD_FUZZ/corpus-{convert,normalize,headers,view}/ (the targets' working corpora) from
 fixtures/messages, the small messages of tests/hostile.py and, when SHARED (../shared) is there,
-corpus/real: whole messages for fuzz-normalize, their header fields for fuzz-headers, and their
+corpus/real: whole messages for fuzz-normalize and fuzz-view, their header fields for fuzz-headers, and their
 text bodies behind a charset label line for fuzz-convert (formats: harness.h).  Inputs over
 MAX_LEN are left out, and each corpus gets at most CAP seeds (fixtures first).  Files are named
 by their SHA-1, as libFuzzer names its own.  fixtures/crashers is not a seed: the crashers test
@@ -19,10 +19,10 @@ import os
 import re
 import sys
 
-MAX_LEN = {"convert": 16 * 1024, "normalize": 16 * 1024, "headers": 4096}
+MAX_LEN = {"convert": 16 * 1024, "normalize": 16 * 1024, "headers": 4096, "view": 16 * 1024}
 # libFuzzer runs every seed before it starts mutating, and -max_total_time does not cut that
 # short: a few hundred messages already take a while under ASan
-CAP = {"convert": 2000, "normalize": 300, "headers": 2000}
+CAP = {"convert": 2000, "normalize": 300, "headers": 2000, "view": 300}
 LABELS = ["utf-8", "us-ascii", "iso-8859-1", "windows-1252", "iso-8859-2", "iso-8859-15", "koi8-r",
           "windows-1251", "shift_jis", "euc-jp", "iso-2022-jp", "euc-kr", "gb2312", "gb18030", "big5",
           "utf-16", "utf-16le", "utf-16be", "utf-7", "macintosh", "x-mac-cyrillic", "tis-620",
@@ -85,13 +85,14 @@ def main():
         sys.exit(__doc__)
     out, root = sys.argv[1], sys.argv[2]
     shared = sys.argv[3] if len(sys.argv) > 3 else None
-    dirs = {t: os.path.join(out, "corpus-" + t) for t in ("convert", "normalize", "headers")}
+    dirs = {t: os.path.join(out, "corpus-" + t) for t in ("convert", "normalize", "headers", "view")}
     seen = {t: set() for t in dirs}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     bodies = 0
     for i, data in enumerate(messages(root, shared)):
         write(dirs["normalize"], data, seen["normalize"], "normalize")
+        write(dirs["view"], data, seen["view"], "view")
         for field in header_fields(data):
             write(dirs["headers"], field, seen["headers"], "headers")
         msg = email.message_from_bytes(data, policy=email.policy.compat32)

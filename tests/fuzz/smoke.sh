@@ -18,7 +18,7 @@ fuzz="$root/tests/fuzz"
 seconds="${1:-60}"
 seed="${MIMEUTF8_FUZZ_SEED:-1}"
 shared="$root/../shared"
-declare -A RUNS=([convert]=30000 [normalize]=2500 [headers]=100000)
+declare -A RUNS=([convert]=30000 [normalize]=2500 [headers]=100000 [view]=2500)
 
 "$fuzz/build.sh" || exit 1
 rm -rf "$out/smoke"
@@ -51,7 +51,7 @@ describe () {
 
 status=0
 summary=()
-for target in convert normalize headers; do
+for target in convert normalize headers view; do
   bin="$out/fuzz-$target"
   if [[ ! -x $bin ]]; then
     summary+=("fuzz-$target: not built (see build.sh above): FAILED, a target that did not run proves nothing")
@@ -94,7 +94,7 @@ for target in convert normalize headers; do
     [[ $kind == slow ]] && continue
     found=1
     ext=txt
-    [[ $target == normalize ]] && ext=eml
+    [[ $target == normalize || $target == view ]] && ext=eml
     # an input already kept (a seed from fixtures/crashers whose bug is still open) is not copied
     known=""
     for kept in "$root"/fixtures/crashers/*; do
