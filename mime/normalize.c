@@ -1828,6 +1828,10 @@ walk_encoded_message (Walk *walk, GMimePart *part, GMimeObject *outer, const cha
 	if (walk->raw == NULL || walk->depth >= MAX_ENCODED_DEPTH)
 		return;
 	decode_body (walk, part, &plan);
+	if (plan.leave_reason == NULL && plan.trailer)
+		/* plain lines after the base64 run would be appended to the decoded message, where
+		 * they could be header fields of it or of a part inside it */
+		plan.leave_reason = "not base64: plain text after the base64 run of a message";
 	if (plan.leave_reason != NULL) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = plan.leave_reason;
@@ -2238,8 +2242,9 @@ top_block_is_clean (const guint8 *raw, size_t len)
 
 		if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
 			break;
+		/* a NUL, or a CR anywhere but just before the LF */
 		if (memchr (raw + i, '\0', end - i) != NULL ||
-		    (memchr (raw + i, '\r', end - i) != NULL && raw[end - 1] != '\r'))
+		    memchr (raw + i, '\r', end - i - (end < len && raw[end - 1] == '\r')) != NULL)
 			clean = FALSE;
 		if (raw[i] != ' ' && raw[i] != '\t') {
 			for (j = i; j < end && is_field_name_char (raw[j]); j++)
