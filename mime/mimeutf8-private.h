@@ -14,6 +14,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Translator, mimeutf8_translator_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Report, mimeutf8_report_free)
 
+/* ---- library.c: init, version, error domain, options ------------------------------------------ */
+
+/* Checks an options struct: NULL gives the defaults in `storage`. */
+const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
+						MimeUtf8Options *storage, GError **error);
+
 /* ---- charset-table.c: labels -> canonical charset -> how to decode it ------------------------- */
 
 typedef enum {
@@ -237,12 +243,6 @@ void _mimeutf8_report_undo (MimeUtf8Report *report, size_t first_part, size_t fi
 MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path,
 						   const char *name, const char *rule,
 						   const char *charset);
-
-/* ---- normalize.c ------------------------------------------------------------------------------ */
-
-/* Checks an options struct: NULL gives the defaults in `storage`. */
-const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
-						MimeUtf8Options *storage, GError **error);
 
 G_END_DECLS
 

@@ -7,11 +7,6 @@
 
 #include "mimeutf8-private.h"
 
-/* The macro turns its first argument into the string; clang-format would space out the dashes. */
-/* clang-format off */
-G_DEFINE_QUARK (mimeutf8-error-quark, mimeutf8_error)
-/* clang-format on */
-
 /* The public header promises that no more than this is held back between chunks. */
 #define HOLD_MAX 16
 /* Input is converted this much at a time, so that the room reserved in the caller's array for the
