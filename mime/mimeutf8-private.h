@@ -176,6 +176,47 @@ size_t _mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray 
 /* Length of the longest line of `data`, not counting its CR LF or LF. */
 size_t _mimeutf8_longest_line (const guint8 *data, size_t len);
 
+/* ---- raw.c: header fields in the input's own bytes ---------------------------------------------- */
+
+/* End of the header field starting at `start`: past its last line's newline, folding included. */
+size_t _mimeutf8_raw_field_end (const guint8 *raw, size_t len, size_t start);
+/* Bounds of the value of field `name` starting at `start` (after the colon, before the final
+ * newline); FALSE when the field there is not `name`. */
+gboolean _mimeutf8_raw_field_value (const guint8 *raw, size_t len, size_t start, const char *name,
+				    size_t *value_start, size_t *value_end);
+/* TRUE when raw value bytes are the value GMime parsed there (carriage returns and surrounding
+ * blanks aside). */
+gboolean _mimeutf8_raw_same_value (const guint8 *raw, size_t len, const char *parsed);
+/* Skips blanks, folding and (comments) from `i` in a structured value. */
+size_t _mimeutf8_raw_skip_cfws (const char *v, size_t i, size_t len);
+/* End of a parameter value (token or quoted-string) starting at `i`. */
+size_t _mimeutf8_raw_param_value_end (const char *v, size_t i, size_t len);
+/* The next parameter (";" name "=" value) from `*pos` on, outside quotes and comments: its name at
+ * [*name_start, *name_end), its value at [*value_start, *value_end); FALSE when there is none. */
+gboolean _mimeutf8_raw_next_param (const char *value, size_t len, size_t *pos, size_t *name_start,
+				   size_t *name_end, size_t *value_start, size_t *value_end);
+/* FALSE when a quoted string or a comment in a structured value never ends. */
+gboolean _mimeutf8_raw_value_is_balanced (const char *v, size_t len);
+/* End of what every reader takes as the charset value starting at `v0`; FALSE when they disagree
+ * on it. */
+gboolean _mimeutf8_raw_charset_value_end (const char *value, size_t len, size_t v0,
+					  size_t *end_out);
+/* Bounds of the plain charset parameter's value (quotes included), if there is one. */
+gboolean _mimeutf8_raw_find_charset_param (const char *value, size_t len, size_t *start_out,
+					   size_t *end_out);
+/* A Content-Type value with its charset parameter set to utf-8 (added when missing, folding with
+ * `newline`) and every other byte kept.  `unused` makes it a header rewriter of the walk. */
+GString *_mimeutf8_raw_content_type_with_utf8 (const char *value, size_t len, const char *newline,
+					       const char *unused);
+/* A character of a header field name (RFC 5322 ftext). */
+gboolean _mimeutf8_raw_is_field_name_char (guint8 c);
+/* FALSE when a charset parameter's end is read differently by different readers. */
+gboolean _mimeutf8_raw_value_charset_is_unambiguous (const char *value, size_t len);
+/* TRUE when a Content-Type value is in RFC 2045 form. */
+gboolean _mimeutf8_raw_value_is_rfc2045 (const char *v, size_t len);
+/* FALSE when a multipart message's own header block has a line other readers end it on. */
+gboolean _mimeutf8_raw_top_block_is_clean (const guint8 *raw, size_t len);
+
 /* ---- headers.c: header text to UTF-8 (RFC 2047, RFC 2231, raw 8-bit) ---------------------- */
 
 /* What rewriting one header did. */

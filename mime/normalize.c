@@ -151,298 +151,6 @@ encoding_name (GMimeContentEncoding encoding)
 
 /* ---- raw header surgery ---------------------------------------------------------------------- */
 
-/* End of the header field starting at `start`: past its last line's newline, folding included. */
-static size_t
-field_end (const guint8 *raw, size_t len, size_t start)
-{
-	size_t i = start;
-
-	for (;;) {
-		const guint8 *nl = memchr (raw + i, '\n', len - i);
-
-		if (nl == NULL)
-			return len;
-		i = nl - raw + 1;
-		if (i >= len || (raw[i] != ' ' && raw[i] != '\t'))
-			return i;
-	}
-}
-
-/* Bounds of a header field's value in the raw bytes: after the colon, before the final newline. */
-static gboolean
-field_value (const guint8 *raw, size_t len, size_t start, const char *name, size_t *value_start,
-	     size_t *value_end)
-{
-	size_t name_len = strlen (name), i = start + name_len, end;
-
-	if (start + name_len >= len ||
-	    g_ascii_strncasecmp ((const char *) raw + start, name, name_len) != 0)
-		return FALSE;
-	while (i < len && (raw[i] == ' ' || raw[i] == '\t'))
-		i++;
-	if (i >= len || raw[i] != ':')
-		return FALSE;
-	end = field_end (raw, len, start);
-	if (end > i + 1 && raw[end - 1] == '\n')
-		end--;
-	if (end > i + 1 && raw[end - 1] == '\r')
-		end--;
-	*value_start = i + 1;
-	*value_end = end;
-	return TRUE;
-}
-
-/* TRUE when the raw bytes of a value are the value GMime parsed there (carriage returns and
- * surrounding blanks aside): the proof that a header offset points where we think. */
-static gboolean
-same_value (const guint8 *raw, size_t len, const char *parsed)
-{
-	size_t i = 0, j = 0, parsed_len = strlen (parsed);
-
-	while (i < len && g_ascii_isspace (raw[i]))
-		i++;
-	while (j < parsed_len && g_ascii_isspace (parsed[j]))
-		j++;
-	while (len > i && g_ascii_isspace (raw[len - 1]))
-		len--;
-	while (parsed_len > j && g_ascii_isspace (parsed[parsed_len - 1]))
-		parsed_len--;
-	while (i < len && j < parsed_len) {
-		if (raw[i] == '\r') {
-			i++;
-			continue;
-		}
-		if (parsed[j] == '\r') {
-			j++;
-			continue;
-		}
-		if (raw[i] != (guint8) parsed[j])
-			return FALSE;
-		i++;
-		j++;
-	}
-	return i == len && j == parsed_len;
-}
-
-/* Skips blanks, folding and (comments) in a structured header value. */
-static size_t
-skip_cfws (const char *v, size_t i, size_t len)
-{
-	int depth = 0;
-
-	while (i < len) {
-		if (v[i] == '(')
-			depth++;
-		else if (v[i] == ')' && depth > 0)
-			depth--;
-		else if (v[i] == '\\' && depth > 0 && i + 1 < len)
-			i++;
-		else if (depth == 0 && !g_ascii_isspace (v[i]))
-			break;
-		i++;
-	}
-	return i;
-}
-
-/* End of a parameter value (token or quoted-string) starting at `i`. */
-static size_t
-param_value_end (const char *v, size_t i, size_t len)
-{
-	if (i < len && v[i] == '"') {
-		for (i++; i < len && v[i] != '"'; i++)
-			if (v[i] == '\\' && i + 1 < len)
-				i++;
-		return i < len ? i + 1 : len;
-	}
-	/* a token ends at a blank, a line break or a comment; a lone CR is no line break, and
-	 * belongs to the (broken) token, so that a rewrite replaces all of it */
-	while (i < len && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' &&
-	       !(v[i] == '\r' && i + 1 < len && v[i + 1] == '\n') && v[i] != '(')
-		i++;
-	return i;
-}
-
-/* Finds the next parameter of a structured value (";" name "=" value) from `*pos` on, outside
- * quotes and comments.  Returns FALSE when there is none. */
-static gboolean
-next_param (const char *value, size_t len, size_t *pos, size_t *name_start, size_t *name_end,
-	    size_t *value_start, size_t *value_end)
-{
-	size_t i = *pos;
-
-	while (i < len) {
-		size_t n0, n1, v0;
-
-		i = skip_cfws (value, i, len);
-		if (i >= len)
-			break;
-		if (value[i] == '"') {
-			i = param_value_end (value, i, len);
-			continue;
-		}
-		if (value[i] != ';') {
-			i++;
-			continue;
-		}
-		n0 = skip_cfws (value, i + 1, len);
-		n1 = n0;
-		while (n1 < len &&
-		       (g_ascii_isalnum (value[n1]) || strchr ("-_*.", value[n1]) != NULL))
-			n1++;
-		v0 = skip_cfws (value, n1, len);
-		if (n1 == n0 || v0 >= len || value[v0] != '=') {
-			i = n1 > i + 1 ? n1 : i + 1;
-			continue;
-		}
-		v0 = skip_cfws (value, v0 + 1, len);
-		*name_start = n0;
-		*name_end = n1;
-		*value_start = v0;
-		*value_end = param_value_end (value, v0, len);
-		*pos = *value_end > i + 1 ? *value_end : i + 1;
-		return TRUE;
-	}
-	*pos = len;
-	return FALSE;
-}
-
-static gboolean
-is_charset_name (const char *name, size_t len)
-{
-	return len == 7 && g_ascii_strncasecmp (name, "charset", 7) == 0;
-}
-
-/* FALSE when a quoted string or a comment in a structured value never ends: a parameter added
- * after it would be inside it for a reader that honours them, and invisible. */
-static gboolean
-value_is_balanced (const char *v, size_t len)
-{
-	gboolean quoted = FALSE;
-	int depth = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (v[i] == '\\' && (quoted || depth > 0))
-			i++;
-		else if (v[i] == '"' && depth == 0)
-			quoted = !quoted;
-		else if (v[i] == '(' && !quoted)
-			depth++;
-		else if (v[i] == ')' && !quoted && depth > 0)
-			depth--;
-	}
-	return !quoted && depth == 0;
-}
-
-/* End of what readers take as the charset value starting at `v0`, which replaces it whole with
- * utf-8; FALSE when readers disagree on where it ends.  GMime reads an unquoted value up to the
- * next ';', quotes and comments included ("iso-8859-1 name="x.txt"" is one label to it); Python's
- * email package (compat32) up to the next ';' outside a quoted string; a quoted value GMime reads
- * to its closing quote, then skips blanks and comments, and gives up on every later parameter
- * unless a ';' comes next, where Python reads that junk as part of the value.  The one form all
- * of them read as utf-8 is utf-8 followed by blanks and ';' (or the end): so the whole extent
- * goes, and a value on whose end they disagree (a ';' inside quotes after an unquoted start,
- * text after a quoted string) is not rewritten. */
-static gboolean
-charset_value_end (const char *value, size_t len, size_t v0, size_t *end_out)
-{
-	size_t gmime_end, python_end, i;
-	gboolean quoted = FALSE;
-
-	if (v0 < len && value[v0] == '"') {
-		size_t k = skip_cfws (value, param_value_end (value, v0, len), len);
-
-		if (k < len && value[k] != ';')
-			return FALSE;
-		*end_out = k;
-	} else {
-		gmime_end = v0;
-		while (gmime_end < len && value[gmime_end] != ';')
-			gmime_end++;
-		for (i = v0, python_end = len; i < len; i++) {
-			if (value[i] == '\\' && quoted && i + 1 < len)
-				i++;
-			else if (value[i] == '"')
-				quoted = !quoted;
-			else if (value[i] == ';' && !quoted) {
-				python_end = i;
-				break;
-			}
-		}
-		if (gmime_end != python_end)
-			return FALSE;
-		*end_out = gmime_end;
-	}
-	while (*end_out > v0 && g_ascii_isspace (value[*end_out - 1]))
-		(*end_out)--;
-	return TRUE;
-}
-
-/* Bounds of the plain charset parameter's value (quotes included), if there is one. */
-static gboolean
-find_charset_param (const char *value, size_t len, size_t *start_out, size_t *end_out)
-{
-	size_t pos = 0, n0, n1;
-
-	while (next_param (value, len, &pos, &n0, &n1, start_out, end_out))
-		if (is_charset_name (value + n0, n1 - n0))
-			return TRUE;
-	return FALSE;
-}
-
-/* A Content-Type value with its charset parameter set to utf-8 and every other byte kept:
- * GMime's own setter would re-encode the other parameters (DESIGN.md, GMime trap 3). */
-static GString *
-content_type_with_utf8 (const char *value, size_t len, const char *newline, const char *unused)
-{
-	GString *out = g_string_sized_new (len + 20);
-	size_t pos = 0, copied = 0, n0, n1, v0, v1, tail, line_start;
-	gboolean found = FALSE, separated;
-
-	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1)) {
-		if (is_charset_name (value + n0, n1 - n0)) {
-			/* the whole value as readers take it (apply_splice leaves a part whose
-			 * readers disagree on it alone; the in-place call keeps GMime's token) */
-			if (!charset_value_end (value, len, v0, &v1))
-				v1 = param_value_end (value, v0, len);
-			/* keep the quotes if it had them */
-			g_string_append_len (out, value + copied, v0 - copied);
-			g_string_append (out, value[v0] == '"' ? "\"utf-8\"" : "utf-8");
-			copied = v1;
-			pos = MAX (pos, v1);
-			found = TRUE;
-		} else if (n1 - n0 > 7 && g_ascii_strncasecmp (value + n0, "charset*", 8) == 0) {
-			/* an RFC 2231 form of charset: replaced whole by the plain one */
-			g_string_append_len (out, value + copied, n0 - copied);
-			g_string_append (out,
-					 found ? "x-mimeutf8-old-charset=utf-8" : "charset=utf-8");
-			copied = v1;
-			found = TRUE;
-		}
-	}
-	if (found) {
-		g_string_append_len (out, value + copied, len - copied);
-		return out;
-	}
-	/* append, before trailing blanks, folding if the last line would grow past 78 */
-	tail = len;
-	while (tail > 0 && g_ascii_isspace (value[tail - 1]))
-		tail--;
-	g_string_append_len (out, value, tail);
-	line_start = tail;
-	while (line_start > 0 && value[line_start - 1] != '\n')
-		line_start--;
-	/* a value that ends in ";" already has the separator: ";;" is an empty parameter, which
-	 * RFC 2045 readers reject */
-	separated = tail > 0 && value[tail - 1] == ';';
-	if (tail - line_start + strlen ("Content-Type:; charset=utf-8") > 78 && line_start < tail)
-		g_string_append_printf (out, "%s%s\tcharset=utf-8", separated ? "" : ";", newline);
-	else
-		g_string_append (out, separated ? " charset=utf-8" : "; charset=utf-8");
-	g_string_append_len (out, value + tail, len - tail);
-	return out;
-}
-
 static GString *header_text (Walk *walk, const char *path, const char *name, const char *value,
 			     size_t len, const char *newline);
 
@@ -456,8 +164,8 @@ rewrite_content_type (Walk *walk, const char *path, const char *value, size_t le
 	GString *out;
 
 	if (params == NULL)
-		return content_type_with_utf8 (value, len, newline, NULL);
-	out = content_type_with_utf8 (params->str, params->len, newline, NULL);
+		return _mimeutf8_raw_content_type_with_utf8 (value, len, newline, NULL);
+	out = _mimeutf8_raw_content_type_with_utf8 (params->str, params->len, newline, NULL);
 	g_string_free (params, TRUE);
 	return out;
 }
@@ -495,12 +203,6 @@ first_header_offset (GMimeObject *object, GMimeObject *outer, size_t body_start)
 		}
 	}
 	return first;
-}
-
-static gboolean
-is_field_name_char (guint8 c)
-{
-	return c >= 33 && c <= 126 && c != ':';
 }
 
 /* TRUE when the part's header block, up to the line at `upto`, reads the same to every parser: it
@@ -550,7 +252,7 @@ header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer
 		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
 			/* an mbox From_ line at the top, which GMime reads past */
 		} else if (raw[i] != ' ' && raw[i] != '\t') {
-			while (j < (size_t) (nl - raw) && is_field_name_char (raw[j]))
+			while (j < (size_t) (nl - raw) && _mimeutf8_raw_is_field_name_char (raw[j]))
 				j++;
 			if (j == i || raw[j] != ':')
 				return FALSE;
@@ -585,7 +287,7 @@ header_insert_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t
 		}
 	}
 	if (last >= 0) {
-		size_t end = field_end (walk->raw, body_start, (size_t) last);
+		size_t end = _mimeutf8_raw_field_end (walk->raw, body_start, (size_t) last);
 
 		return end > 0 && walk->raw[end - 1] == '\n' ? end : (size_t) -1;
 	}
@@ -624,16 +326,17 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 		size_t start = (size_t) g_mime_header_get_offset (header);
 		GString *value;
 
-		if (!field_value (walk->raw, walk->raw_len, start, name, &value_start,
-				  &value_end) ||
-		    !same_value (walk->parsed + value_start, value_end - value_start,
-				 g_mime_header_get_raw_value (header)))
+		if (!_mimeutf8_raw_field_value (walk->raw, walk->raw_len, start, name, &value_start,
+						&value_end) ||
+		    !_mimeutf8_raw_same_value (walk->parsed + value_start, value_end - value_start,
+					       g_mime_header_get_raw_value (header)))
 			return FALSE;
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (start + 1));
-		value = rewrite (walk, path, (const char *) walk->raw + value_start,
-				 value_end - value_start,
-				 newline_before (walk, field_end (walk->raw, walk->raw_len, start)),
-				 new_value);
+		value = rewrite (
+			walk, path, (const char *) walk->raw + value_start, value_end - value_start,
+			newline_before (walk,
+					_mimeutf8_raw_field_end (walk->raw, walk->raw_len, start)),
+			new_value);
 		bytes = g_byte_array_new_take ((guint8 *) value->str, value->len);
 		g_string_free (value, FALSE);
 		add_edit (walk, value_start, value_end, bytes);
@@ -706,18 +409,19 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		    g_hash_table_contains (walk->headers_done, GSIZE_TO_POINTER (offset + 1)))
 			continue;
 		g_hash_table_add (walk->headers_done, GSIZE_TO_POINTER (offset + 1));
-		if (!field_value (walk->raw, walk->raw_len, (size_t) offset, name, &value_start,
-				  &value_end) ||
-		    !same_value (walk->parsed + value_start, value_end - value_start,
-				 g_mime_header_get_raw_value (header)))
+		if (!_mimeutf8_raw_field_value (walk->raw, walk->raw_len, (size_t) offset, name,
+						&value_start, &value_end) ||
+		    !_mimeutf8_raw_same_value (walk->parsed + value_start, value_end - value_start,
+					       g_mime_header_get_raw_value (header)))
 			continue;
 		if (!header_block_is_clean (walk, object, outer, (size_t) offset + 1,
 					    (size_t) offset))
 			continue;
-		value = header_text (walk, path, name, (const char *) walk->raw + value_start,
-				     value_end - value_start,
-				     newline_before (walk, field_end (walk->raw, walk->raw_len,
-								      (size_t) offset)));
+		value = header_text (
+			walk, path, name, (const char *) walk->raw + value_start,
+			value_end - value_start,
+			newline_before (walk, _mimeutf8_raw_field_end (walk->raw, walk->raw_len,
+								       (size_t) offset)));
 		if (value != NULL) {
 			gsize n = value->len;
 
@@ -1018,7 +722,7 @@ part_label (Walk *walk, GMimeObject *object)
 	header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 						"Content-Type");
 	if (header == NULL || (raw = g_mime_header_get_raw_value (header)) == NULL ||
-	    !find_charset_param (raw, strlen (raw), &start, &end))
+	    !_mimeutf8_raw_find_charset_param (raw, strlen (raw), &start, &end))
 		return NULL;
 	if (end > start && raw[start] == '"') {
 		start++;
@@ -1246,110 +950,6 @@ encode_body (const TextPlan *plan, const guint8 *data, size_t len, const char *n
 	return out;
 }
 
-/* A charset value whose end readers disagree on (charset_value_end): a rewrite could not give
- * them all utf-8. */
-static gboolean
-value_charset_is_unambiguous (const char *value, size_t len)
-{
-	size_t pos = 0, n0, n1, v0, v1;
-
-	while (next_param (value, len, &pos, &n0, &n1, &v0, &v1))
-		if (is_charset_name (value + n0, n1 - n0) &&
-		    !charset_value_end (value, len, v0, &v1))
-			return FALSE;
-	return TRUE;
-}
-
-/* Blanks, folds and (nested) comments of a structured value, as RFC 5322 has them: only SP,
- * HTAB, CR and LF are blanks.  FALSE when a comment never ends. */
-static gboolean
-strict_cfws (const char *v, size_t len, size_t *i)
-{
-	int depth = 0;
-
-	for (; *i < len; (*i)++) {
-		char c = v[*i];
-
-		if (depth > 0 && c == '\\' && *i + 1 < len)
-			(*i)++;
-		else if (c == '(')
-			depth++;
-		else if (c == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
-			break;
-	}
-	return depth == 0;
-}
-
-static gboolean
-is_token_char (char c)
-{
-	return c > 32 && c < 127 && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
-/* TRUE when a Content-Type value reads as RFC 2045 has it: type "/" subtype *(";" attribute "="
- * (token / quoted-string)) [";"], with blanks, folds and comments between.  An unquoted value may
- * hold tspecials such as "=" (every reader takes "boundary=----=_Part_1"), but ends at a blank,
- * a comment, ";" or a quote.  Anything else (a parameter without "=", an empty one, text after a
- * value where a ";" belongs, an 8-bit byte outside quotes, an open quote or comment) is read by
- * GMime and by other readers in ways that disagree, so a part whose value is not in this form is
- * not relabelled: the new label could be invisible to them, or read as another one. */
-static gboolean
-value_is_rfc2045 (const char *v, size_t len)
-{
-	size_t i = 0, t;
-
-	if (!strict_cfws (v, len, &i))
-		return FALSE;
-	for (t = i; i < len && is_token_char (v[i]); i++)
-		;
-	if (i == t || !strict_cfws (v, len, &i) || i >= len || v[i] != '/')
-		return FALSE;
-	i++;
-	if (!strict_cfws (v, len, &i))
-		return FALSE;
-	for (t = i; i < len && is_token_char (v[i]); i++)
-		;
-	if (i == t)
-		return FALSE;
-	for (;;) {
-		if (!strict_cfws (v, len, &i))
-			return FALSE;
-		if (i >= len)
-			return TRUE;
-		if (v[i] != ';')
-			return FALSE;
-		i++;
-		if (!strict_cfws (v, len, &i))
-			return FALSE;
-		if (i >= len)
-			return TRUE; /* a trailing ";" */
-		for (t = i; i < len && is_token_char (v[i]); i++)
-			;
-		if (i == t || !strict_cfws (v, len, &i) || i >= len || v[i] != '=')
-			return FALSE;
-		i++;
-		if (!strict_cfws (v, len, &i) || i >= len)
-			return FALSE;
-		if (v[i] == '"') {
-			for (i++; i < len && v[i] != '"'; i++)
-				if (v[i] == '\\' && i + 1 < len)
-					i++;
-			if (i >= len)
-				return FALSE;
-			i++;
-		} else {
-			for (t = i; i < len && v[i] > 32 && v[i] < 127 && v[i] != ';' &&
-				    v[i] != '"' && v[i] != '(';
-			     i++)
-				;
-			if (i == t)
-				return FALSE;
-		}
-	}
-}
-
 /* The part's Content-Type value, as written in the input, passes `check`; TRUE when the part
  * has no such header in the input, FALSE when it cannot be located there. */
 static gboolean
@@ -1362,8 +962,9 @@ content_type_value_passes (const Walk *walk, GMimeObject *object,
 
 	if (header == NULL || g_mime_header_get_offset (header) < 0)
 		return TRUE;
-	if (!field_value (walk->raw, walk->raw_len, (size_t) g_mime_header_get_offset (header),
-			  "Content-Type", &start, &end))
+	if (!_mimeutf8_raw_field_value (walk->raw, walk->raw_len,
+					(size_t) g_mime_header_get_offset (header), "Content-Type",
+					&start, &end))
 		return FALSE;
 	return check ((const char *) walk->raw + start, end - start);
 }
@@ -1402,7 +1003,7 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		upto = edit_point (walk, object, outer, body_start, "Content-Type");
 		if (upto == (size_t) -1 ||
 		    !header_block_is_clean (walk, object, outer, body_start, upto) ||
-		    !content_type_value_passes (walk, object, value_is_balanced)) {
+		    !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced)) {
 			record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 			record->reason = "malformed header block";
 		}
@@ -1419,14 +1020,15 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
 	    (upto == (size_t) -1 ||
 	     !header_block_is_clean (walk, object, outer, body_start, body_start - 1) ||
-	     !content_type_value_passes (walk, object, value_is_balanced))) {
+	     !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
 		record->encoding_out = record->encoding_in;
 		record->bytes_out = record->bytes_in;
 		return;
 	}
-	if (plan->relabel && !content_type_value_passes (walk, object, value_is_rfc2045)) {
+	if (plan->relabel &&
+	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed Content-Type";
 		record->encoding_out = record->encoding_in;
@@ -1434,7 +1036,7 @@ apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 		return;
 	}
 	if (plan->relabel &&
-	    !content_type_value_passes (walk, object, value_charset_is_unambiguous)) {
+	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_charset_is_unambiguous)) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "ambiguous charset parameter";
 		record->encoding_out = record->encoding_in;
@@ -1552,13 +1154,13 @@ apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8PartReport 
 		GString *value;
 		gboolean set;
 
-		if (!value_is_rfc2045 (raw, raw_value_len (raw))) {
+		if (!_mimeutf8_raw_value_is_rfc2045 (raw, raw_value_len (raw))) {
 			_mimeutf8_report_undo (walk->report,
 					       mimeutf8_report_get_n_parts (walk->report) - 1,
 					       n_headers, "malformed Content-Type");
 			return;
 		}
-		if (!value_charset_is_unambiguous (raw, raw_value_len (raw))) {
+		if (!_mimeutf8_raw_value_charset_is_unambiguous (raw, raw_value_len (raw))) {
 			_mimeutf8_report_undo (walk->report,
 					       mimeutf8_report_get_n_parts (walk->report) - 1,
 					       n_headers, "ambiguous charset parameter");
@@ -2065,47 +1667,6 @@ passthrough (MimeUtf8Report *report, MimeUtf8Report **report_out, const Walk *wa
 /* Parses the message in `raw` (borrowed, never copied) and walks it, filling `walk->edits`; the
  * report's paths start with `prefix`.  With `fd` >= 0, `raw` is that file mapped, and GMime reads
  * the file instead.  On return nothing points into `raw` any more. */
-/* FALSE when the message's own header block has a line that other readers end the block on (a
- * line that is neither a field nor a fold, a bare CR, a NUL) and the message is a multipart:
- * GMime reads past that line and finds the parts, while those readers take the rest for the
- * body of a text/plain message, so no part can be rewritten for both.  (A single part's block
- * is checked whole where it is rewritten: header_block_is_clean.) */
-static gboolean
-top_block_is_clean (const guint8 *raw, size_t len)
-{
-	size_t i = 0, j;
-	gboolean clean = TRUE, multipart = FALSE;
-
-	if (len >= 5 && memcmp (raw, "From ", 5) == 0) {
-		const guint8 *nl = memchr (raw, '\n', len);
-
-		i = nl ? (size_t) (nl - raw) + 1 : len;
-	}
-	while (i < len) {
-		const guint8 *nl = memchr (raw + i, '\n', len - i);
-		size_t end = nl ? (size_t) (nl - raw) : len;
-
-		if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
-			break;
-		if (memchr (raw + i, '\0', end - i) != NULL ||
-		    (memchr (raw + i, '\r', end - i) != NULL && raw[end - 1] != '\r'))
-			clean = FALSE;
-		if (raw[i] != ' ' && raw[i] != '\t') {
-			for (j = i; j < end && is_field_name_char (raw[j]); j++)
-				;
-			if (j == i || j == end || raw[j] != ':')
-				clean = FALSE;
-			else if (j - i == 12 && g_ascii_strncasecmp ((const char *) raw + i,
-								     "Content-Type", 12) == 0 &&
-				 g_strstr_len ((const char *) raw + j, (gssize) (end - j),
-					       "ultipart") != NULL)
-				multipart = TRUE;
-		}
-		i = end + 1;
-	}
-	return clean || !multipart;
-}
-
 static void
 walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 {
@@ -2130,7 +1691,7 @@ walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix)
 		walk_fail (walk, why);
 		return;
 	}
-	if (!top_block_is_clean (raw, len)) {
+	if (!_mimeutf8_raw_top_block_is_clean (raw, len)) {
 		walk_fail (walk, "malformed header block: a multipart whose header block other "
 				 "readers end early");
 		return;
@@ -2386,7 +1947,7 @@ dkim_invalidated (const Walk *walk)
 		if (line_end - p > 15 &&
 		    g_ascii_strncasecmp ((const char *) p, "DKIM-Signature:", 15) == 0) {
 			size_t field = (size_t) (p - walk->raw);
-			size_t stop = field_end (walk->raw, walk->raw_len, field);
+			size_t stop = _mimeutf8_raw_field_end (walk->raw, walk->raw_len, field);
 			DkimSignature signature;
 
 			dkim_signature_read ((const char *) p + 15, stop - field - 15, &signature);
