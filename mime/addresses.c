@@ -1,0 +1,308 @@
+/* addresses.c: address lists (RFC 5322 3.4): display names and comments are decoded and written
+ * back, addr-specs, angle brackets and group syntax are kept as they are; a list that does not
+ * parse is handled word by word. */
+#include <string.h>
+
+#include "header-text.h"
+
+/* Writes [start, end) as it is, but with the blanks at either end held as fold points. */
+static void
+emit_verbatim (Out *o, const guint8 *p, size_t start, size_t end)
+{
+	size_t a = start, b = end;
+	const char *ws;
+	size_t ws_len;
+
+	while (a < b && is_blank (p[a]))
+		a++;
+	_mimeutf8_out_hold (o, (const char *) p + start, a - start);
+	if (a == b)
+		return;
+	while (b > a && is_blank (p[b - 1]))
+		b--;
+	_mimeutf8_out_take (o, &ws, &ws_len);
+	_mimeutf8_out_token (o, ws, ws_len, (const char *) p + a, b - a);
+	_mimeutf8_out_hold (o, (const char *) p + b, end - b);
+}
+
+/* A comment [start, end), parentheses included. */
+static void
+process_comment (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end)
+{
+	Record saved;
+	const char *ws;
+	size_t ws_len;
+
+	/* The walk only hands over closed comments; anything else is kept as it is. */
+	if (end - start < 2 || p[end - 1] != ')') {
+		emit_verbatim (o, p, start, end);
+		return;
+	}
+	_mimeutf8_record_save (ctx, &saved);
+	_mimeutf8_text_reset (ctx);
+	_mimeutf8_decode_text (ctx, p + start + 1, end - start - 2, TEXT_COMMENT);
+	if (_mimeutf8_record_merge (ctx, &saved)) {
+		_mimeutf8_out_take (o, &ws, &ws_len);
+		_mimeutf8_emit_comment (ctx, o, ws, ws_len);
+	} else {
+		emit_verbatim (o, p, start, end);
+	}
+}
+
+static void
+process_phrase_chunk (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end)
+{
+	Record saved;
+	const char *ws;
+	size_t ws_len;
+
+	_mimeutf8_record_save (ctx, &saved);
+	_mimeutf8_text_reset (ctx);
+	_mimeutf8_decode_text (ctx, p + start, end - start, TEXT_PHRASE);
+	if (_mimeutf8_record_merge (ctx, &saved)) {
+		_mimeutf8_out_take (o, &ws, &ws_len);
+		_mimeutf8_emit_phrase (ctx, o, ws, ws_len);
+	} else {
+		emit_verbatim (o, p, start, end);
+	}
+}
+
+/* A region of an address with no addr-spec in it (a display name, a group name, what follows
+ * an angle-addr): words are decoded and written again, comments too. */
+static void
+emit_phrase_region (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end)
+{
+	size_t i = start;
+
+	while (i < end) {
+		size_t ws_start = i, j;
+
+		while (i < end && is_blank (p[i]))
+			i++;
+		_mimeutf8_out_hold (o, (const char *) p + ws_start, i - ws_start);
+		if (i == end)
+			break;
+		if (p[i] == '(') {
+			j = i;
+			if (!_mimeutf8_skip_delimited (p, end, &j))
+				j = end;
+			process_comment (ctx, o, p, i, j);
+			i = j;
+			continue;
+		}
+		/* Words up to the next comment, read as the walk read them (a '(' inside a quoted
+		 * string or brackets opens nothing); trailing blanks are not part of them. */
+		j = i;
+		while (j < end && p[j] != '(') {
+			if (p[j] == '"' || p[j] == '[') {
+				if (!_mimeutf8_skip_delimited (p, end, &j))
+					j = end;
+			} else {
+				j++;
+			}
+		}
+		while (j > i && is_blank (p[j - 1]))
+			j--;
+		process_phrase_chunk (ctx, o, p, i, j);
+		i = j;
+	}
+}
+
+/* A region holding an addr-spec: kept byte for byte, but for its comments. */
+static void
+emit_addr_region (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end)
+{
+	size_t i = start, from = start;
+
+	while (i < end) {
+		if (p[i] == '"' || p[i] == '[' || p[i] == '(') {
+			size_t j = i;
+
+			if (!_mimeutf8_skip_delimited (p, end, &j))
+				j = end;
+			if (p[i] == '(') {
+				emit_verbatim (o, p, from, i);
+				process_comment (ctx, o, p, i, j);
+				from = j;
+			}
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	emit_verbatim (o, p, from, end);
+}
+
+static void
+emit_region (Ctx *ctx, Out *o, const guint8 *p, size_t start, size_t end, gboolean has_at)
+{
+	if (has_at)
+		emit_addr_region (ctx, o, p, start, end);
+	else
+		emit_phrase_region (ctx, o, p, start, end);
+}
+
+/* RFC 5322 address-list, leniently: display names, group names and comments are text;
+ * angle-addrs and addr-specs are kept byte for byte.  FALSE when the list does not parse. */
+gboolean
+_mimeutf8_addresses_walk (Ctx *ctx, Out *o, const guint8 *p, size_t n)
+{
+	size_t i = 0, pend = 0;
+	gboolean has_at = FALSE;
+
+	while (i < n) {
+		size_t j;
+
+		switch (p[i]) {
+		case '(':
+		case '"':
+		case '[':
+			if (!_mimeutf8_skip_delimited (p, n, &i))
+				return FALSE;
+			break;
+		case '<':
+			if (has_at)
+				return FALSE;
+			emit_phrase_region (ctx, o, p, pend, i);
+			for (j = i + 1; j < n && p[j] != '>';) {
+				if (p[j] == '"' || p[j] == '[') {
+					if (!_mimeutf8_skip_delimited (p, n, &j))
+						return FALSE;
+				} else if (p[j] == '<') {
+					return FALSE;
+				} else {
+					j++;
+				}
+			}
+			if (j == n)
+				return FALSE;
+			o->reserve = j + 1 < n && (p[j + 1] == ',' || p[j + 1] == ';');
+			emit_verbatim (o, p, i, j + 1);
+			o->reserve = 0;
+			i = pend = j + 1;
+			break;
+		case ':':
+			if (has_at)
+				return FALSE;
+			o->reserve = 1;
+			emit_phrase_region (ctx, o, p, pend, i);
+			o->reserve = 0;
+			_mimeutf8_out_put (o, ":", 1);
+			i = pend = i + 1;
+			break;
+		case ',':
+		case ';':
+			o->reserve = 1;
+			emit_region (ctx, o, p, pend, i, has_at);
+			o->reserve = 0;
+			_mimeutf8_out_put (o, (const char *) p + i, 1);
+			i = pend = i + 1;
+			has_at = FALSE;
+			break;
+		case '@':
+			has_at = TRUE;
+			i++;
+			break;
+		case '>':
+			return FALSE;
+		default:
+			i++;
+			break;
+		}
+	}
+	emit_region (ctx, o, p, pend, n, has_at);
+	return TRUE;
+}
+
+/* Characters that give an address list its shape: the fallback never moves one. */
+static inline gboolean
+is_list_special (guint8 c)
+{
+	return c != 0 && strchr ("\"()<>,;:@[]\\", c) != NULL;
+}
+
+/* A word of the fallback that holds text to decode: 8-bit bytes, a control, or what may be an
+ * encoded-word. */
+static gboolean
+is_text_word (const guint8 *p, size_t n)
+{
+	size_t i;
+
+	if (has_8bit (p, n) || find_marker (p, n) != NULL)
+		return TRUE;
+	for (i = 0; i < n; i++)
+		if (is_unsafe (p[i]))
+			return TRUE;
+	return FALSE;
+}
+
+/* What is left of an address list that does not parse: runs of words with encoded-words or
+ * 8-bit text in them, outside <...>, are decoded and written again; every other byte stays,
+ * so that the next reading finds the same quotes, parentheses and angle brackets. */
+void
+_mimeutf8_addresses_fallback (Ctx *ctx, Out *o, const guint8 *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i, run_end;
+		Record saved;
+
+		if (is_blank (p[i])) {
+			while (i < n && is_blank (p[i]))
+				i++;
+			_mimeutf8_out_hold (o, (const char *) p + start, i - start);
+			continue;
+		}
+		if (p[i] == '<' && memchr (p + i, '>', n - i) != NULL) {
+			while (p[i] != '>')
+				i++;
+			emit_verbatim (o, p, start, ++i);
+			continue;
+		}
+		if (is_list_special (p[i])) {
+			_mimeutf8_out_put (o, (const char *) p + i, 1);
+			i++;
+			continue;
+		}
+		/* A word, and the words after it, blanks between, while they hold text. */
+		run_end = start;
+		for (;;) {
+			size_t w = i;
+
+			while (i < n && !is_blank (p[i]) && !is_list_special (p[i]))
+				i++;
+			if (!is_text_word (p + w, i - w)) {
+				if (w == start)
+					run_end = i;
+				else
+					i = w;
+				break;
+			}
+			run_end = i;
+			while (i < n && is_blank (p[i]))
+				i++;
+			if (i == n || is_list_special (p[i])) {
+				i = run_end;
+				break;
+			}
+		}
+		i = run_end;
+		_mimeutf8_record_save (ctx, &saved);
+		_mimeutf8_text_reset (ctx);
+		_mimeutf8_decode_text (ctx, p + start, run_end - start, TEXT_RAW);
+		if (_mimeutf8_record_merge (ctx, &saved)) {
+			const char *ws;
+			size_t ws_len;
+
+			if (_mimeutf8_text_is_blank (ctx)) {
+				_mimeutf8_out_hold (o, ctx->text->str, ctx->text->len);
+				continue;
+			}
+			_mimeutf8_out_take (o, &ws, &ws_len);
+			_mimeutf8_emit_words (ctx, o, ws, ws_len, CTX_FALLBACK);
+		} else {
+			emit_verbatim (o, p, start, run_end);
+		}
+	}
+}
