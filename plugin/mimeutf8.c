@@ -17,6 +17,7 @@
 
 #include "mbox.h"
 #include "mimeutf8.h"
+#include "options.h"
 #include "workers.h"
 
 /* sysexits.h values, spelled out so that their meaning is next to the code */
@@ -172,10 +173,7 @@ typedef struct {
 static G_NORETURN void
 usage_error (const char *format, const char *value)
 {
-	fprintf (stderr, "mimeutf8: ");
-	fprintf (stderr, format, value);
-	fprintf (stderr, "\nTry 'mimeutf8 --help' for more information.\n");
-	exit (EXIT_USAGE);
+	options_usage_error ("mimeutf8", format, value);
 }
 
 static void
@@ -911,16 +909,6 @@ run_text (Cli *cli, int argc, char **argv)
 
 /* ---- options ---------------------------------------------------------------------------------- */
 
-static guint64
-number_arg (const char *option, const char *value, guint64 max)
-{
-	guint64 n;
-
-	if (!g_ascii_string_to_unsigned (value, 10, 1, max, &n, NULL))
-		usage_error ("bad value for %s", option);
-	return n;
-}
-
 static void
 set_mode (Cli *cli, Mode mode)
 {
@@ -936,22 +924,10 @@ main (int argc, char **argv)
 	enum {
 		OPT_REPORT = 256,
 		OPT_REPORT_APPEND,
-		OPT_POLICY,
-		OPT_FALLBACK,
-		OPT_7BIT,
-		OPT_SIGNED,
 		OPT_TEXT,
 		OPT_FROM,
-		OPT_HEADERS,
 		OPT_MBOX,
 		OPT_MAILDIR,
-		OPT_MAX_SIZE,
-		OPT_MAX_DEPTH,
-		OPT_MAX_PARTS,
-		OPT_MAX_HEADER,
-		OPT_MAX_PARAMS,
-		OPT_MAX_WORDS,
-		OPT_TIMEOUT,
 	};
 	static const struct option long_options[] = {
 		{ "output-dir", required_argument, NULL, 'o' },
@@ -959,22 +935,11 @@ main (int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "report-append", required_argument, NULL, OPT_REPORT_APPEND },
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "fallback-charset", required_argument, NULL, OPT_FALLBACK },
-		{ "headers", required_argument, NULL, OPT_HEADERS },
-		{ "7bit", no_argument, NULL, OPT_7BIT },
-		{ "convert-signed", no_argument, NULL, OPT_SIGNED },
 		{ "text", no_argument, NULL, OPT_TEXT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "mbox", no_argument, NULL, OPT_MBOX },
 		{ "maildir", no_argument, NULL, OPT_MAILDIR },
-		{ "max-message-size", required_argument, NULL, OPT_MAX_SIZE },
-		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-		{ "max-parts", required_argument, NULL, OPT_MAX_PARTS },
-		{ "max-header-block", required_argument, NULL, OPT_MAX_HEADER },
-		{ "max-params", required_argument, NULL, OPT_MAX_PARAMS },
-		{ "max-encoded-words", required_argument, NULL, OPT_MAX_WORDS },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		ENGINE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -994,7 +959,7 @@ main (int argc, char **argv)
 			cli.output_dir = optarg;
 			break;
 		case 'j':
-			cli.jobs = (unsigned int) number_arg ("-j", optarg, 256);
+			cli.jobs = (unsigned int) options_number ("mimeutf8", "-j", optarg, 256);
 			cli.jobs_given = TRUE;
 			break;
 		case 'q':
@@ -1006,42 +971,6 @@ main (int argc, char **argv)
 				usage_error ("%s", "--report and --report-append name one report");
 			cli.report_path = optarg;
 			cli.report_append = c == OPT_REPORT_APPEND;
-			break;
-		case OPT_POLICY:
-			if (strcmp (optarg, "lenient") == 0)
-				cli.options.policy = MIMEUTF8_POLICY_LENIENT;
-			else if (strcmp (optarg, "declared") == 0)
-				cli.options.policy = MIMEUTF8_POLICY_DECLARED;
-			else if (strcmp (optarg, "strict") == 0)
-				cli.options.policy = MIMEUTF8_POLICY_STRICT;
-			else
-				usage_error ("unknown policy '%s' (lenient, declared or strict)",
-					     optarg);
-			break;
-		case OPT_HEADERS:
-			cli.message_option = "--headers";
-			if (strcmp (optarg, "encoded") == 0)
-				cli.options.headers = MIMEUTF8_HEADERS_ENCODED;
-			else if (strcmp (optarg, "utf8") == 0)
-				cli.options.headers = MIMEUTF8_HEADERS_UTF8;
-			else if (strcmp (optarg, "keep") == 0)
-				cli.options.headers = MIMEUTF8_HEADERS_KEEP;
-			else
-				usage_error ("unknown header mode '%s' (encoded, utf8 or keep)",
-					     optarg);
-			break;
-		case OPT_FALLBACK:
-			if (mimeutf8_charset_canonical (optarg) == NULL)
-				usage_error ("unknown charset '%s'", optarg);
-			cli.options.fallback_charset = optarg;
-			break;
-		case OPT_7BIT:
-			cli.message_option = "--7bit";
-			cli.options.force_7bit = TRUE;
-			break;
-		case OPT_SIGNED:
-			cli.message_option = "--convert-signed";
-			cli.options.convert_signed = TRUE;
 			break;
 		case OPT_TEXT:
 			set_mode (&cli, MODE_TEXT);
@@ -1057,41 +986,6 @@ main (int argc, char **argv)
 		case OPT_MAILDIR:
 			set_mode (&cli, MODE_MAILDIR);
 			break;
-		case OPT_MAX_SIZE:
-			cli.message_option = "--max-message-size";
-			cli.options.max_message_size =
-				number_arg ("--max-message-size", optarg, G_MAXUINT);
-			break;
-		case OPT_MAX_DEPTH:
-			cli.message_option = "--max-depth";
-			cli.options.max_depth =
-				(unsigned int) number_arg ("--max-depth", optarg, 1000);
-			break;
-		case OPT_MAX_PARTS:
-			cli.message_option = "--max-parts";
-			cli.options.max_parts =
-				(unsigned int) number_arg ("--max-parts", optarg, G_MAXINT);
-			break;
-		case OPT_MAX_HEADER:
-			cli.message_option = "--max-header-block";
-			cli.options.max_header_block =
-				number_arg ("--max-header-block", optarg, G_MAXUINT);
-			break;
-		case OPT_MAX_PARAMS:
-			cli.message_option = "--max-params";
-			cli.options.max_params =
-				(unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
-			break;
-		case OPT_MAX_WORDS:
-			cli.message_option = "--max-encoded-words";
-			cli.options.max_encoded_words =
-				(unsigned int) number_arg ("--max-encoded-words", optarg, G_MAXINT);
-			break;
-		case OPT_TIMEOUT:
-			cli.message_option = "--timeout";
-			cli.options.timeout_ms =
-				(unsigned int) number_arg ("--timeout", optarg, 24 * 3600) * 1000;
-			break;
 		case 'h':
 			fputs (help_text, stdout);
 			return EXIT_DONE;
@@ -1099,6 +993,9 @@ main (int argc, char **argv)
 			printf ("mimeutf8 %s\n", mimeutf8_version ());
 			return EXIT_DONE;
 		default:
+			if (options_apply ("mimeutf8", c, optarg, &cli.options,
+					   &cli.message_option))
+				break;
 			fprintf (stderr, "Try 'mimeutf8 --help' for more information.\n");
 			return EXIT_USAGE;
 		}
