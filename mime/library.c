@@ -70,3 +70,14 @@ _mimeutf8_options_check (const MimeUtf8Options *options, MimeUtf8Options *storag
 	}
 	return options;
 }
+
+const _MimeUtf8Charset *
+_mimeutf8_fallback (const MimeUtf8Options *options)
+{
+	const _MimeUtf8Charset *charset = NULL;
+
+	if (options != NULL && options->fallback_charset != NULL)
+		charset = _mimeutf8_charset_lookup (options->fallback_charset,
+						    strlen (options->fallback_charset));
+	return charset != NULL ? charset : _mimeutf8_charset_by_name ("windows-1252");
+}

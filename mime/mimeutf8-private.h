@@ -63,6 +63,8 @@ gboolean _mimeutf8_charset_iconv_allowed (const char *iconv_name);
 /* Every charset of the table, `*n_out` of them. */
 const _MimeUtf8Charset *_mimeutf8_charset_all (size_t *n_out);
 extern const _MimeUtf8Charset *const _mimeutf8_cs_utf8;
+/* The fallback charset of the options (library.c): windows-1252 unless set. */
+const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- iconv-guard.c ---------------------------------------------------------------------------- */
 
@@ -145,8 +147,6 @@ void _mimeutf8_decision_convert (const _MimeUtf8Decision *decision, MimeUtf8Tran
  * [*start_out, *end_out). */
 gboolean _mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out,
 				      size_t *end_out);
-/* The fallback charset of the options: windows-1252 unless set. */
-const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- encode.c: transfer encodings for rewritten bodies ---------------------------------------- */
 

@@ -86,6 +86,18 @@ test_library__version_1 (void **state)
 	g_free (options);
 }
 
+/* The fallback charset: the options' when set, else windows-1252. */
+static void
+test_library__fallback (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+
+	assert_string_equal (_mimeutf8_fallback (NULL)->name, "windows-1252");
+	assert_string_equal (_mimeutf8_fallback (&options)->name, "windows-1252");
+	options.fallback_charset = "KOI8-R";
+	assert_string_equal (_mimeutf8_fallback (&options)->name, "koi8-r");
+}
+
 int
 main (void)
 {
@@ -94,6 +106,7 @@ main (void)
 		cmocka_unit_test (test_library__defaults),
 		cmocka_unit_test (test_library__bad_options),
 		cmocka_unit_test (test_library__version_1),
+		cmocka_unit_test (test_library__fallback),
 	};
 
 	mimeutf8_init ();
