@@ -111,6 +111,15 @@ gboolean _mimeutf8_utf8_mostly (const _MimeUtf8Scan *scan);
  * complete valid sequence; -1 if the bytes are a valid but incomplete prefix of a sequence. */
 int _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len);
 
+/* ---- utf7.c ------------------------------------------------------------------------------------ */
+
+/* The run of base64 characters after the '+' at `p` ends at `*run_end_out`; TRUE when it is
+ * well-formed UTF-7 (whole UTF-16 units, surrogates in pairs, no bits left over, only characters
+ * an encoder writes), its `*n_out` characters then in `chars` (room for the run's length).  An
+ * empty run is well-formed only before '-' ("+-" is '+'). */
+gboolean _mimeutf8_utf7_at (const guint8 *p, const guint8 *end, const guint8 **run_end_out,
+			    gunichar *chars, size_t *n_out);
+
 /* ---- translator.c ----------------------------------------------------------------------------- */
 
 MimeUtf8Translator *_mimeutf8_translator_new_for (const _MimeUtf8Charset *charset);
