@@ -71,6 +71,11 @@ _mimeutf8_apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan, MimeUtf8P
 							     "Content-Type");
 	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
 
+	if (_mimeutf8_plan_edits_a_repeated_header (plan, object)) {
+		_mimeutf8_report_undo (walk->report, mimeutf8_report_get_n_parts (walk->report) - 1,
+				       n_headers, "malformed header block: a header given twice");
+		return;
+	}
 	if (plan->relabel && header != NULL) {
 		const char *raw = g_mime_header_get_raw_value (header);
 		GString *value;

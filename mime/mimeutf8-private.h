@@ -167,6 +167,10 @@ void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newlin
  * or LF is encoded (so the body decodes to exactly `data`), lines longer than 76 get soft breaks.
  * A last line without a break stays without one. */
 void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
+/* TRUE when quoted-printable text reads one way only: every '=' starts "=XX" (two hex digits) or
+ * ends a line (a soft break).  A stray '=' ("charset=ISO" in a QP body), which GMime keeps as it
+ * is and a strict decoder rejects, makes it FALSE. */
+gboolean _mimeutf8_qp_is_exact (const guint8 *p, size_t len);
 /* Appends the bytes of base64 text `p` (no line breaks) to `out`, or with `out` NULL only says
  * whether it decodes.  Strict about the alphabet and where padding goes, lenient about missing
  * padding, as mail readers are: bad base64 is a character outside the alphabet, more than two

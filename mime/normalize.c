@@ -320,8 +320,8 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		change = FALSE;
 	}
 	if (change && plan.reencode && plan.converted == NULL) {
-		/* base64 that a strict reader would not read is written anew, even when its text
-		 * stays the same */
+		/* base64 or quoted-printable that a strict reader would not read is written anew,
+		 * even when its text stays the same */
 		plan.converted = g_byte_array_sized_new ((guint) plan.decoded_len);
 		g_byte_array_append (plan.converted, plan.decoded, (guint) plan.decoded_len);
 	}

@@ -85,6 +85,9 @@ _mimeutf8_decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 		g_byte_array_set_size (plan->decoded_copy, (guint) n);
 		plan->decoded = n > 0 ? plan->decoded_copy->data : (const guint8 *) "";
 		plan->decoded_len = n;
+		/* a stray '=' that GMime kept as text is written anew ("=3D") if the part changes:
+		 * under a new label a strict reader could not decode it */
+		plan->reencode = !_mimeutf8_qp_is_exact (walk->raw + start, end - start);
 		_mimeutf8_release_pages (walk, start, end);
 		return;
 	}

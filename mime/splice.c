@@ -442,6 +442,32 @@ content_type_value_passes (const Walk *walk, GMimeObject *object,
 	return check ((const char *) walk->raw + start, end - start);
 }
 
+/* How many times header `name` is in the object's block. */
+static int
+header_count (GMimeObject *object, const char *name)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list (object);
+	int i, n = 0;
+
+	for (i = 0; i < g_mime_header_list_get_count (headers); i++)
+		if (g_ascii_strcasecmp (
+			    g_mime_header_get_name (g_mime_header_list_get_header_at (headers, i)),
+			    name) == 0)
+			n++;
+	return n;
+}
+
+/* A header the plan rewrites is there twice (with the same value: other values fail the walk):
+ * a rewrite edits one, and a reader that takes the other (GMime takes the last, others the
+ * first; a strict reader neither) would read the old label or encoding over the new body. */
+gboolean
+_mimeutf8_plan_edits_a_repeated_header (const TextPlan *plan, GMimeObject *object)
+{
+	return (plan->relabel && header_count (object, "Content-Type") > 1) ||
+	       (plan->encoding_out != plan->encoding_in &&
+		header_count (object, "Content-Transfer-Encoding") > 1);
+}
+
 /* Where a rewrite of header `name` happens: the header's offset, else the insertion point. */
 static size_t
 edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_start,
@@ -496,6 +522,13 @@ _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPla
 	     !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced))) {
 		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 		record->reason = "malformed header block";
+		record->encoding_out = record->encoding_in;
+		record->bytes_out = record->bytes_in;
+		return;
+	}
+	if (_mimeutf8_plan_edits_a_repeated_header (plan, object)) {
+		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+		record->reason = "malformed header block: a header given twice";
 		record->encoding_out = record->encoding_in;
 		record->bytes_out = record->bytes_in;
 		return;

@@ -75,7 +75,8 @@ typedef struct {
 	/* Set when the body cannot be read as the parser reads it: the part is left alone. */
 	const char *leave_reason;
 	/* The body is rewritten even if its text stays: it is not clean base64 (a footer after
-	 * it, a last group without padding), and a strict reader would not read it. */
+	 * it, a last group without padding) or quoted-printable (a stray '='), and a strict reader
+	 * would not read it. */
 	gboolean reencode;
 	/* Plain text followed the base64 run, and is part of the decoded body. */
 	gboolean trailer;
@@ -129,6 +130,7 @@ GString *_mimeutf8_header_text (Walk *walk, const char *path, const char *name, 
 				size_t len, const char *newline);
 gboolean _mimeutf8_source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out,
 				  size_t *end_out, const char **why);
+gboolean _mimeutf8_plan_edits_a_repeated_header (const TextPlan *plan, GMimeObject *object);
 void _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 			     MimeUtf8PartReport *record);
 void _mimeutf8_sink_copy (const Walk *walk, Sink *sink, size_t start, size_t end);

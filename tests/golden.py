@@ -45,6 +45,10 @@ SIGNED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime")
 LEFT_ALONE = {
     "param-charset-quoted-then-junk.eml": "text after a quoted charset value where a ';' belongs "
                                     "(malformed Content-Type)",
+    "content-type-twice.eml": "Content-Type given twice: a rewrite of one leaves the other "
+                              "(malformed header block: a header given twice)",
+    "transfer-encoding-twice.eml": "Content-Transfer-Encoding given twice, and the part would "
+                                   "become 8bit (malformed header block: a header given twice)",
     "param-charset-no-semicolon.eml": "a parameter after the charset value without a ';' "
                                       "(malformed Content-Type)",
     "param-charset-unquoted-then-quoted.eml": "quoted text after an unquoted charset value "

@@ -211,6 +211,32 @@ test_encode__qp_long_line (void **state)
 
 /* ---- base64 -------------------------------------------------------------------------------- */
 
+/* What a strict decoder reads one way only: "=XX" and soft breaks; a stray '=' is not. */
+static void
+test_encode__qp_is_exact (void **state)
+{
+	static const struct {
+		const char *qp;
+		gboolean exact;
+	} cases[] = {
+		{ "", TRUE },
+		{ "plain", TRUE },
+		{ "caf=E9 =e9", TRUE },
+		{ "soft=\nbreak=\r\nend=", TRUE },
+		{ "charset=ISO-8859-1", FALSE },
+		{ "=E", FALSE },
+		{ "=\r", FALSE },
+		{ "= \n", FALSE },
+		{ "x==41", FALSE },
+	};
+
+	(void) state;
+	for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+		assert_int_equal (
+			_mimeutf8_qp_is_exact ((const guint8 *) cases[i].qp, strlen (cases[i].qp)),
+			cases[i].exact);
+}
+
 static void
 test_encode__base64 (void **state)
 {
@@ -377,6 +403,7 @@ main (void)
 		cmocka_unit_test (test_encode__qp_cases),
 		cmocka_unit_test (test_encode__qp_round_trip),
 		cmocka_unit_test (test_encode__qp_long_line),
+		cmocka_unit_test (test_encode__qp_is_exact),
 		cmocka_unit_test (test_encode__base64),
 		cmocka_unit_test (test_encode__base64_gmime),
 		cmocka_unit_test (test_encode__base64_decode_body),

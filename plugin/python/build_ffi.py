@@ -130,11 +130,24 @@ void mimeutf8_translator_get_stats (const MimeUtf8Translator *translator,
 				    MimeUtf8ConvertStats *stats_out);
 const char *mimeutf8_translator_get_charset (const MimeUtf8Translator *translator);
 void mimeutf8_translator_free (MimeUtf8Translator *translator);
+
+/* the command's mbox reader (plugin/mbox.c, compiled into the module), so that mimeutf8.dask
+ * splits an mbox exactly as `mimeutf8 --mbox` does */
+void g_byte_array_unref (GByteArray *array);
+FILE *fopen (const char *path, const char *mode);
+int fclose (FILE *stream);
+int ferror (FILE *stream);
+typedef struct _MboxReader MboxReader;
+MboxReader *mbox_reader_new (FILE *in, uint64_t max_content_length);
+gboolean mbox_reader_next (MboxReader *reader, GByteArray **from_line_out,
+			   GByteArray **message_out, const char **separator_out,
+			   gboolean *error_out);
+void mbox_reader_free (MboxReader *reader);
 """
 
 ffibuilder = cffi.FFI()
 ffibuilder.cdef(CDEF)
-ffibuilder.set_source("mimeutf8._mimeutf8", "#include <mimeutf8.h>\n")
+ffibuilder.set_source("mimeutf8._mimeutf8", "#include <mimeutf8.h>\n#include \"mbox.h\"\n")
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

@@ -18,7 +18,7 @@ fuzz="$root/tests/fuzz"
 seconds="${1:-60}"
 seed="${MIMEUTF8_FUZZ_SEED:-1}"
 shared="$root/../shared"
-declare -A RUNS=([convert]=20000 [normalize]=2500 [headers]=60000)
+declare -A RUNS=([convert]=30000 [normalize]=2500 [headers]=100000)
 
 "$fuzz/build.sh" || exit 1
 rm -rf "$out/smoke"

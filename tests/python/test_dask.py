@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cluster import ENV, Cluster, free_port
-from conftest import CLI, FIXTURES, need_cli, read, run_cli
+from conftest import CLI, FIXTURES, SHARED, need_cli, need_shared, read, run_cli
 
 pytest.importorskip("distributed", reason="python3-distributed is not installed")
 
@@ -63,12 +63,14 @@ def test_dask__files_and_directories_same_as_cli(cluster, gen_corpus, tmp_path):
     sources = [gen_corpus, single, str(odd), os.path.join(FIXTURES, "messages")]
     r = run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl")] + sources)
     assert b"skipped" in r.stderr
-    r = dask_run(["--scheduler", cluster.address, "--batch", "16", "-o", str(tmp_path / "dask"),
-                  "--report", str(tmp_path / "dask.jsonl")] + sources)
-    assert r.returncode == 0, r.stderr.decode()
-    assert same_tree(str(tmp_path / "cli"), str(tmp_path / "dask")) > 200
-    assert read(str(tmp_path / "dask.jsonl")) == read(str(tmp_path / "cli.jsonl"))
-    assert b'"status":"skipped"' in read(str(tmp_path / "dask.jsonl"))
+    # the messages through the scheduler, and read and written by the workers themselves
+    for mode, extra in (("dask", []), ("dask-shared", ["--shared-files"])):
+        r = dask_run(["--scheduler", cluster.address, "--batch", "16", "-o", str(tmp_path / mode),
+                      "--report", str(tmp_path / (mode + ".jsonl"))] + extra + sources)
+        assert r.returncode == 0, r.stderr.decode()
+        assert same_tree(str(tmp_path / "cli"), str(tmp_path / mode)) > 200
+        assert read(str(tmp_path / (mode + ".jsonl"))) == read(str(tmp_path / "cli.jsonl"))
+        assert b'"status":"skipped"' in read(str(tmp_path / (mode + ".jsonl")))
 
     # inputs with one base name: refused before anything is written, as by the command
     clash = [single, os.path.join(odd, "a.eml"), os.path.join(gen_corpus, "000001.eml"),
@@ -114,17 +116,18 @@ def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
     r = run_cli(["--mbox", mbox, "--report", str(tmp_path / "cli-mbox.jsonl")])
     (cli / "box.mbox").write_bytes(r.stdout)
 
-    r = dask_run(["--scheduler", cluster.address, "--batch", "8", "--mbox", "-o",
-                  str(tmp_path / "dask"), "--report", str(tmp_path / "dask.jsonl"),
-                  str(maildir), mbox])
-    assert r.returncode == 0, r.stderr.decode()
-    same_tree(str(cli), str(tmp_path / "dask"))
-    for sub in ("cur", "new"):
-        for f in os.listdir(cli / "Maildir" / sub):
-            assert os.stat(tmp_path / "dask" / "Maildir" / sub / f).st_mtime == \
-                os.stat(maildir / sub / f).st_mtime, "modification time not kept: %s" % f
-    assert read(str(tmp_path / "dask.jsonl")) == \
-        read(str(tmp_path / "cli-maildir.jsonl")) + read(str(tmp_path / "cli-mbox.jsonl"))
+    for mode, extra in (("dask", []), ("dask-shared", ["--shared-files"])):
+        r = dask_run(["--scheduler", cluster.address, "--batch", "8", "--mbox", "-o",
+                      str(tmp_path / mode), "--report", str(tmp_path / (mode + ".jsonl"))] +
+                     extra + [str(maildir), mbox])
+        assert r.returncode == 0, r.stderr.decode()
+        same_tree(str(cli), str(tmp_path / mode))
+        for sub in ("cur", "new"):
+            for f in os.listdir(cli / "Maildir" / sub):
+                assert os.stat(tmp_path / mode / "Maildir" / sub / f).st_mtime == \
+                    os.stat(maildir / sub / f).st_mtime, "modification time not kept: %s" % f
+        assert read(str(tmp_path / (mode + ".jsonl"))) == \
+            read(str(tmp_path / "cli-maildir.jsonl")) + read(str(tmp_path / "cli-mbox.jsonl"))
 
     # not an mbox: the command's usage error, and no output
     not_mbox = str(tmp_path / "in" / "plain.eml")
@@ -135,10 +138,46 @@ def test_dask__maildir_and_mbox_same_as_cli(cluster, gen_corpus, tmp_path):
     assert os.listdir(tmp_path / "bad") == []
 
 
-def test_dask__worker_killed_midway(gen_corpus, tmp_path):
+def test_dask__real_mboxes_split_as_cli(cluster, tmp_path):
+    """corpus/real's mbox files (From_ lines without a blank line before them, body lines
+    "From ...", Content-Length headers, CRLF): the same messages, outputs and report lines as
+    `mimeutf8 --mbox`, because both read them with plugin/mbox.c."""
+    need_cli()
+    need_shared()
+    real = os.path.join(SHARED, "corpus", "real")
+    with open(os.path.join(real, "MESSAGES.tsv"), encoding="utf-8") as tsv:
+        paths = sorted({line.split("\t")[0] for line in list(tsv)[1:]
+                        if int(line.split("\t")[1]) >= 0})
+    assert len(paths) >= 8, paths
+    src = tmp_path / "in"
+    src.mkdir()
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    inputs, cli_report, messages = [], b"", 0
+    for n, path in enumerate(paths):
+        name = "%02d-%s" % (n, os.path.basename(path))
+        shutil.copyfile(os.path.join(real, path), src / name)
+        r = run_cli(["--mbox", str(src / name), "--report", str(tmp_path / "one.jsonl")])
+        assert r.returncode == 0, r.stderr.decode()
+        (cli / name).write_bytes(r.stdout)
+        cli_report += read(str(tmp_path / "one.jsonl"))
+        inputs.append(str(src / name))
+    messages = cli_report.count(b"\n")
+    r = dask_run(["--scheduler", cluster.address, "--batch", "4", "--mbox", "-o",
+                  str(tmp_path / "dask"), "--report", str(tmp_path / "dask.jsonl")] + inputs)
+    assert r.returncode == 0, r.stderr.decode()
+    assert same_tree(str(cli), str(tmp_path / "dask")) == len(paths)
+    assert read(str(tmp_path / "dask.jsonl")) == cli_report
+    # mimekit's content-length.mbox.txt alone has 8 messages, of 29 From_ lines
+    assert messages >= 60, messages
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["bytes", "shared-files"])
+def test_dask__worker_killed_midway(gen_corpus, tmp_path, shared):
     """Two workers; one is killed while the run is under way (its tasks are running: each task
     first sleeps 150 ms).  Dask reruns them on the other: the result is complete and identical
-    to the command's, nothing lost, nothing written twice."""
+    to the command's, nothing lost, nothing written twice; with --shared-files, no temporary
+    file of the killed worker is left in OUTDIR (same_tree sees dot files)."""
     need_cli()
     run_cli(["-o", str(tmp_path / "cli"), "--report", str(tmp_path / "cli.jsonl"), gen_corpus])
     expected_lines = len(read(str(tmp_path / "cli.jsonl")).splitlines())
@@ -148,7 +187,8 @@ def test_dask__worker_killed_midway(gen_corpus, tmp_path):
         report = str(tmp_path / "dask.jsonl")
         proc = subprocess.Popen([sys.executable, "-m", "mimeutf8.dask", "-q", "--scheduler",
                                  c.address, "--batch", "5", "-o", str(tmp_path / "dask"),
-                                 "--report", report, gen_corpus],
+                                 "--report", report, gen_corpus] +
+                                (["--shared-files"] if shared else []),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
         try:
             deadline = time.monotonic() + 120
@@ -172,7 +212,8 @@ def test_dask__worker_killed_midway(gen_corpus, tmp_path):
     assert read(report) == read(str(tmp_path / "cli.jsonl"))
 
 
-def test_dask__message_that_kills_workers_is_passed_through(gen_corpus, tmp_path):
+@pytest.mark.parametrize("shared", [False, True], ids=["bytes", "shared-files"])
+def test_dask__message_that_kills_workers_is_passed_through(gen_corpus, tmp_path, shared):
     """A message whose task crashes its worker (MIMEUTF8_TEST_FAULT, as in tests/cli.py): its
     batch is rerun a message per task, and the message is written through unchanged with the
     reason "worker died", as by the command's supervisor; the rest of the run is unaffected.
@@ -192,7 +233,8 @@ def test_dask__message_that_kills_workers_is_passed_through(gen_corpus, tmp_path
                 nanny=True)
     try:
         r = dask_run(["--scheduler", c.address, "--batch", "10", "-o", str(tmp_path / "dask"),
-                      "--report", str(tmp_path / "dask.jsonl"), str(src)], timeout=240)
+                      "--report", str(tmp_path / "dask.jsonl"), str(src)] +
+                     (["--shared-files"] if shared else []), timeout=240)
     finally:
         c.close()
     assert r.returncode == 0, r.stderr.decode()

@@ -11,7 +11,9 @@ writes it, file names and modification times kept), or with --mbox an mbox file 
 OUTDIR/NAME as `mimeutf8 --mbox FILE > OUTDIR/NAME` writes it, report names FILE#N).
 
 This process reads the sources and writes the results; the workers get the messages' bytes in
-tasks of many messages each and need no shared file system, only the mimeutf8 package.  A task
+tasks of many messages each and need no shared file system, only the mimeutf8 package.  With
+--shared-files (always with a local cluster) the workers read the input files and write the
+outputs themselves, and only names and report lines travel.  A task
 whose worker is lost is run again on another (Dask reruns it); results are delivered in input
 order, so nothing is lost or written twice.  Without --scheduler a local cluster is started, a
 worker process per core.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hashlib
 import os
 import secrets
 import signal
@@ -34,24 +37,63 @@ import mimeutf8
 EXIT_USAGE, EXIT_NOINPUT, EXIT_IOERR, EXIT_TEMPFAIL = 64, 66, 74, 75
 
 
-def normalize_batch(options: Dict[str, Any],
-                    batch: Sequence[Tuple[str, bytes]]) -> List[Tuple[str, Optional[bytes], str]]:
-    """The task run on a worker: normalizes (name, message) pairs and returns, per message, its
-    status, its output (None when it is the input, so as not to send it back) and its report
-    line."""
-    # tests only: a delay keeps tasks running long enough to lose a worker in the middle, and
-    # MIMEUTF8_TEST_FAULT=crash:NAME crashes the worker on a message, as it does the command's
+# A result, per message: (status, output, report line, written).  `output` is None when it is
+# the input (so as not to send it back); `written` says the worker wrote the output itself
+# (--shared-files).  A message whose input could not be read or output written is ("error",
+# None, "PATH: reason", exit status): no output and no report line, as in the command.
+Result = Tuple[str, Optional[bytes], str, Any]
+
+
+def test_hooks(name: str) -> None:
+    """Tests only: MIMEUTF8_TEST_FAULT=crash:NAME crashes the worker on a message, as it does the
+    command's."""
+    fault = os.environ.get("MIMEUTF8_TEST_FAULT", "")
+    if fault.startswith("crash:") and fault[6:] in name:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def task_delay() -> None:
+    """Tests only: a delay keeps tasks running long enough to lose a worker in the middle."""
     delay = os.environ.get("MIMEUTF8_TEST_TASK_DELAY_MS")
     if delay:
         time.sleep(int(delay) / 1000)
-    fault = os.environ.get("MIMEUTF8_TEST_FAULT", "")
-    results = []
+
+
+def normalize_batch(options: Dict[str, Any], batch: Sequence[Tuple[str, bytes]]) -> List[Result]:
+    """The task run on a worker: normalizes (name, message) pairs and returns their results."""
+    task_delay()
+    results: List[Result] = []
     for name, data in batch:
-        if fault.startswith("crash:") and fault[6:] in name:
-            os.kill(os.getpid(), signal.SIGSEGV)
+        test_hooks(name)
         result = mimeutf8.normalize(data, name=name, **options)
         results.append((result.status, result.data if result.status == "normalized" else None,
-                        result.report_json))
+                        result.report_json, False))
+    return results
+
+
+def normalize_files(options: Dict[str, Any],
+                    batch: Sequence[Tuple[str, str, Tuple[str, Optional[str], bool]]]
+                    ) -> List[Result]:
+    """The task run on a worker when the cluster shares the file system (--shared-files):
+    (name, input path, output) triples; the worker reads each input, normalizes it and writes
+    its output as the client would (write_output), so that no message travels through the
+    scheduler."""
+    task_delay()
+    results: List[Result] = []
+    for name, in_path, out in batch:
+        test_hooks(name)
+        try:
+            data, st = read_input(in_path)
+        except OSError as e:
+            results.append(("error", None, "%s: %s" % (in_path, e.strerror), EXIT_NOINPUT))
+            continue
+        result = mimeutf8.normalize(data, name=name, **options)
+        try:
+            write_output(out, st, result.data if result.status == "normalized" else data, name)
+        except OSError as e:
+            results.append(("error", None, "%s: %s" % (in_path, e.strerror), EXIT_IOERR))
+            continue
+        results.append((result.status, None, result.report_json, True))
     return results
 
 
@@ -106,37 +148,45 @@ def is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, sub)) for sub in ("cur", "new"))
 
 
-def mbox_messages(path: str) -> Iterator[Tuple[bytes, bytes, bytes]]:
-    """(From_ line, message, separator) of each message of an mbox, as plugin/mbox.c reads it:
-    a message starts at a line "From " at the top or after a blank line; ">From " quoting is
-    undone the mboxrd way; the blank line before the next From_ line is the separator.  Raises
-    ValueError when the file does not start with a From_ line (and is not empty)."""
-    with open(path, "rb") as f:
-        lines = iter(f)
-        first = next(lines, None)
-        if first is None:
-            return
-        if not first.startswith(b"From "):
+def mbox_messages(path: str,
+                  max_content_length: int = 50 * 1024 * 1024) -> Iterator[Tuple[bytes, bytes, bytes]]:
+    """(From_ line, message, separator) of each message of an mbox, read by the command's own
+    reader (plugin/mbox.c, compiled into mimeutf8._mimeutf8), so that the messages are exactly
+    those of `mimeutf8 --mbox`: a From_ line known by its syntax, Content-Length honoured where
+    it is right (one over `max_content_length` is not trusted), ">From " quoting undone the
+    mboxrd way.  Raises ValueError when the file does not start with a From_ line (and is not
+    empty), OSError when it cannot be read."""
+    from ._mimeutf8 import ffi, lib
+
+    stream = lib.fopen(os.fsencode(path), b"rb")
+    if stream == ffi.NULL:
+        e = ffi.errno
+        raise OSError(e, os.strerror(e), path)
+    reader = lib.mbox_reader_new(stream, max_content_length)
+    from_line = ffi.new("GByteArray **")
+    message = ffi.new("GByteArray **")
+    separator = ffi.new("const char **")
+    error = ffi.new("gboolean *")
+    n = 0
+    try:
+        while lib.mbox_reader_next(reader, from_line, message, separator, error):
+            yield (take(ffi, lib, from_line[0]), take(ffi, lib, message[0]),
+                   ffi.string(separator[0]))
+            n += 1
+        if error[0]:
+            if lib.ferror(stream):
+                raise OSError(errno.EIO, os.strerror(errno.EIO), path)
             raise ValueError("not an mbox (no From_ line at the top)")
-        from_line, message, blank = first, [], None
-        for line in lines:
-            if blank is not None and line.startswith(b"From "):
-                yield from_line, b"".join(message), blank
-                from_line, message, blank = line, [], None
-                continue
-            if blank is not None:
-                message.append(unquote(blank))
-            if line in (b"\n", b"\r\n"):
-                blank = line
-            else:
-                blank = None
-                message.append(unquote(line))
-        yield from_line, b"".join(message), blank or b""
+    finally:
+        lib.mbox_reader_free(reader)
+        lib.fclose(stream)
 
 
-def unquote(line: bytes) -> bytes:
-    stripped = line.lstrip(b">")
-    return line[1:] if len(stripped) < len(line) and stripped.startswith(b"From ") else line
+def take(ffi: Any, lib: Any, array: Any) -> bytes:
+    """The bytes of a GByteArray the reader gave (transfer full), which it then frees."""
+    data = bytes(ffi.buffer(array.data, array.len)) if array.len else b""
+    lib.g_byte_array_unref(array)
+    return data
 
 
 def quote(message: bytes) -> bytes:
@@ -164,10 +214,12 @@ class MboxWriter:
         os.rename(self.temp, self.path)
 
 
-def temp_name(path: str, directory: Optional[str] = None) -> str:
-    """A temporary name beside `path` (or in `directory`), as the CLI's .NAME.mimeutf8-XXXXXX."""
+def temp_name(path: str, directory: Optional[str] = None, tag: Optional[str] = None) -> str:
+    """A temporary name beside `path` (or in `directory`), as the CLI's .NAME.mimeutf8-XXXXXX
+    (XXXXXX at random unless `tag` is given)."""
     return os.path.join(directory or os.path.dirname(path) or ".",
-                        ".%s.mimeutf8-%s" % (os.path.basename(path), secrets.token_hex(3)))
+                        ".%s.mimeutf8-%s" % (os.path.basename(path),
+                                             tag or secrets.token_hex(3)))
 
 
 class Sources:
@@ -175,9 +227,11 @@ class Sources:
     directories and maildirs are listed at once, before any message is read (entries skipped
     then have their report lines first, as in the command); mbox files are read as they go."""
 
-    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool, report: Any):
+    def __init__(self, out_dir: str, sources: Sequence[str], as_mbox: bool, report: Any,
+                 max_content_length: int = 50 * 1024 * 1024):
         self.out_dir = out_dir
         self.as_mbox = as_mbox
+        self.max_content_length = max_content_length
         self.report = report
         self.first_error = 0
         self.mboxes: List[MboxWriter] = []
@@ -283,7 +337,7 @@ class Sources:
         writer = None
         n = 0
         try:
-            messages = mbox_messages(source)
+            messages = mbox_messages(source, self.max_content_length)
             first = next(messages, None)  # an error here leaves no output, as the CLI's
             writer = MboxWriter(os.path.join(self.out_dir, os.path.basename(source)))
             self.mboxes.append(writer)
@@ -334,14 +388,25 @@ def keep_access(fd: int, st: os.stat_result) -> None:
     os.fchmod(fd, mode)
 
 
-def read_items(sources: Sources, batch_messages: int,
-               batch_bytes: int) -> Iterator[List[Tuple[Item, bytes]]]:
+def read_items(sources: Sources, batch_messages: int, batch_bytes: int,
+               shared_files: bool = False) -> Iterator[List[Tuple[Item, Optional[bytes]]]]:
     """Batches of (item, message bytes), read lazily; an unreadable file is reported and
-    skipped, as the CLI does (no output, no report line, exit 66)."""
-    batch: List[Tuple[Item, bytes]] = []
+    skipped, as the CLI does (no output, no report line, exit 66).  With `shared_files` a file
+    is not read here (its bytes are None: the worker reads it), and a batch holds files only or
+    mbox messages only."""
+    batch: List[Tuple[Item, Optional[bytes]]] = []
     size = 0
     for item in sources:
         data = item.data
+        if shared_files and batch and (data is None) != (batch[-1][1] is None):
+            yield batch
+            batch, size = [], 0
+        if shared_files and data is None:
+            batch.append((item, None))
+            if len(batch) >= batch_messages:
+                yield batch
+                batch, size = [], 0
+            continue
         if data is None:
             try:
                 data, item.st = read_input(item.in_path)  # type: ignore[arg-type]
@@ -358,8 +423,19 @@ def read_items(sources: Sources, batch_messages: int,
         yield batch
 
 
-def results_of(client: Any, options: Dict[str, Any], batch: List[Tuple[Item, bytes]],
-               future: Any) -> List[Tuple[str, Optional[bytes], str]]:
+def submit(client: Any, options: Dict[str, Any], batch: List[Tuple[Item, Optional[bytes]]],
+           key: Optional[str] = None) -> Any:
+    """The task for a batch: files the worker reads and writes itself (bytes None), or bytes."""
+    if batch[0][1] is None:
+        return client.submit(normalize_files, options,
+                             [(item.name, item.in_path, item.out) for item, _ in batch],
+                             pure=False, key=key)
+    return client.submit(normalize_batch, options, [(item.name, data) for item, data in batch],
+                         pure=False, key=key)
+
+
+def results_of(client: Any, options: Dict[str, Any], batch: List[Tuple[Item, Optional[bytes]]],
+               future: Any) -> List[Result]:
     """The results of a batch.  Dask gives up on a task whose workers died under it
     (distributed.scheduler.allowed-failures times); such a batch is run again a message per
     task, one task at a time, so that a death can only be the running message's.  A message
@@ -371,47 +447,78 @@ def results_of(client: Any, options: Dict[str, Any], batch: List[Tuple[Item, byt
         return future.result()
     except KilledWorker:
         pass
-    results: List[Tuple[str, Optional[bytes], str]] = []
+    results: List[Result] = []
     for item, data in batch:
         for attempt in range(2):
-            retry = client.submit(normalize_batch, options, [(item.name, data)], pure=False)
+            retry = submit(client, options, [(item, data)])
             try:
                 results += retry.result()
                 break
             except KilledWorker:
                 continue
         else:
+            # written through unchanged by deliver (which reads a shared file first)
+            size = len(data) if data is not None else input_size(item.in_path)
             results.append(("passthrough", None,
-                            mimeutf8._passthrough_json("worker died", len(data), item.name)))
+                            mimeutf8._passthrough_json("worker died", size, item.name), False))
     return results
 
 
-def deliver(batch: List[Tuple[Item, bytes]], results: List[Tuple[str, Optional[bytes], str]],
+def input_size(path: Optional[str]) -> int:
+    try:
+        return os.lstat(path).st_size  # type: ignore[arg-type]
+    except OSError:
+        return 0
+
+
+def write_output(out: Tuple[str, Optional[str], bool], st: os.stat_result, data: bytes,
+                 name: Optional[str] = None) -> None:
+    """Writes a file's output as the command's workers do: through a temporary file (in
+    `tmp_dir`, or beside it), renamed over `out_path`, with the input's access (keep_access) and,
+    for maildirs, its times.  A worker gives the message's `name`: its temporary file is then
+    named after it, not at random, so that a task run again after its worker died in the middle
+    of a write takes over the file left behind (never through a link) and renames it, rather
+    than leaving it in OUTDIR."""
+    out_path, tmp_dir, keep_mtime = out
+    if name is None:
+        temp = temp_name(out_path, tmp_dir)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    else:
+        temp = temp_name(out_path, tmp_dir, hashlib.sha1(os.fsencode(name)).hexdigest()[:6])
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with open(fd, "wb", closefd=True) as f:
+            f.write(data)
+            f.flush()  # before the times are set, not after
+            keep_access(f.fileno(), st)
+            if keep_mtime:
+                os.utime(f.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.rename(temp, out_path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def deliver(batch: List[Tuple[Item, Optional[bytes]]], results: List[Result],
             report: Any, sources: Sources) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    for (item, data), (status, output, report_json) in zip(batch, results):
-        out = data if output is None else output
+    for (item, data), (status, output, report_json, written) in zip(batch, results):
+        if status == "error":
+            sources.error(report_json, written)
+            continue  # no output and no report line
         counts[status] = counts.get(status, 0) + 1
         if item.mbox is not None:
-            item.mbox.append(item, out)
-        else:
-            out_path, tmp_dir, keep_mtime = item.out
-            temp = temp_name(out_path, tmp_dir)
+            item.mbox.append(item, data if output is None else output)  # type: ignore[arg-type]
+        elif not written:
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                try:
-                    with open(fd, "wb", closefd=True) as f:
-                        f.write(out)
-                        f.flush()  # before the times are set, not after
-                        st = item.st
-                        keep_access(f.fileno(), st)  # type: ignore[arg-type]
-                        if keep_mtime:
-                            os.utime(f.fileno(), ns=(st.st_atime_ns,  # type: ignore[union-attr]
-                                                     st.st_mtime_ns))  # type: ignore[union-attr]
-                    os.rename(temp, out_path)
-                except BaseException:
-                    os.unlink(temp)
-                    raise
+                if data is None:  # a shared file whose worker died: written through here
+                    try:
+                        data, item.st = read_input(item.in_path)  # type: ignore[arg-type]
+                    except OSError as e:
+                        sources.error("%s: %s" % (item.in_path, e.strerror), EXIT_NOINPUT)
+                        continue
+                write_output(item.out, item.st,  # type: ignore[arg-type]
+                             data if output is None else output)
             except OSError as e:
                 sources.error("%s: %s" % (item.in_path, e.strerror), EXIT_IOERR)
                 continue  # no output and no report line
@@ -423,10 +530,11 @@ def deliver(batch: List[Tuple[Item, bytes]], results: List[Tuple[str, Optional[b
 def run(client: Any, out_dir: str, sources_args: Sequence[str], report_path: Optional[str],
         options: Dict[str, Any], as_mbox: bool = False, batch_messages: int = 100,
         batch_bytes: int = 4 << 20, window: Optional[int] = None,
-        quiet: bool = True) -> int:
+        quiet: bool = True, shared_files: bool = False) -> int:
     """Normalizes every message of `sources_args` on the cluster `client` is connected to,
     writing into `out_dir` and the report to `report_path`; returns the exit status mimeutf8
-    would (0, 64, 66 or 74)."""
+    would (0, 64, 66 or 74).  With `shared_files` the workers read the input files and write
+    their outputs themselves (they must see the same file system at the same paths)."""
     from distributed import wait
 
     # The messages travel inside their tasks, not scattered to a worker ahead of time, so that
@@ -439,7 +547,9 @@ def run(client: Any, out_dir: str, sources_args: Sequence[str], report_path: Opt
     except OSError as e:
         print("mimeutf8: %s: %s" % (e.filename, e.strerror), file=sys.stderr)
         return EXIT_IOERR
-    sources = Sources(out_dir, sources_args, as_mbox, report)
+    # a Content-Length past the message size limit is not trusted, as in the command
+    sources = Sources(out_dir, sources_args, as_mbox, report,
+                      options.get("max_message_size") or 50 * 1024 * 1024)
     if sources.collide:
         print("mimeutf8: nothing was written; give such inputs separate runs (or separate "
               "OUTDIRs)", file=sys.stderr)
@@ -453,16 +563,14 @@ def run(client: Any, out_dir: str, sources_args: Sequence[str], report_path: Opt
         return EXIT_IOERR
     if window is None:
         window = 2 * max(1, len(client.scheduler_info().get("workers", {}))) + 2
-    pending: List[Tuple[List[Tuple[Item, bytes]], Any]] = []
-    batches = read_items(sources, batch_messages, batch_bytes)
+    pending: List[Tuple[List[Tuple[Item, Optional[bytes]]], Any]] = []
+    batches = read_items(sources, batch_messages, batch_bytes, shared_files)
     done = 0
     totals: Dict[str, int] = {}
     try:
         for batch in batches:
-            future = client.submit(normalize_batch, options,
-                                   [(item.name, data) for item, data in batch], pure=False,
-                                   key="mimeutf8-%d-%s" % (done + len(pending),
-                                                           secrets.token_hex(4)))
+            future = submit(client, options, batch,
+                            key="mimeutf8-%d-%s" % (done + len(pending), secrets.token_hex(4)))
             pending.append((batch, future))
             while len(pending) >= window:
                 wait([pending[0][1]])
@@ -509,6 +617,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--mbox", action="store_true", help="SOURCE files are mbox files")
     p.add_argument("--batch", type=int, default=100, metavar="N",
                    help="messages per task (default 100)")
+    p.add_argument("--shared-files", action="store_true",
+                   help="the workers read the input files and write the outputs themselves: "
+                        "they see this machine's file system at the same paths (always so "
+                        "without --scheduler)")
     p.add_argument("--policy", default="lenient", choices=("lenient", "declared", "strict"))
     p.add_argument("--fallback-charset", default="windows-1252", metavar="CHARSET")
     p.add_argument("--headers", default="encoded", choices=("encoded", "utf8", "keep"))
@@ -550,12 +662,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return EXIT_TEMPFAIL
         with client:
             return run(client, args.output_dir, args.sources, args.report, options, args.mbox,
-                       args.batch, quiet=args.quiet)
+                       args.batch, quiet=args.quiet, shared_files=args.shared_files)
     with LocalCluster(n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1,
                       processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
+        # a local cluster's workers are on this machine: they read and write the files
         return run(client, args.output_dir, args.sources, args.report, options, args.mbox,
-                   args.batch, quiet=args.quiet)
+                   args.batch, quiet=args.quiet, shared_files=True)
 
 
 if __name__ == "__main__":
