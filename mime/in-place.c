@@ -44,13 +44,18 @@ raw_value_len (const char *raw)
 }
 
 void
-_mimeutf8_rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path)
+_mimeutf8_rewrite_header_in_place (Walk *walk, GMimeObject *object, GMimeHeader *header,
+				   const char *path)
 {
 	const char *raw = g_mime_header_get_raw_value (header);
 	size_t n_headers = mimeutf8_report_get_n_headers (walk->report);
-	GString *value = _mimeutf8_header_text (walk, path, g_mime_header_get_name (header), raw,
-						raw_value_len (raw), "\n");
+	GString *value;
 
+	if (_mimeutf8_header_kept_as_is (object, g_mime_header_get_name (header), raw,
+					 raw_value_len (raw)))
+		return;
+	value = _mimeutf8_header_text (walk, path, g_mime_header_get_name (header), raw,
+				       raw_value_len (raw), "\n");
 	if (value == NULL)
 		return;
 	/* not rewritten after all: its record goes */

@@ -32,7 +32,7 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		GString *value;
 
 		if (walk->raw == NULL) {
-			_mimeutf8_rewrite_header_in_place (walk, header, path);
+			_mimeutf8_rewrite_header_in_place (walk, object, header, path);
 			continue;
 		}
 		if (offset < 0 ||
@@ -45,7 +45,10 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 					       g_mime_header_get_raw_value (header)))
 			continue;
 		if (!_mimeutf8_header_block_is_clean (walk, object, outer, (size_t) offset + 1,
-						      (size_t) offset))
+						      (size_t) offset) ||
+		    _mimeutf8_header_kept_as_is (object, name,
+						 (const char *) walk->raw + value_start,
+						 value_end - value_start))
 			continue;
 		value = _mimeutf8_header_text (
 			walk, path, name, (const char *) walk->raw + value_start,

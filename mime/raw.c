@@ -410,6 +410,18 @@ _mimeutf8_raw_value_is_rfc2045 (const char *v, size_t len)
 	}
 }
 
+/* `word` (lower case) in [p, p + len), in any case: MIME types are case-insensitive. */
+static gboolean
+contains_ascii_nocase (const guint8 *p, size_t len, const char *word)
+{
+	size_t n = strlen (word), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (g_ascii_strncasecmp ((const char *) p + i, word, n) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 /* FALSE when the message's own header block has a line that other readers end the block on (a
  * line that is neither a field nor a fold, a bare CR, a NUL) and the message is a multipart:
  * GMime reads past that line and finds the parts, while those readers take the rest for the
@@ -443,8 +455,7 @@ _mimeutf8_raw_top_block_is_clean (const guint8 *raw, size_t len)
 			else if (j - i == 12 &&
 				 g_ascii_strncasecmp ((const char *) raw + i, "Content-Type", 12) ==
 					 0 &&
-				 g_strstr_len ((const char *) raw + j, (gssize) (end - j),
-					       "ultipart") != NULL)
+				 contains_ascii_nocase (raw + j, end - j, "multipart"))
 				multipart = TRUE;
 		}
 		i = end + 1;

@@ -272,6 +272,18 @@ splice_header (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_
 	return TRUE;
 }
 
+/* A text part's Content-Type value not in RFC 2045 form stays byte for byte, its parameters too:
+ * the part is not relabelled (apply_splice), and a rewrite of its parameters could make the value
+ * readable to the next run, which would then convert the part (not idempotent).  Other parts'
+ * parameters (an attachment's 8-bit name) are rewritten as usual. */
+gboolean
+_mimeutf8_header_kept_as_is (GMimeObject *object, const char *name, const char *value, size_t len)
+{
+	return g_ascii_strcasecmp (name, "Content-Type") == 0 && GMIME_IS_PART (object) &&
+	       g_mime_content_type_is_type (g_mime_object_get_content_type (object), "text", "*") &&
+	       !_mimeutf8_raw_value_is_rfc2045 (value, len);
+}
+
 /* The normal form of one header's value, or NULL when it needs none; the report gets a record. */
 GString *
 _mimeutf8_header_text (Walk *walk, const char *path, const char *name, const char *value,

@@ -658,6 +658,54 @@ jis_extension (MimeUtf8Translator *translator, const guint8 **scanned, gboolean 
 	return TRUE;
 }
 
+/* Where the invalid sequence glibc stepped over ends at `p` starts, or NULL when it did not step
+ * over one.  glibc's CP949 (and converters like it) answer an unassigned two-byte code (A2 E8) with
+ * EILSEQ *after* it, having written nothing for it; replacing at `p` and skipping a byte more
+ * would take the first byte of the next character with it and misread all that follows ("A2 E8
+ * B0 A1 B0 A1" read as U+FFFD, U+201C, U+FFFD instead of U+FFFD and two HANGUL GA).  Converting
+ * [start, p) again, alone, tells: it fails only if the invalid code is inside.  Only after an
+ * error, and over what this call converted: cheap.  On a descriptor of its own, so that the
+ * translator's keeps its state (BIG5-HKSCS holds a character that may combine with the next). */
+static const guint8 *
+iconv_stepped_over (const char *iconv_name, const guint8 *start, const guint8 *p)
+{
+	guint8 scratch[64];
+	const guint8 *bad = p - 1;
+	iconv_t cd;
+	size_t k;
+
+	if (p == start || (cd = cd_take (iconv_name)) == (iconv_t) -1)
+		return NULL;
+	for (k = 0; k <= HOLD_MAX && k < (size_t) (p - start); k++) {
+		const guint8 *at = start;
+		int err = 0;
+
+		/* [start, p - k) converts whole, or up to a cut character, once the invalid code is
+		 * cut off */
+		iconv (cd, NULL, NULL, NULL, NULL);
+		while (at < p - k) {
+			char *inp = (char *) at, *outp = (char *) scratch;
+			size_t inleft = (size_t) (p - k - at), outleft = sizeof scratch;
+			size_t r = iconv (cd, &inp, &inleft, &outp, &outleft);
+
+			err = r == (size_t) -1 ? errno : 0;
+			at = (const guint8 *) inp;
+			if (err != E2BIG)
+				break;
+		}
+		if (k == 0 && err != EILSEQ) {
+			bad = NULL; /* [start, p) is fine: the error is at p */
+			break;
+		}
+		if (k > 0 && err != EILSEQ) {
+			bad = err == EINVAL ? at : p - k; /* EINVAL: cut inside it, at its start */
+			break;
+		}
+	}
+	cd_give (iconv_name, cd);
+	return bad;
+}
+
 /* Converts [in, in + len), from stream offset `offset`, replacing invalid sequences.  Returns the
  * bytes consumed: all, or all but an incomplete sequence of at most HOLD_MAX bytes at the end. */
 static size_t
@@ -692,6 +740,21 @@ iconv_run (MimeUtf8Translator *translator, const guint8 *in, size_t len, uint64_
 			if ((size_t) (end - p) <= HOLD_MAX)
 				return (size_t) (p - in);
 			/* No real character is that long: the bytes are invalid. */
+		}
+		if (err == EILSEQ && unit == 1 &&
+		    (translator->charset->flags & _MIMEUTF8_CS_STATEFUL_7BIT) == 0) {
+			/* (ISO-2022, whose state is in the text, is not converted again from
+			 * the initial state; UTF-16 skips whole units anyway) */
+			const guint8 *bad =
+				iconv_stepped_over (translator->charset->iconv_name, start, p);
+
+			if (bad != NULL) {
+				/* the output of [start, bad) is in `out` already: glibc wrote
+				 * nothing for the code it stepped over */
+				append_replacement (translator, out,
+						    offset + (uint64_t) (bad - in));
+				continue;
+			}
 		}
 		if (err == EILSEQ && jis_extension (translator, &scanned, &kanji, p, end,
 						    offset + (uint64_t) (p - in), out)) {

@@ -111,7 +111,8 @@ gboolean _mimeutf8_plan_text_part (Walk *walk, GMimePart *part, MimeUtf8PartRepo
 
 /* ---- in-place.c: rewriting a parsed message in place ------------------------------------------- */
 
-void _mimeutf8_rewrite_header_in_place (Walk *walk, GMimeHeader *header, const char *path);
+void _mimeutf8_rewrite_header_in_place (Walk *walk, GMimeObject *object, GMimeHeader *header,
+					const char *path);
 void _mimeutf8_apply_in_place (Walk *walk, GMimePart *part, TextPlan *plan,
 			       MimeUtf8PartReport *record);
 
@@ -126,6 +127,8 @@ GString *_mimeutf8_rewrite_content_type (Walk *walk, const char *path, const cha
 const char *_mimeutf8_newline_before (const Walk *walk, size_t at);
 gboolean _mimeutf8_header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObject *outer,
 					  size_t body_start, size_t upto);
+gboolean _mimeutf8_header_kept_as_is (GMimeObject *object, const char *name, const char *value,
+				      size_t len);
 GString *_mimeutf8_header_text (Walk *walk, const char *path, const char *name, const char *value,
 				size_t len, const char *newline);
 gboolean _mimeutf8_source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out,

@@ -370,6 +370,8 @@ test_raw__top_block_is_clean (void **state)
 		{ "Content-Type: multipart/mixed; boundary=b\nX: a\rb\n\n", FALSE }, /* a bare CR */
 		{ "Content-Type: multipart/mixed; boundary=b\r\nX: a\r\n\r\n", TRUE },
 		{ "Content-Type: multipart/mixed; boundary=b\nX : a\n\n", FALSE },
+		/* MIME types are case-insensitive */
+		{ "garbage\nContent-Type: MULTIPART/MIXED; boundary=b\n\n", FALSE },
 		/* not a multipart: its block is checked where it is rewritten */
 		{ "garbage\nContent-Type: text/plain\n\n", TRUE },
 		/* after the blank line, the body */

@@ -509,6 +509,10 @@ static const DecodeCase decode_cases[] = {
 	/* EUC-KR is CP949: UHC. */
 	DC ("euc-kr", "\x81\x41", "\xEA\xB0\x82", 0, -1),
 	DC ("euc-kr", "\xB0\xA1\xFF\xB0\xA1", "\xEA\xB0\x80" R "\xEA\xB0\x80", 1, 2),
+	/* an unassigned code (A2 E8), which glibc's CP949 steps over before it says EILSEQ: one
+	 * U+FFFD, and the characters after it whole (not U+FFFD U+201C U+FFFD) */
+	DC ("euc-kr", "\xA2\xE8\xB0\xA1\xB0\xA1", R "\xEA\xB0\x80\xEA\xB0\x80", 1, 0),
+	DC ("euc-kr", "\xB0\xA1\xA2\xE8\xBF\n", "\xEA\xB0\x80" R R "\n", 2, 2),
 	/* GB18030: two and four bytes. */
 	DC ("gb18030", "\xC4\xE3\xFF\xC4\xE3", "\xE4\xBD\xA0" R "\xE4\xBD\xA0", 1, 2),
 	DC ("gb18030", "\x90\x30\x81\x30", "\xF0\x90\x80\x80", 0, -1),
