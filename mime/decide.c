@@ -18,17 +18,6 @@
 /* Browsers look for <meta charset> only in the first 1024 bytes (HTML prescan). */
 #define META_PRESCAN 1024
 
-const _MimeUtf8Charset *
-_mimeutf8_fallback (const MimeUtf8Options *options)
-{
-	const _MimeUtf8Charset *charset = NULL;
-
-	if (options != NULL && options->fallback_charset != NULL)
-		charset = _mimeutf8_charset_lookup (options->fallback_charset,
-						    strlen (options->fallback_charset));
-	return charset != NULL ? charset : _mimeutf8_charset_by_name ("windows-1252");
-}
-
 /* TRUE when the bytes decode in `charset` without a single replacement. */
 static gboolean
 decodes_cleanly (const _MimeUtf8Charset *charset, const guint8 *data, size_t len)

@@ -14,6 +14,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Translator, mimeutf8_translator_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Report, mimeutf8_report_free)
 
+/* ---- library.c: init, version, error domain, options ------------------------------------------ */
+
+/* Checks an options struct: NULL gives the defaults in `storage`. */
+const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
+						MimeUtf8Options *storage, GError **error);
+
 /* ---- charset-table.c: labels -> canonical charset -> how to decode it ------------------------- */
 
 typedef enum {
@@ -57,6 +63,8 @@ gboolean _mimeutf8_charset_iconv_allowed (const char *iconv_name);
 /* Every charset of the table, `*n_out` of them. */
 const _MimeUtf8Charset *_mimeutf8_charset_all (size_t *n_out);
 extern const _MimeUtf8Charset *const _mimeutf8_cs_utf8;
+/* The fallback charset of the options (library.c): windows-1252 unless set. */
+const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- iconv-guard.c ---------------------------------------------------------------------------- */
 
@@ -103,6 +111,15 @@ gboolean _mimeutf8_utf8_mostly (const _MimeUtf8Scan *scan);
  * complete valid sequence; -1 if the bytes are a valid but incomplete prefix of a sequence. */
 int _mimeutf8_utf8_invalid_len (const guint8 *data, size_t len);
 
+/* ---- utf7.c ------------------------------------------------------------------------------------ */
+
+/* The run of base64 characters after the '+' at `p` ends at `*run_end_out`; TRUE when it is
+ * well-formed UTF-7 (whole UTF-16 units, surrogates in pairs, no bits left over, only characters
+ * an encoder writes), its `*n_out` characters then in `chars` (room for the run's length).  An
+ * empty run is well-formed only before '-' ("+-" is '+'). */
+gboolean _mimeutf8_utf7_at (const guint8 *p, const guint8 *end, const guint8 **run_end_out,
+			    gunichar *chars, size_t *n_out);
+
 /* ---- translator.c ----------------------------------------------------------------------------- */
 
 MimeUtf8Translator *_mimeutf8_translator_new_for (const _MimeUtf8Charset *charset);
@@ -139,8 +156,6 @@ void _mimeutf8_decision_convert (const _MimeUtf8Decision *decision, MimeUtf8Tran
  * [*start_out, *end_out). */
 gboolean _mimeutf8_html_meta_charset (const guint8 *data, size_t len, size_t *start_out,
 				      size_t *end_out);
-/* The fallback charset of the options: windows-1252 unless set. */
-const _MimeUtf8Charset *_mimeutf8_fallback (const MimeUtf8Options *options);
 
 /* ---- encode.c: transfer encodings for rewritten bodies ---------------------------------------- */
 
@@ -173,6 +188,47 @@ size_t _mimeutf8_base64_decode_body (const guint8 *data, size_t len, GByteArray 
 				     gboolean *clean_out, const char **why);
 /* Length of the longest line of `data`, not counting its CR LF or LF. */
 size_t _mimeutf8_longest_line (const guint8 *data, size_t len);
+
+/* ---- raw.c: header fields in the input's own bytes ---------------------------------------------- */
+
+/* End of the header field starting at `start`: past its last line's newline, folding included. */
+size_t _mimeutf8_raw_field_end (const guint8 *raw, size_t len, size_t start);
+/* Bounds of the value of field `name` starting at `start` (after the colon, before the final
+ * newline); FALSE when the field there is not `name`. */
+gboolean _mimeutf8_raw_field_value (const guint8 *raw, size_t len, size_t start, const char *name,
+				    size_t *value_start, size_t *value_end);
+/* TRUE when raw value bytes are the value GMime parsed there (carriage returns and surrounding
+ * blanks aside). */
+gboolean _mimeutf8_raw_same_value (const guint8 *raw, size_t len, const char *parsed);
+/* Skips blanks, folding and (comments) from `i` in a structured value. */
+size_t _mimeutf8_raw_skip_cfws (const char *v, size_t i, size_t len);
+/* End of a parameter value (token or quoted-string) starting at `i`. */
+size_t _mimeutf8_raw_param_value_end (const char *v, size_t i, size_t len);
+/* The next parameter (";" name "=" value) from `*pos` on, outside quotes and comments: its name at
+ * [*name_start, *name_end), its value at [*value_start, *value_end); FALSE when there is none. */
+gboolean _mimeutf8_raw_next_param (const char *value, size_t len, size_t *pos, size_t *name_start,
+				   size_t *name_end, size_t *value_start, size_t *value_end);
+/* FALSE when a quoted string or a comment in a structured value never ends. */
+gboolean _mimeutf8_raw_value_is_balanced (const char *v, size_t len);
+/* End of what every reader takes as the charset value starting at `v0`; FALSE when they disagree
+ * on it. */
+gboolean _mimeutf8_raw_charset_value_end (const char *value, size_t len, size_t v0,
+					  size_t *end_out);
+/* Bounds of the plain charset parameter's value (quotes included), if there is one. */
+gboolean _mimeutf8_raw_find_charset_param (const char *value, size_t len, size_t *start_out,
+					   size_t *end_out);
+/* A Content-Type value with its charset parameter set to utf-8 (added when missing, folding with
+ * `newline`) and every other byte kept.  `unused` makes it a header rewriter of the walk. */
+GString *_mimeutf8_raw_content_type_with_utf8 (const char *value, size_t len, const char *newline,
+					       const char *unused);
+/* A character of a header field name (RFC 5322 ftext). */
+gboolean _mimeutf8_raw_is_field_name_char (guint8 c);
+/* FALSE when a charset parameter's end is read differently by different readers. */
+gboolean _mimeutf8_raw_value_charset_is_unambiguous (const char *value, size_t len);
+/* TRUE when a Content-Type value is in RFC 2045 form. */
+gboolean _mimeutf8_raw_value_is_rfc2045 (const char *v, size_t len);
+/* FALSE when a multipart message's own header block has a line other readers end it on. */
+gboolean _mimeutf8_raw_top_block_is_clean (const guint8 *raw, size_t len);
 
 /* ---- headers.c: header text to UTF-8 (RFC 2047, RFC 2231, raw 8-bit) ---------------------- */
 
@@ -262,17 +318,8 @@ MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const
 						   const char *name, const char *rule,
 						   const char *charset);
 
-/* ---- normalize.c ------------------------------------------------------------------------------ */
-
-/* Checks an options struct: NULL gives the defaults in `storage`. */
-const MimeUtf8Options *_mimeutf8_options_check (const MimeUtf8Options *options,
-						MimeUtf8Options *storage, GError **error);
-
 /* ---- the parsed view: normalize.c's walk records into view.c's message ---------------------- */
 
-/* Bounds of a header field's value in `raw` for the field at `start` named `name` (normalize.c). */
-gboolean _mimeutf8_field_value (const guint8 *raw, size_t len, size_t start, const char *name,
-				size_t *value_start, size_t *value_end);
 /* Walks the message in `raw` as mimeutf8_normalize_buffer does, recording into `view` and
  * `report`, and writes nothing.  Returns why the normalizer would pass it through (g_free), or
  * NULL; `*changed_out` says whether it would rewrite anything. */

@@ -7,11 +7,6 @@
 
 #include "mimeutf8-private.h"
 
-/* The macro turns its first argument into the string; clang-format would space out the dashes. */
-/* clang-format off */
-G_DEFINE_QUARK (mimeutf8-error-quark, mimeutf8_error)
-/* clang-format on */
-
 /* The public header promises that no more than this is held back between chunks. */
 #define HOLD_MAX 16
 /* Input is converted this much at a time, so that the room reserved in the caller's array for the
@@ -756,7 +751,8 @@ iconv_run (MimeUtf8Translator *translator, const guint8 *in, size_t len, uint64_
 			if (bad != NULL) {
 				/* the output of [start, bad) is in `out` already: glibc wrote
 				 * nothing for the code it stepped over */
-				append_replacement (translator, out, offset + (uint64_t) (bad - in));
+				append_replacement (translator, out,
+						    offset + (uint64_t) (bad - in));
 				continue;
 			}
 		}
@@ -828,80 +824,6 @@ iconv_flush (MimeUtf8Translator *translator, GByteArray *out)
 
 /* ---- UTF-7 --------------------------------------------------------------------------------- */
 
-/* What a UTF-7 encoder writes in base64: not C0 or C1 controls (but tab, line ends and NUL, which
- * the caller replaces), not private-use characters, not unassigned code points or noncharacters.  Base64 that is not UTF-7
- * (a PGP signature, "C++") decodes to such code points often. */
-static gboolean
-utf7_plausible (gunichar c)
-{
-	if (c < 0x20)
-		return c == 0 || c == '\t' || c == '\n' || c == '\r';
-	return !(c >= 0x7F && c <= 0x9F) && !(c >= 0xE000 && c <= 0xF8FF) &&
-	       g_unichar_type (c) != G_UNICODE_UNASSIGNED;
-}
-
-/* Decodes the base64 run [p, end) after a '+' into `chars` (room for end - p): TRUE when it is
- * well-formed UTF-7 (RFC 2152): whole UTF-16 units, fewer than 6 bits left over and those zero,
- * surrogates in pairs, and only characters an encoder writes. */
-static gboolean
-utf7_run (const guint8 *p, const guint8 *end, gunichar *chars, size_t *n_out)
-{
-	guint32 bits = 0, high = 0;
-	unsigned int nbits = 0;
-	size_t n = 0;
-
-	for (; p < end; p++) {
-		guint32 unit;
-		gunichar c;
-
-		bits = (bits << 6) | (guint32) _mimeutf8_base64_value (*p);
-		nbits += 6;
-		if (nbits < 16)
-			continue;
-		nbits -= 16;
-		unit = (bits >> nbits) & 0xFFFF;
-		bits &= (1u << nbits) - 1;
-		if (unit >= 0xD800 && unit <= 0xDBFF) {
-			if (high != 0)
-				return FALSE;
-			high = unit;
-			continue;
-		}
-		if (unit >= 0xDC00 && unit <= 0xDFFF) {
-			if (high == 0)
-				return FALSE;
-			c = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
-			high = 0;
-		} else {
-			if (high != 0)
-				return FALSE;
-			c = unit;
-		}
-		if (!utf7_plausible (c))
-			return FALSE;
-		chars[n++] = c;
-	}
-	*n_out = n;
-	return n > 0 && high == 0 && nbits < 6 && bits == 0;
-}
-
-/* The run of base64 characters after the '+' at `p`, and whether it is well-formed UTF-7 (an empty
- * run only before '-': "+-" is '+'). */
-static gboolean
-utf7_at (const guint8 *p, const guint8 *end, const guint8 **run_end_out, gunichar *chars,
-	 size_t *n_out)
-{
-	const guint8 *run = p + 1, *run_end = run;
-
-	while (run_end < end && _mimeutf8_base64_value (*run_end) >= 0)
-		run_end++;
-	*run_end_out = run_end;
-	*n_out = 0;
-	if (run_end == run)
-		return run_end < end && *run_end == '-';
-	return utf7_run (run, run_end, chars, n_out);
-}
-
 /* RFC 2152, leniently: a '+' that does not start a well-formed base64 run is the ASCII '+' it
  * looks like, and the bytes after it are read as ASCII too ("1 + 1 = 2", "C++", "a+b." stay as
  * written); "+-" is '+'; a '-' after a run is absorbed.  A UTF-7 encoder writes every '+' as "+-",
@@ -921,7 +843,7 @@ utf7_decode (MimeUtf8Translator *translator, const guint8 *data, size_t len, uin
 		const guint8 *run_end;
 		size_t n;
 
-		foreign = !utf7_at (p, end, &run_end, chars, &n);
+		foreign = !_mimeutf8_utf7_at (p, end, &run_end, chars, &n);
 		p = run_end;
 	}
 	p = data;
@@ -937,7 +859,7 @@ utf7_decode (MimeUtf8Translator *translator, const guint8 *data, size_t len, uin
 			p++;
 			continue;
 		}
-		if (!utf7_at (p, end, &run_end, chars, &n) ||
+		if (!_mimeutf8_utf7_at (p, end, &run_end, chars, &n) ||
 		    (foreign && (run_end == end || *run_end != '-'))) {
 			g_byte_array_append (out, p, 1);
 			p++;

@@ -201,7 +201,7 @@ raw_header (GMimeHeader *header, const guint8 *raw, size_t raw_len, size_t *len_
 	const char *value;
 
 	if (raw != NULL && offset >= 0 &&
-	    _mimeutf8_field_value (raw, raw_len, (size_t) offset, g_mime_header_get_name (header),
+	    _mimeutf8_raw_field_value (raw, raw_len, (size_t) offset, g_mime_header_get_name (header),
 				   &start, &end)) {
 		*len_out = end - start;
 		return g_strndup ((const char *) raw + start, end - start);

@@ -232,9 +232,9 @@ test_encode__qp_is_exact (void **state)
 
 	(void) state;
 	for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
-		assert_int_equal (_mimeutf8_qp_is_exact ((const guint8 *) cases[i].qp,
-							 strlen (cases[i].qp)),
-				  cases[i].exact);
+		assert_int_equal (
+			_mimeutf8_qp_is_exact ((const guint8 *) cases[i].qp, strlen (cases[i].qp)),
+			cases[i].exact);
 }
 
 static void

@@ -1,4 +1,5 @@
-/* test-headers.c: header values to UTF-8 (RFC 2047, RFC 2231, raw 8-bit), checked by exact output,
+/* test-headers.c: header values to UTF-8 through the policy of headers.c (which header gets what,
+ * with rfc2047.c, rfc2231.c and addresses.c behind it), checked by exact output,
  * by an independent decoder of the output, by Python's email.header when it is there, and on
  * hostile input for time. */
 #include <stdarg.h>

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mimeutf8.h"
+#include "options.h"
 #include "workers.h" /* write_full */
 
 /* sysexits.h values, as the command uses them */
@@ -765,20 +766,7 @@ static struct smfiDesc filter = {
 static G_NORETURN void
 usage_error (const char *format, const char *value)
 {
-	fprintf (stderr, "mimeutf8-milter: ");
-	fprintf (stderr, format, value);
-	fprintf (stderr, "\nTry 'mimeutf8-milter --help' for more information.\n");
-	exit (EXIT_USAGE);
-}
-
-static guint64
-number_arg (const char *option, const char *value, guint64 max)
-{
-	guint64 n;
-
-	if (!g_ascii_string_to_unsigned (value, 10, 1, max, &n, NULL))
-		usage_error ("bad value for %s", option);
-	return n;
+	options_usage_error ("mimeutf8-milter", format, value);
 }
 
 /* The index of `value` in the NULL-terminated `names`, or a usage error. */
@@ -796,23 +784,9 @@ choice_arg (const char *option, const char *value, const char *const *names)
 static void
 parse_options (int argc, char **argv)
 {
-	static const char *const policies[] = { "lenient", "declared", "strict", NULL };
-	static const char *const header_modes[] = { "encoded", "utf8", "keep", NULL };
 	static const char *const on_error[] = { "accept", "tempfail", NULL };
 	enum {
 		OPT_REPORT = 256,
-		OPT_POLICY,
-		OPT_FALLBACK,
-		OPT_7BIT,
-		OPT_SIGNED,
-		OPT_HEADERS,
-		OPT_MAX_SIZE,
-		OPT_MAX_DEPTH,
-		OPT_MAX_PARTS,
-		OPT_MAX_HEADER,
-		OPT_MAX_PARAMS,
-		OPT_MAX_WORDS,
-		OPT_TIMEOUT,
 		OPT_PID_FILE,
 		OPT_ON_ERROR,
 		OPT_TRACE,
@@ -824,23 +798,11 @@ parse_options (int argc, char **argv)
 		{ "on-error", required_argument, NULL, OPT_ON_ERROR },
 		{ "trace-header", no_argument, NULL, OPT_TRACE },
 		{ "report", required_argument, NULL, OPT_REPORT },
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "fallback-charset", required_argument, NULL, OPT_FALLBACK },
-		{ "headers", required_argument, NULL, OPT_HEADERS },
-		{ "7bit", no_argument, NULL, OPT_7BIT },
-		{ "convert-signed", no_argument, NULL, OPT_SIGNED },
-		{ "max-message-size", required_argument, NULL, OPT_MAX_SIZE },
-		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-		{ "max-parts", required_argument, NULL, OPT_MAX_PARTS },
-		{ "max-header-block", required_argument, NULL, OPT_MAX_HEADER },
-		{ "max-params", required_argument, NULL, OPT_MAX_PARAMS },
-		{ "max-encoded-words", required_argument, NULL, OPT_MAX_WORDS },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		ENGINE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	MimeUtf8Options *o = &config.options;
 	const char *report_path = NULL;
 	int c;
 
@@ -864,48 +826,6 @@ parse_options (int argc, char **argv)
 		case OPT_REPORT:
 			report_path = optarg;
 			break;
-		case OPT_POLICY:
-			o->policy = (MimeUtf8Policy) choice_arg ("--policy", optarg, policies);
-			break;
-		case OPT_HEADERS:
-			o->headers =
-				(MimeUtf8HeaderMode) choice_arg ("--headers", optarg, header_modes);
-			break;
-		case OPT_FALLBACK:
-			if (mimeutf8_charset_canonical (optarg) == NULL)
-				usage_error ("unknown charset '%s'", optarg);
-			o->fallback_charset = optarg;
-			break;
-		case OPT_7BIT:
-			o->force_7bit = TRUE;
-			break;
-		case OPT_SIGNED:
-			o->convert_signed = TRUE;
-			break;
-		case OPT_MAX_SIZE:
-			o->max_message_size = number_arg ("--max-message-size", optarg, G_MAXUINT);
-			break;
-		case OPT_MAX_DEPTH:
-			o->max_depth = (unsigned int) number_arg ("--max-depth", optarg, 1000);
-			break;
-		case OPT_MAX_PARTS:
-			o->max_parts = (unsigned int) number_arg ("--max-parts", optarg, G_MAXINT);
-			break;
-		case OPT_MAX_HEADER:
-			o->max_header_block = number_arg ("--max-header-block", optarg, G_MAXUINT);
-			break;
-		case OPT_MAX_PARAMS:
-			o->max_params =
-				(unsigned int) number_arg ("--max-params", optarg, G_MAXINT);
-			break;
-		case OPT_MAX_WORDS:
-			o->max_encoded_words =
-				(unsigned int) number_arg ("--max-encoded-words", optarg, G_MAXINT);
-			break;
-		case OPT_TIMEOUT:
-			o->timeout_ms =
-				(unsigned int) number_arg ("--timeout", optarg, 24 * 3600) * 1000;
-			break;
 		case 'h':
 			fputs (help_text, stdout);
 			exit (EXIT_DONE);
@@ -913,6 +833,8 @@ parse_options (int argc, char **argv)
 			printf ("mimeutf8-milter %s\n", mimeutf8_version ());
 			exit (EXIT_DONE);
 		default:
+			if (options_apply ("mimeutf8-milter", c, optarg, &config.options, NULL))
+				break;
 			fprintf (stderr, "Try 'mimeutf8-milter --help' for more information.\n");
 			exit (EXIT_USAGE);
 		}

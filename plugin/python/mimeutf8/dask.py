@@ -121,7 +121,7 @@ class Item:
 def list_dir(path: str, follow: bool = True) -> Tuple[List[str], List[Tuple[str, str]]]:
     """The regular files of `path` not starting with a dot, in byte order of the path, and the
     entries skipped with the reason (symbolic links are not followed, other file types are not
-    read), as plugin/mimeutf8.c's list_dir.  With `follow` False, `path` itself may not be a
+    read), as plugin/batch.c's list_dir.  With `follow` False, `path` itself may not be a
     link either (OSError ENOTDIR)."""
     if not follow and os.path.islink(path):
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
