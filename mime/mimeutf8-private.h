@@ -2,6 +2,8 @@
 #ifndef MIMEUTF8_PRIVATE_H
 #define MIMEUTF8_PRIVATE_H
 
+#include <iconv.h>
+
 #include "mimeutf8.h"
 
 G_BEGIN_DECLS
@@ -317,6 +319,41 @@ void _mimeutf8_report_undo (MimeUtf8Report *report, size_t first_part, size_t fi
 MimeUtf8HeaderReport *_mimeutf8_report_add_header (MimeUtf8Report *report, const char *path,
 						   const char *name, const char *rule,
 						   const char *charset);
+
+/* ---- byte-tables.c: iconv descriptors and single-byte tables, for translator.c -------------- */
+
+/* Bytes a UTF-8 sequence with this lead byte needs (a guess for bytes that cannot lead). */
+static inline size_t
+_mimeutf8_utf8_need (guint8 lead)
+{
+	return lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+/* What one byte of a single-byte charset becomes.  utf8 is padded so that every entry can be
+ * stored with one 4-byte copy. */
+typedef struct {
+	guint8 utf8[4];
+	guint8 len;
+	guint8 replaced; /* counts as a replacement: NUL, or a byte the charset leaves undefined */
+} _MimeUtf8ByteEntry;
+
+typedef struct {
+	_MimeUtf8ByteEntry entry[256];
+	gboolean ascii; /* bytes 0x01-0x7F are themselves: the word-at-a-time copy applies */
+} _MimeUtf8ByteTable;
+
+/* A descriptor from `iconv_name` to UTF-8 in its initial state, or (iconv_t) -1; given back
+ * with _mimeutf8_cd_give, to the calling thread's cache. */
+iconv_t _mimeutf8_cd_take (const char *iconv_name);
+void _mimeutf8_cd_give (const char *iconv_name, iconv_t cd);
+/* The shared table of a single-byte charset of the table (built once, never freed), or NULL;
+ * `*unavailable_out` says iconv cannot convert it here. */
+const _MimeUtf8ByteTable *_mimeutf8_table_shared (const _MimeUtf8Charset *charset,
+						  gboolean *unavailable_out);
+/* A table of one's own (g_free), or NULL. */
+_MimeUtf8ByteTable *_mimeutf8_table_build_for (const _MimeUtf8Charset *charset);
+/* ASCII as itself, every other byte U+FFFD. */
+const _MimeUtf8ByteTable *_mimeutf8_table_ascii_only (void);
 
 /* ---- the parsed view: normalize.c's walk records into view.c's message ---------------------- */
 

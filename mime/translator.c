@@ -12,9 +12,6 @@
 /* Input is converted this much at a time, so that the room reserved in the caller's array for the
  * worst case (3 bytes out for 1 in) stays a small overshoot, whatever the chunk size. */
 #define WINDOW (16 * 1024)
-/* iconv descriptors each thread keeps for reuse: iconv_open costs far more than converting a
- * typical part, and a message rarely uses more than two or three charsets. */
-#define CD_CACHE_SIZE 8
 /* A label quoted in an error message is cut here: labels come from mail. */
 #define LABEL_QUOTE_MAX 64
 
@@ -22,19 +19,6 @@
 #define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
 
 static const guint8 replacement_char[3] = { 0xEF, 0xBF, 0xBD };
-
-/* What one byte of a single-byte charset becomes.  utf8 is padded so that every entry can be
- * stored with one 4-byte copy. */
-typedef struct {
-	guint8 utf8[4];
-	guint8 len;
-	guint8 replaced; /* counts as a replacement: NUL, or a byte the charset leaves undefined */
-} ByteEntry;
-
-typedef struct {
-	ByteEntry entry[256];
-	gboolean ascii; /* bytes 0x01-0x7F are themselves: the word-at-a-time copy applies */
-} ByteTable;
 
 typedef enum {
 	MODE_UTF8,
@@ -46,8 +30,8 @@ typedef enum {
 struct _MimeUtf8Translator {
 	const _MimeUtf8Charset *charset;
 	Mode mode;
-	const ByteTable *table; /* MODE_TABLE */
-	ByteTable *own_table;   /* for a charset that is not in the table: freed with us */
+	const _MimeUtf8ByteTable *table; /* MODE_TABLE */
+	_MimeUtf8ByteTable *own_table;   /* for a charset that is not in the table: freed with us */
 	iconv_t cd;             /* MODE_ICONV */
 	gboolean unavailable;   /* iconv cannot convert this charset here: ASCII only */
 	guint8 held[HOLD_MAX];  /* an incomplete sequence at the end of the last chunk */
@@ -105,242 +89,6 @@ ascii_word (guint64 v)
 	return ((v | (v - LOW_BITS)) & HIGH_BITS) == 0;
 }
 
-/* Bytes a UTF-8 sequence with this lead byte needs (a guess for bytes that cannot lead). */
-static inline size_t
-utf8_need (guint8 lead)
-{
-	return lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-}
-
-/* ---- the iconv descriptor cache ------------------------------------------------------------ */
-
-/* A thread's idle descriptors, oldest first.  Names point into the charset table. */
-typedef struct {
-	const char *name[CD_CACHE_SIZE];
-	iconv_t cd[CD_CACHE_SIZE];
-	size_t n;
-} CdCache;
-
-static void
-cd_cache_free (gpointer data)
-{
-	CdCache *cache = data;
-	size_t i;
-
-	for (i = 0; i < cache->n; i++)
-		iconv_close (cache->cd[i]);
-	g_free (cache);
-}
-
-/* Per thread, so that taking and giving back needs no lock; a translator may still be freed on
- * another thread than the one that made it: its descriptor then joins that thread's cache. */
-static GPrivate cd_cache_key = G_PRIVATE_INIT (cd_cache_free);
-
-/* A descriptor from `iconv_name` to UTF-8 in its initial state, or (iconv_t) -1. */
-static iconv_t
-cd_take (const char *iconv_name)
-{
-	CdCache *cache = g_private_get (&cd_cache_key);
-	size_t i;
-
-	if (cache != NULL) {
-		for (i = cache->n; i-- > 0;) {
-			iconv_t cd = cache->cd[i];
-
-			if (strcmp (cache->name[i], iconv_name) != 0)
-				continue;
-			memmove (&cache->name[i], &cache->name[i + 1],
-				 (cache->n - i - 1) * sizeof cache->name[0]);
-			memmove (&cache->cd[i], &cache->cd[i + 1],
-				 (cache->n - i - 1) * sizeof cache->cd[0]);
-			cache->n--;
-			iconv (cd, NULL, NULL, NULL, NULL);
-			return cd;
-		}
-	}
-	/* The allowlist keeps converters with known CVEs closed even if a bad table entry asks. */
-	g_return_val_if_fail (_mimeutf8_charset_iconv_allowed (iconv_name), (iconv_t) -1);
-	return iconv_open ("UTF-8", iconv_name);
-}
-
-static void
-cd_give (const char *iconv_name, iconv_t cd)
-{
-	CdCache *cache = g_private_get (&cd_cache_key);
-
-	if (cache == NULL) {
-		cache = g_new0 (CdCache, 1);
-		g_private_set (&cd_cache_key, cache);
-	}
-	if (cache->n == CD_CACHE_SIZE) {
-		iconv_close (cache->cd[0]);
-		memmove (&cache->name[0], &cache->name[1],
-			 (CD_CACHE_SIZE - 1) * sizeof cache->name[0]);
-		memmove (&cache->cd[0], &cache->cd[1], (CD_CACHE_SIZE - 1) * sizeof cache->cd[0]);
-		cache->n--;
-	}
-	cache->name[cache->n] = iconv_name;
-	cache->cd[cache->n] = cd;
-	cache->n++;
-}
-
-/* ---- single-byte tables -------------------------------------------------------------------- */
-
-static void
-entry_set_replacement (ByteEntry *entry)
-{
-	memcpy (entry->utf8, replacement_char, sizeof replacement_char);
-	entry->len = sizeof replacement_char;
-	entry->replaced = TRUE;
-}
-
-/* Bytes glibc leaves undefined that WHATWG (what browsers and most mail readers decode with) maps
- * to a character: without these the character would become U+FFFD.  Where the two define a byte
- * differently, glibc's mapping stays (test-translator.c lists those differences). */
-static const struct {
-	const char *charset;
-	guint8 byte;
-	gunichar code;
-} whatwg_defined[] = {
-	{ "windows-1255", 0xCA, 0x05BA }, /* HEBREW POINT HOLAM HASER FOR VAV */
-};
-
-/* The WHATWG character of a byte iconv rejects, or 0. */
-static gunichar
-whatwg_fallback (const _MimeUtf8Charset *charset, unsigned int b)
-{
-	size_t i;
-
-	if (b >= 0x80 && b <= 0x9F && (charset->flags & _MIMEUTF8_CS_C1_CONTROLS) != 0)
-		return b;
-	for (i = 0; i < G_N_ELEMENTS (whatwg_defined); i++)
-		if (whatwg_defined[i].byte == b &&
-		    strcmp (whatwg_defined[i].charset, charset->name) == 0)
-			return whatwg_defined[i].code;
-	return 0;
-}
-
-/* Every byte through iconv once.  A byte counts as defined when it gives exactly one code point of
- * the BMP, as in every single-byte charset (table_convert counts on 3 bytes at most).  The flush
- * collects what converters that compose (CP1255, CP1258) keep back, which gives the plain
- * one-byte-one-character mapping WHATWG has too.  Bytes iconv rejects get WHATWG's character
- * when there is one (the C1 controls of windows-125x, above), else U+FFFD. */
-static ByteTable *
-table_build (const _MimeUtf8Charset *charset, iconv_t cd)
-{
-	ByteTable *table = g_new0 (ByteTable, 1);
-	unsigned int b;
-
-	for (b = 0; b < 256; b++) {
-		ByteEntry *entry = &table->entry[b];
-		guint8 in = (guint8) b, buf[16];
-		char *inp = (char *) &in, *outp = (char *) buf;
-		size_t inleft = 1, outleft = sizeof buf, n;
-		gboolean ok = FALSE;
-
-		if (cd != (iconv_t) -1) {
-			iconv (cd, NULL, NULL, NULL, NULL);
-			ok = iconv (cd, &inp, &inleft, &outp, &outleft) != (size_t) -1 &&
-			     inleft == 0 && iconv (cd, NULL, NULL, &outp, &outleft) != (size_t) -1;
-		}
-		n = (size_t) (outp - (char *) buf);
-		if (b == 0) {
-			entry_set_replacement (entry);
-		} else if (ok && n >= 1 && n <= 3 && _mimeutf8_utf8_invalid_len (buf, n) == 0 &&
-			   utf8_need (buf[0]) == n) {
-			memcpy (entry->utf8, buf, n);
-			entry->len = (guint8) n;
-		} else if (whatwg_fallback (charset, b) != 0) {
-			entry->len = (guint8) g_unichar_to_utf8 (whatwg_fallback (charset, b),
-								 (char *) entry->utf8);
-		} else {
-			entry_set_replacement (entry);
-		}
-	}
-	table->ascii = TRUE;
-	for (b = 1; b < 0x80; b++)
-		if (table->entry[b].len != 1 || table->entry[b].utf8[0] != b)
-			table->ascii = FALSE;
-	return table;
-}
-
-/* The table of a charset, or NULL when iconv cannot open it. */
-static ByteTable *
-table_build_for (const _MimeUtf8Charset *charset)
-{
-	iconv_t cd = cd_take (charset->iconv_name);
-	ByteTable *table;
-
-	if (cd == (iconv_t) -1)
-		return NULL;
-	table = table_build (charset, cd);
-	cd_give (charset->iconv_name, cd);
-	return table;
-}
-
-/* Stores `fresh` at `location` unless another thread stored something first, in which case
- * `fresh` is freed; returns what is stored.  The atomics are in our own code, where
- * ThreadSanitizer sees them (g_once_init_leave's are inside GLib, where it cannot). */
-static gpointer
-publish_once (gpointer *location, gpointer fresh)
-{
-	if (!g_atomic_pointer_compare_and_exchange (location, NULL, fresh))
-		g_free (fresh);
-	return g_atomic_pointer_get (location);
-}
-
-/* What a charset iconv cannot open decodes as: ASCII, and U+FFFD for every other byte, so that
- * the loss shows in the counts instead of a crash or an empty part. */
-static const ByteTable *
-table_ascii_only (void)
-{
-	static gpointer table;
-	static const _MimeUtf8Charset none = { "", "", _MIMEUTF8_DECODER_SINGLE_BYTE, 0, 1 };
-	ByteTable *built;
-	unsigned int b;
-
-	if (g_atomic_pointer_get (&table) != NULL)
-		return g_atomic_pointer_get (&table);
-	built = table_build (&none, (iconv_t) -1);
-	for (b = 1; b < 0x80; b++) {
-		built->entry[b].utf8[0] = (guint8) b;
-		built->entry[b].len = 1;
-		built->entry[b].replaced = FALSE;
-	}
-	built->ascii = TRUE;
-	return publish_once (&table, built);
-}
-
-/* The table of a charset, built on first use and kept for the life of the process: 256 iconv calls
- * are cheap once, not per part.  NULL when the charset is not one of the table's. */
-static const ByteTable *
-table_shared (const _MimeUtf8Charset *charset, gboolean *unavailable_out)
-{
-	static gpointer shared_slots; /* one per charset of the table */
-	size_t n, index;
-	const _MimeUtf8Charset *all = _mimeutf8_charset_all (&n);
-	gpointer *slots = g_atomic_pointer_get (&shared_slots);
-	ByteTable *built;
-	gpointer *slot;
-
-	if (slots == NULL)
-		slots = publish_once (&shared_slots, g_new0 (gpointer, n));
-	if (charset < all || charset >= all + n)
-		return NULL;
-	index = (size_t) (charset - all);
-	slot = &slots[index];
-	*unavailable_out = FALSE;
-	if (g_atomic_pointer_get (slot) != NULL)
-		return g_atomic_pointer_get (slot);
-	built = table_build_for (charset);
-	if (built == NULL) {
-		/* Not cached: a later call may find the converter. */
-		*unavailable_out = TRUE;
-		return table_ascii_only ();
-	}
-	/* Two threads may build at once; the first one in wins and the other drops its copy. */
-	return publish_once (slot, built);
-}
 
 /* ---- UTF-8 --------------------------------------------------------------------------------- */
 
@@ -358,7 +106,7 @@ utf8_window_end (const guint8 *p, const guint8 *end)
 		if (c < 0x80)
 			break;
 		if (c >= 0xC0) {
-			if (utf8_need (c) > i)
+			if (_mimeutf8_utf8_need (c) > i)
 				q -= i;
 			break;
 		}
@@ -393,7 +141,7 @@ utf8_repair (MimeUtf8Translator *translator, const guint8 *data, uint64_t base, 
 		}
 		r = _mimeutf8_utf8_invalid_len (p, (size_t) (end - p));
 		if (r == 0) {
-			p += utf8_need (*p);
+			p += _mimeutf8_utf8_need (*p);
 			continue;
 		}
 		g_byte_array_append (out, run, (guint) (p - run));
@@ -431,8 +179,8 @@ utf8_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GB
 			return;
 		}
 		if (r == 0) {
-			g_byte_array_append (out, seq, (guint) utf8_need (seq[0]));
-			p += utf8_need (seq[0]) - n;
+			g_byte_array_append (out, seq, (guint) _mimeutf8_utf8_need (seq[0]));
+			p += _mimeutf8_utf8_need (seq[0]) - n;
 		} else {
 			/* The held bytes are a valid prefix: the invalid subpart has them all. */
 			append_replacement (translator, out, base - n);
@@ -463,7 +211,7 @@ utf8_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GB
 static void
 table_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, GByteArray *out)
 {
-	const ByteTable *table = translator->table;
+	const _MimeUtf8ByteTable *table = translator->table;
 	uint64_t base = translator->stats.bytes_in;
 	const guint8 *p = data, *end = data + len;
 
@@ -474,7 +222,7 @@ table_convert (MimeUtf8Translator *translator, const guint8 *data, size_t len, G
 		/* 3 bytes out per byte in at most, plus 1 for the padded 4-byte entry copy. */
 		o = out_grow (out, 3 * (size_t) (wend - p) + 1);
 		while (p < wend) {
-			const ByteEntry *entry;
+			const _MimeUtf8ByteEntry *entry;
 
 			if (table->ascii && (guint8) (*p - 1) < 0x7F) {
 				while (wend - p >= 8 && ascii_word (load64 (p))) {
@@ -556,7 +304,7 @@ iconv_check_output (MimeUtf8Translator *translator, GByteArray *out, size_t old,
 		uint64_t at = offset;
 
 		if (r == 0) {
-			size_t seq = utf8_need (produced[i]);
+			size_t seq = _mimeutf8_utf8_need (produced[i]);
 
 			g_byte_array_append (out, produced + i, (guint) seq);
 			i += seq;
@@ -612,14 +360,14 @@ jis_extension_append (guint8 j1, guint8 j2, GByteArray *out)
 
 	sjis[0] = (guint8) (((j1 + 1) >> 1) + (j1 <= 0x5E ? 0x70 : 0xB0));
 	sjis[1] = (guint8) (j2 + ((j1 & 1) ? (j2 >= 0x60 ? 0x20 : 0x1F) : 0x7E));
-	cd = cd_take (cp932);
+	cd = _mimeutf8_cd_take (cp932);
 	if (cd == (iconv_t) -1)
 		return FALSE;
 	ok = iconv (cd, &inp, &inleft, &outp, &outleft) != (size_t) -1 && inleft == 0;
-	cd_give (cp932, cd);
+	_mimeutf8_cd_give (cp932, cd);
 	n = (size_t) (outp - (char *) buf);
 	/* One character, not a private-use one (CP932 has those only past row 94). */
-	if (!ok || n < 2 || _mimeutf8_utf8_invalid_len (buf, n) != 0 || utf8_need (buf[0]) != n ||
+	if (!ok || n < 2 || _mimeutf8_utf8_invalid_len (buf, n) != 0 || _mimeutf8_utf8_need (buf[0]) != n ||
 	    (buf[0] == 0xEE || (buf[0] == 0xEF && buf[1] < 0xA4)))
 		return FALSE;
 	g_byte_array_append (out, buf, (guint) n);
@@ -674,7 +422,7 @@ iconv_stepped_over (const char *iconv_name, const guint8 *start, const guint8 *p
 	iconv_t cd;
 	size_t k;
 
-	if (p == start || (cd = cd_take (iconv_name)) == (iconv_t) -1)
+	if (p == start || (cd = _mimeutf8_cd_take (iconv_name)) == (iconv_t) -1)
 		return NULL;
 	for (k = 0; k <= HOLD_MAX && k < (size_t) (p - start); k++) {
 		const guint8 *at = start;
@@ -702,7 +450,7 @@ iconv_stepped_over (const char *iconv_name, const guint8 *start, const guint8 *p
 			break;
 		}
 	}
-	cd_give (iconv_name, cd);
+	_mimeutf8_cd_give (iconv_name, cd);
 	return bad;
 }
 
@@ -908,13 +656,13 @@ _mimeutf8_translator_new_for (const _MimeUtf8Charset *charset)
 		break;
 	case _MIMEUTF8_DECODER_SINGLE_BYTE:
 		translator->mode = MODE_TABLE;
-		translator->table = table_shared (charset, &translator->unavailable);
+		translator->table = _mimeutf8_table_shared (charset, &translator->unavailable);
 		if (translator->table == NULL) {
-			translator->own_table = table_build_for (charset);
+			translator->own_table = _mimeutf8_table_build_for (charset);
 			translator->table = translator->own_table;
 		}
 		if (translator->table == NULL) {
-			translator->table = table_ascii_only ();
+			translator->table = _mimeutf8_table_ascii_only ();
 			translator->unavailable = TRUE;
 		}
 		break;
@@ -924,10 +672,10 @@ _mimeutf8_translator_new_for (const _MimeUtf8Charset *charset)
 	case _MIMEUTF8_DECODER_ICONV:
 	default:
 		translator->mode = MODE_ICONV;
-		translator->cd = cd_take (charset->iconv_name);
+		translator->cd = _mimeutf8_cd_take (charset->iconv_name);
 		if (translator->cd == (iconv_t) -1) {
 			translator->mode = MODE_TABLE;
-			translator->table = table_ascii_only ();
+			translator->table = _mimeutf8_table_ascii_only ();
 			translator->unavailable = TRUE;
 		}
 		break;
@@ -1070,7 +818,7 @@ mimeutf8_translator_free (MimeUtf8Translator *translator)
 	if (translator == NULL)
 		return;
 	if (translator->cd != (iconv_t) -1)
-		cd_give (translator->charset->iconv_name, translator->cd);
+		_mimeutf8_cd_give (translator->charset->iconv_name, translator->cd);
 	if (translator->whole != NULL)
 		g_byte_array_unref (translator->whole);
 	g_free (translator->own_table);
