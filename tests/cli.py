@@ -459,5 +459,66 @@ def test_cli__json_every_mode():
     assert r.returncode == 66 and r.stdout == b"", (r.returncode, r.stdout)
 
 
+@case
+def test_cli__report_on_full_disk():
+    """A report line that cannot be written stops the run with 75 (a full disk), and the message
+    it belonged to is not written: nothing on standard output in the filter, --mbox and --json;
+    in the batch modes only the messages already in flight keep their outputs."""
+    if not os.path.exists("/dev/full"):
+        return
+    koi8 = read(os.path.join(MESSAGES, "koi8r-8bit.eml"))
+    mbox = make_mbox([koi8, koi8])
+    for args, stdin in ((["--report", "/dev/full"], koi8),
+                        (["--json", "--report", "/dev/full"], koi8),
+                        (["--mbox", "--report", "/dev/full"], mbox),
+                        (["--json", "--mbox", "--report", "/dev/full"], mbox)):
+        r = run(args, stdin)
+        assert r.returncode == 75, (args, r.returncode)
+        assert r.stdout == b"", (args, r.stdout[:100])
+        assert b"/dev/full" in r.stderr, (args, r.stderr)
+    with tempfile.TemporaryDirectory() as root:
+        os.makedirs(os.path.join(root, "in"))
+        for i in range(20):
+            with open(os.path.join(root, "in", "m%02d.eml" % i), "wb") as f:
+                f.write(koi8)
+        r = run(["-j", "1", "-o", os.path.join(root, "out"), "--report", "/dev/full",
+                 os.path.join(root, "in")])
+        assert r.returncode == 75, r.returncode
+        written = os.listdir(os.path.join(root, "out"))
+        assert len(written) < 20, "the batch went on after its report failed"
+        for n in written:
+            assert read(os.path.join(root, "out", n)) == read(os.path.join(EXPECTED, "koi8r-8bit.eml")), n
+
+
+@case
+def test_cli__output_on_full_disk():
+    """Standard output on a full disk: exit 75 and an error in every mode writing to it."""
+    if not os.path.exists("/dev/full"):
+        return
+    koi8 = os.path.join(MESSAGES, "koi8r-8bit.eml")
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(make_mbox([read(koi8)]))
+        for args in (["--mbox", path], ["--json", koi8], ["--json", "--mbox", path],
+                     ["--text", "--from=koi8-r", koi8]):
+            with open("/dev/full", "wb") as o:
+                r = subprocess.run([TOOL] + args, stdout=o, stderr=subprocess.PIPE)
+            assert r.returncode == 75, (args, r.returncode)
+            assert b"No space left on device" in r.stderr, (args, r.stderr)
+
+
+@case
+def test_cli__json_input_errors():
+    """--json: a missing mbox or maildir is 66, standard input that is not an mbox is 64."""
+    for args, stdin, code in ((["--json", "--mbox", "/nonexistent/x.mbox"], b"", 66),
+                              (["--json", "--maildir", "/nonexistent/md"], b"", 66),
+                              (["--json", "--mbox"], b"Subject: no From_ line\n\nhi\n", 64)):
+        r = run(args, stdin)
+        assert r.returncode == code, (args, r.returncode)
+        assert r.stdout == b"" and b"mimeutf8: " in r.stderr, (args, r.stdout, r.stderr)
+    r = run(["--json", "--mbox"], b"Subject: no From_ line\n\nhi\n")
+    assert b"not an mbox" in r.stderr, r.stderr
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
