@@ -220,11 +220,13 @@ test_entry__bad_options (void **state)
 static GByteArray *
 large_message (void)
 {
-	static const char head[] = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
-				   "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
-				   "--b\nContent-Type: application/octet-stream\n"
-				   "Content-Transfer-Encoding: base64\n\n";
-	static const char line[] = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n";
+	static const char head[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
+		"--b\nContent-Type: application/octet-stream\n"
+		"Content-Transfer-Encoding: base64\n\n";
+	static const char line[] =
+		"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n";
 	GByteArray *message = g_byte_array_new ();
 
 	g_byte_array_append (message, (const guint8 *) head, strlen (head));

@@ -73,8 +73,9 @@ test_report__json_utf8 (void **state)
 	g_autoptr (MimeUtf8Report) report = _mimeutf8_report_new ();
 	g_autofree char *json = NULL;
 
-	_mimeutf8_report_set_status (report, MIMEUTF8_STATUS_PASSTHROUGH,
-				     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|\xe2\x28\xa1|\x80|\x1f\t|\xc3");
+	_mimeutf8_report_set_status (
+		report, MIMEUTF8_STATUS_PASSTHROUGH,
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|\xe2\x28\xa1|\x80|\x1f\t|\xc3");
 	json = mimeutf8_report_to_json (report, NULL);
 	assert_non_null (strstr (json, "\"reason\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|"
 				       "\\ufffd(\\ufffd|\\ufffd|\\u001f\\u0009|\\ufffd\","));
