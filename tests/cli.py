@@ -520,5 +520,59 @@ def test_cli__json_input_errors():
     r = run(["--json", "--mbox"], b"Subject: no From_ line\n\nhi\n")
     assert b"not an mbox" in r.stderr, r.stderr
 
+def large_message():
+    """A latin-1 text part and a base64 attachment, 3 MiB in all: past the filter's 2 MiB in memory."""
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n"
+    return (b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+            b"--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
+            b"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+            + line * (3 * 1024 * 1024 // len(line)) + b"--b--\n")
+
+
+@case
+def test_cli__filter_large_message():
+    """A large message in the filter, from a regular file (read in place) or a pipe (spooled):
+    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk,
+    75 and nothing written; its report line before it, or nothing when that fails."""
+    data = large_message()
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "large.eml")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = run(["-o", os.path.join(root, "out"), path])
+        assert r.returncode == 0, r.stderr
+        want = read(os.path.join(root, "out", "large.eml"))
+        assert b"\n\ncaf\xc3\xa9\n--b\n" in want and want.endswith(data[data.index(b"QUJD"):]), want[:300]
+        with open(path, "rb") as i:
+            from_file = subprocess.run([TOOL, "--report", os.path.join(root, "r.jsonl")], stdin=i,
+                                       capture_output=True)
+        assert from_file.returncode == 0 and from_file.stdout == want, "from a file differs"
+        report = json.loads(read(os.path.join(root, "r.jsonl")))
+        assert report["status"] == "normalized" and report["bytes_in"] == len(data), report
+        from_pipe = run([], data)
+        assert from_pipe.returncode == 0 and from_pipe.stdout == want, "from a pipe differs"
+        if os.path.exists("/dev/full"):
+            for from_file in (True, False):
+                with open(path, "rb") as i, open("/dev/full", "wb") as o:
+                    feed = {"stdin": i} if from_file else {"input": data}
+                    r = subprocess.run([TOOL], stdout=o, stderr=subprocess.PIPE, **feed)
+                assert r.returncode == 75 and b"No space left" in r.stderr, (from_file, r.returncode, r.stderr)
+                with open(path, "rb") as i:
+                    feed = {"stdin": i} if from_file else {"input": data}
+                    r = subprocess.run([TOOL, "--report", "/dev/full"], capture_output=True, **feed)
+                assert r.returncode == 75 and r.stdout == b"", (from_file, r.returncode)
+
+
+@case
+def test_cli__filter_unreadable_input():
+    """Standard input that cannot be read (a directory): 75, an error, nothing written."""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([TOOL], stdin=fd, capture_output=True)
+    finally:
+        os.close(fd)
+    assert r.returncode == 75 and r.stdout == b"", (r.returncode, r.stdout)
+    assert b"reading standard input" in r.stderr, r.stderr
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
