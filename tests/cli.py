@@ -574,5 +574,24 @@ def test_cli__filter_unreadable_input():
     assert r.returncode == 75 and r.stdout == b"", (r.returncode, r.stdout)
     assert b"reading standard input" in r.stderr, r.stderr
 
+@case
+def test_cli__text_errors():
+    """--text: an unreadable FILE is 74, unreadable standard input 75; under the strict policy
+    bytes invalid in the charset are 65 with nothing written, and the lenient policy converts."""
+    r = run(["--text", "--from=koi8-r", "/"])
+    assert r.returncode == 74 and r.stdout == b"" and b"/: " in r.stderr, (r.returncode, r.stderr)
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([TOOL, "--text", "--from=koi8-r"], stdin=fd, capture_output=True)
+    finally:
+        os.close(fd)
+    assert r.returncode == 75 and r.stdout == b"", r.returncode
+    r = run(["--text", "--from=utf-8", "--policy=strict"], b"caf\xe9 \xff\n")
+    assert r.returncode == 65 and r.stdout == b"", (r.returncode, r.stdout)
+    assert b"nothing was written" in r.stderr, r.stderr
+    r = run(["--text", "--from=windows-1252", "--policy=strict"], b"caf\xe9\n")
+    assert r.returncode == 0 and r.stdout == "café\n".encode(), (r.returncode, r.stdout)
+
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
