@@ -593,5 +593,20 @@ def test_cli__text_errors():
     assert r.returncode == 0 and r.stdout == "café\n".encode(), (r.returncode, r.stdout)
 
 
+@case
+def test_cli__output_cannot_be_put_in_place():
+    """-o where OUTDIR/NAME is a directory: 74 and the input named, no temporary file left in
+    OUTDIR, the other messages converted."""
+    with tempfile.TemporaryDirectory() as out:
+        os.makedirs(os.path.join(out, "koi8r-8bit.eml"))
+        r = run(["-j", "1", "-o", out, os.path.join(MESSAGES, "koi8r-8bit.eml"),
+                 os.path.join(MESSAGES, "koi8r-8bit-headers.eml")])
+        assert r.returncode == 74, r.returncode
+        assert b"koi8r-8bit.eml: Is a directory" in r.stderr, r.stderr
+        assert sorted(os.listdir(out)) == ["koi8r-8bit-headers.eml", "koi8r-8bit.eml"], os.listdir(out)
+        assert os.listdir(os.path.join(out, "koi8r-8bit.eml")) == []
+        assert read(os.path.join(out, "koi8r-8bit-headers.eml")) == read(os.path.join(EXPECTED, "koi8r-8bit-headers.eml"))
+
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)
