@@ -459,5 +459,154 @@ def test_cli__json_every_mode():
     assert r.returncode == 66 and r.stdout == b"", (r.returncode, r.stdout)
 
 
+@case
+def test_cli__report_on_full_disk():
+    """A report line that cannot be written stops the run with 75 (a full disk), and the message
+    it belonged to is not written: nothing on standard output in the filter, --mbox and --json;
+    in the batch modes only the messages already in flight keep their outputs."""
+    if not os.path.exists("/dev/full"):
+        return
+    koi8 = read(os.path.join(MESSAGES, "koi8r-8bit.eml"))
+    mbox = make_mbox([koi8, koi8])
+    for args, stdin in ((["--report", "/dev/full"], koi8),
+                        (["--json", "--report", "/dev/full"], koi8),
+                        (["--mbox", "--report", "/dev/full"], mbox),
+                        (["--json", "--mbox", "--report", "/dev/full"], mbox)):
+        r = run(args, stdin)
+        assert r.returncode == 75, (args, r.returncode)
+        assert r.stdout == b"", (args, r.stdout[:100])
+        assert b"/dev/full" in r.stderr, (args, r.stderr)
+    with tempfile.TemporaryDirectory() as root:
+        os.makedirs(os.path.join(root, "in"))
+        for i in range(20):
+            with open(os.path.join(root, "in", "m%02d.eml" % i), "wb") as f:
+                f.write(koi8)
+        r = run(["-j", "1", "-o", os.path.join(root, "out"), "--report", "/dev/full",
+                 os.path.join(root, "in")])
+        assert r.returncode == 75, r.returncode
+        written = os.listdir(os.path.join(root, "out"))
+        assert len(written) < 20, "the batch went on after its report failed"
+        for n in written:
+            assert read(os.path.join(root, "out", n)) == read(os.path.join(EXPECTED, "koi8r-8bit.eml")), n
+
+
+@case
+def test_cli__output_on_full_disk():
+    """Standard output on a full disk: exit 75 and an error in every mode writing to it."""
+    if not os.path.exists("/dev/full"):
+        return
+    koi8 = os.path.join(MESSAGES, "koi8r-8bit.eml")
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(make_mbox([read(koi8)]))
+        for args in (["--mbox", path], ["--json", koi8], ["--json", "--mbox", path],
+                     ["--text", "--from=koi8-r", koi8]):
+            with open("/dev/full", "wb") as o:
+                r = subprocess.run([TOOL] + args, stdout=o, stderr=subprocess.PIPE)
+            assert r.returncode == 75, (args, r.returncode)
+            assert b"No space left on device" in r.stderr, (args, r.stderr)
+
+
+@case
+def test_cli__json_input_errors():
+    """--json: a missing mbox or maildir is 66, standard input that is not an mbox is 64."""
+    for args, stdin, code in ((["--json", "--mbox", "/nonexistent/x.mbox"], b"", 66),
+                              (["--json", "--maildir", "/nonexistent/md"], b"", 66),
+                              (["--json", "--mbox"], b"Subject: no From_ line\n\nhi\n", 64)):
+        r = run(args, stdin)
+        assert r.returncode == code, (args, r.returncode)
+        assert r.stdout == b"" and b"mimeutf8: " in r.stderr, (args, r.stdout, r.stderr)
+    r = run(["--json", "--mbox"], b"Subject: no From_ line\n\nhi\n")
+    assert b"not an mbox" in r.stderr, r.stderr
+
+def large_message():
+    """A latin-1 text part and a base64 attachment, 3 MiB in all: past the filter's 2 MiB in memory."""
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n"
+    return (b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+            b"--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
+            b"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+            + line * (3 * 1024 * 1024 // len(line)) + b"--b--\n")
+
+
+@case
+def test_cli__filter_large_message():
+    """A large message in the filter, from a regular file (read in place) or a pipe (spooled):
+    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk,
+    75 and nothing written; its report line before it, or nothing when that fails."""
+    data = large_message()
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "large.eml")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = run(["-o", os.path.join(root, "out"), path])
+        assert r.returncode == 0, r.stderr
+        want = read(os.path.join(root, "out", "large.eml"))
+        assert b"\n\ncaf\xc3\xa9\n--b\n" in want and want.endswith(data[data.index(b"QUJD"):]), want[:300]
+        with open(path, "rb") as i:
+            from_file = subprocess.run([TOOL, "--report", os.path.join(root, "r.jsonl")], stdin=i,
+                                       capture_output=True)
+        assert from_file.returncode == 0 and from_file.stdout == want, "from a file differs"
+        report = json.loads(read(os.path.join(root, "r.jsonl")))
+        assert report["status"] == "normalized" and report["bytes_in"] == len(data), report
+        from_pipe = run([], data)
+        assert from_pipe.returncode == 0 and from_pipe.stdout == want, "from a pipe differs"
+        if os.path.exists("/dev/full"):
+            for from_file in (True, False):
+                with open(path, "rb") as i, open("/dev/full", "wb") as o:
+                    feed = {"stdin": i} if from_file else {"input": data}
+                    r = subprocess.run([TOOL], stdout=o, stderr=subprocess.PIPE, **feed)
+                assert r.returncode == 75 and b"No space left" in r.stderr, (from_file, r.returncode, r.stderr)
+                with open(path, "rb") as i:
+                    feed = {"stdin": i} if from_file else {"input": data}
+                    r = subprocess.run([TOOL, "--report", "/dev/full"], capture_output=True, **feed)
+                assert r.returncode == 75 and r.stdout == b"", (from_file, r.returncode)
+
+
+@case
+def test_cli__filter_unreadable_input():
+    """Standard input that cannot be read (a directory): 75, an error, nothing written."""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([TOOL], stdin=fd, capture_output=True)
+    finally:
+        os.close(fd)
+    assert r.returncode == 75 and r.stdout == b"", (r.returncode, r.stdout)
+    assert b"reading standard input" in r.stderr, r.stderr
+
+@case
+def test_cli__text_errors():
+    """--text: an unreadable FILE is 74, unreadable standard input 75; under the strict policy
+    bytes invalid in the charset are 65 with nothing written, and the lenient policy converts."""
+    r = run(["--text", "--from=koi8-r", "/"])
+    assert r.returncode == 74 and r.stdout == b"" and b"/: " in r.stderr, (r.returncode, r.stderr)
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([TOOL, "--text", "--from=koi8-r"], stdin=fd, capture_output=True)
+    finally:
+        os.close(fd)
+    assert r.returncode == 75 and r.stdout == b"", r.returncode
+    r = run(["--text", "--from=utf-8", "--policy=strict"], b"caf\xe9 \xff\n")
+    assert r.returncode == 65 and r.stdout == b"", (r.returncode, r.stdout)
+    assert b"nothing was written" in r.stderr, r.stderr
+    r = run(["--text", "--from=windows-1252", "--policy=strict"], b"caf\xe9\n")
+    assert r.returncode == 0 and r.stdout == "café\n".encode(), (r.returncode, r.stdout)
+
+
+@case
+def test_cli__output_cannot_be_put_in_place():
+    """-o where OUTDIR/NAME is a directory: 74 and the input named, no temporary file left in
+    OUTDIR, the other messages converted."""
+    with tempfile.TemporaryDirectory() as out:
+        os.makedirs(os.path.join(out, "koi8r-8bit.eml"))
+        r = run(["-j", "1", "-o", out, os.path.join(MESSAGES, "koi8r-8bit.eml"),
+                 os.path.join(MESSAGES, "koi8r-8bit-headers.eml")])
+        assert r.returncode == 74, r.returncode
+        assert b"koi8r-8bit.eml: Is a directory" in r.stderr, r.stderr
+        assert sorted(os.listdir(out)) == ["koi8r-8bit-headers.eml", "koi8r-8bit.eml"], os.listdir(out)
+        assert os.listdir(os.path.join(out, "koi8r-8bit.eml")) == []
+        assert read(os.path.join(out, "koi8r-8bit-headers.eml")) == read(os.path.join(EXPECTED, "koi8r-8bit-headers.eml"))
+
+
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(1 if results["failed"] else 0)

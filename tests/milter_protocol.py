@@ -176,8 +176,24 @@ CASES = [
 ]
 
 
+def check_command_line(milter):
+    """Bad command lines end at once with their exit code and a message, before any socket is
+    listened on: usage errors 64, an unwritable report or socket 74."""
+    for args, code, said in (([], 64, b"-p SOCKET is required"),
+                             (["-p", "inet:1@127.0.0.1", "extra"], 64, b"unexpected argument 'extra'"),
+                             (["-p", "inet:1@127.0.0.1", "--max-parts=x"], 64, b"bad value for --max-parts"),
+                             (["-p", "inet:1@127.0.0.1", "--bogus"], 64, b"--help"),
+                             (["-p", "inet:1@127.0.0.1", "--report=/proc/no/such"], 74, b"/proc/no/such: "),
+                             (["-p", "unix:/proc/no/such/sock"], 74, b"cannot listen on")):
+        r = subprocess.run([milter] + args, capture_output=True, timeout=30)
+        if r.returncode != code or said not in r.stderr:
+            fail("%s: exit %d, %r (want %d and %r)" % (args, r.returncode, r.stderr, code, said))
+    print("ok: bad command lines")
+
+
 def main():
     milter, mimeutf8 = sys.argv[1:3]
+    check_command_line(milter)
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-protocol-")
     m = pi.Milter(milter, work)
     m.start()

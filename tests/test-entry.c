@@ -1,5 +1,6 @@
 /* test-entry.c: every way in and out of the engine (a buffer, a file descriptor, a pipe, a
  * GMimeStream), write errors, cancellation and the options struct. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,6 +215,311 @@ test_entry__bad_options (void **state)
 	assert_int_equal (out->len, 0);
 }
 
+/* A latin-1 message larger than the 8 MiB the engine keeps in memory: a text part, then a base64
+ * attachment that fills it up. */
+static GByteArray *
+large_message (void)
+{
+	static const char head[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
+		"--b\nContent-Type: application/octet-stream\n"
+		"Content-Transfer-Encoding: base64\n\n";
+	static const char line[] =
+		"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n";
+	GByteArray *message = g_byte_array_new ();
+
+	g_byte_array_append (message, (const guint8 *) head, strlen (head));
+	while (message->len <= 9 * 1024 * 1024)
+		g_byte_array_append (message, (const guint8 *) line, strlen (line));
+	g_byte_array_append (message, (const guint8 *) "--b--\n", 6);
+	return message;
+}
+
+/* Writes `data` into a new temporary file, whose name goes to `path`; returns its descriptor. */
+static int
+temporary_file (const GByteArray *data, char *path)
+{
+	int fd = g_mkstemp (path);
+
+	assert_true (fd >= 0);
+	assert_int_equal (write (fd, data->data, data->len), (ssize_t) data->len);
+	assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+typedef struct {
+	const GByteArray *data;
+	int fd;
+} Feed;
+
+static gpointer
+feed (gpointer data)
+{
+	Feed *f = data;
+	size_t done = 0;
+
+	while (done < f->data->len) {
+		ssize_t n = write (f->fd, f->data->data + done, f->data->len - done);
+
+		if (n <= 0)
+			break;
+		done += (size_t) n;
+	}
+	close (f->fd);
+	return NULL;
+}
+
+/* A large message gives the same bytes as through a buffer whichever way it comes: a file (mapped),
+ * a pipe (spooled to a file), a file stream; its report counts the bytes. */
+static void
+test_entry__large_message (void **state)
+{
+	g_autoptr (GByteArray) in = large_message ();
+	g_autoptr (GByteArray) want = g_byte_array_new ();
+	GByteArray *got;
+	g_autoptr (MimeUtf8Report) report = NULL;
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX", out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	int fd, out_fd, pipe_in[2];
+	GMimeStream *source, *sink;
+	GThread *thread;
+	Feed f;
+
+	assert_int_equal (mimeutf8_normalize_buffer (NULL, in->data, in->len, want, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_non_null (g_strstr_len ((const char *) want->data, 400, "caf\xc3\xa9"));
+
+	/* a file, mapped */
+	fd = temporary_file (in, in_path);
+	out_fd = g_mkstemp (out_path);
+	assert_true (out_fd >= 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (mimeutf8_report_get_bytes_in (report), in->len);
+	assert_int_equal (mimeutf8_report_get_bytes_out (report), want->len);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (out_fd);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "large file");
+	g_byte_array_unref (got);
+
+	/* a pipe, spooled */
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = in;
+	f.fd = pipe_in[1];
+	thread = g_thread_new ("feed", feed, &f);
+	out_fd = open (out_path, O_WRONLY | O_TRUNC);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_thread_join (thread);
+	close (pipe_in[0]);
+	close (out_fd);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "large message from a pipe");
+	g_byte_array_unref (got);
+
+	/* a file stream (the mapped file was parsed through its descriptor, which moved its offset) */
+	got = g_byte_array_new ();
+	assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+	source = g_mime_stream_fs_new (fd);
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (source);
+	g_object_unref (sink);
+	assert_bytes_equal (got, want, "large file stream");
+	g_byte_array_unref (got);
+	unlink (in_path);
+	unlink (out_path);
+}
+
+/* A large file written to a full disk: FAILED, an I/O error, errno ENOSPC for the caller, and the
+ * report says why. */
+static void
+test_entry__large_write_error (void **state)
+{
+	g_autoptr (GByteArray) in = large_message ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	GError *error = NULL;
+	int fd, full = open ("/dev/full", O_WRONLY);
+
+	if (full < 0)
+		TEST_SKIP ("/dev/full cannot be opened\n");
+	fd = temporary_file (in, in_path);
+	unlink (in_path);
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, full, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, ENOSPC);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_int_equal (mimeutf8_report_get_status (report), MIMEUTF8_STATUS_FAILED);
+	assert_string_equal (mimeutf8_report_get_reason (report), "write failed");
+	g_clear_error (&error);
+	close (fd);
+	close (full);
+}
+
+/* A small message written to a full disk: the report says "write failed", errno is ENOSPC. */
+static void
+test_entry__small_write_error_report (void **state)
+{
+	g_autofree char *path = g_build_filename (FIXTURES_DIR, "messages", "koi8r-8bit.eml", NULL);
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GError *error = NULL;
+	int fd = open (path, O_RDONLY), full = open ("/dev/full", O_WRONLY);
+
+	if (full < 0) {
+		close (fd);
+		TEST_SKIP ("/dev/full cannot be opened\n");
+	}
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, full, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, ENOSPC);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_int_equal (mimeutf8_report_get_status (report), MIMEUTF8_STATUS_FAILED);
+	assert_string_equal (mimeutf8_report_get_reason (report), "write failed");
+	g_clear_error (&error);
+	close (fd);
+	close (full);
+}
+
+/* A message the engine leaves alone (a limit reached) is copied out; when that copy fails, the call
+ * fails with an I/O error rather than claiming a passthrough. */
+static void
+test_entry__passthrough_write_error (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GByteArray) message = many_parts (5);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GMimeStream *source, *sink;
+	GError *error = NULL;
+	int full = open ("/dev/full", O_WRONLY);
+
+	options.max_parts = 2;
+	/* into memory: the input, byte for byte, with the limit as reason */
+	assert_int_equal (mimeutf8_normalize_buffer (&options, message->data, message->len, out,
+						     &report, &error),
+			  MIMEUTF8_STATUS_PASSTHROUGH);
+	assert_bytes_equal (out, message, "passthrough");
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_LIMIT));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report), "limit:"));
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	if (full < 0)
+		TEST_SKIP ("/dev/full cannot be opened\n");
+	source = g_mime_stream_mem_new_with_buffer ((const char *) message->data, message->len);
+	sink = g_mime_stream_fs_new (full);
+	assert_int_equal (mimeutf8_normalize_stream (&options, source, sink, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_string_equal (mimeutf8_report_get_reason (report), "write failed");
+	g_clear_error (&error);
+	g_object_unref (source);
+	g_object_unref (sink);
+}
+
+/* A read error is FAILED with an I/O error, whether from a descriptor or a stream. */
+static void
+test_entry__read_error (void **state)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GMimeStream *source, *sink;
+	GError *error = NULL;
+	int dir = open ("/", O_RDONLY | O_DIRECTORY), out_fd = open ("/dev/null", O_WRONLY);
+
+	assert_true (dir >= 0 && out_fd >= 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, dir, out_fd, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report), "read failed: "));
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	source = g_mime_stream_fs_new (dir);
+	sink = g_mime_stream_mem_new_with_byte_array (out);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report), "read failed: "));
+	assert_int_equal (out->len, 0);
+	g_clear_error (&error);
+	g_object_unref (source);
+	g_object_unref (sink);
+	close (out_fd);
+}
+
+/* A memory stream already partly read is read from where it stands, not from its start. */
+static void
+test_entry__stream_position (void **state)
+{
+	static const char skipped[] = "junk that is not part of the message\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) both = g_byte_array_new ();
+	g_autoptr (GByteArray) got = g_byte_array_new ();
+	GMimeStream *source, *sink;
+
+	g_byte_array_append (both, (const guint8 *) skipped, strlen (skipped));
+	g_byte_array_append (both, in->data, in->len);
+	source = g_mime_stream_mem_new_with_buffer ((const char *) both->data, both->len);
+	assert_int_equal (g_mime_stream_seek (source, strlen (skipped), GMIME_STREAM_SEEK_SET),
+			  (gint64) strlen (skipped));
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (source);
+	g_object_unref (sink);
+	assert_bytes_equal (got, want, "stream read from its position");
+}
+
+/* A parsed message: bad options and cancellation fail before anything is changed. */
+static void
+test_entry__message_options (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer ((const char *) in->data, in->len);
+	GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+	GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
+	GError *error = NULL;
+
+	assert_non_null (message);
+	options.version = 99;
+	assert_int_equal (mimeutf8_normalize_message (&options, message, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS));
+	assert_string_equal (mimeutf8_report_get_reason (report), "invalid options");
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	options.version = MIMEUTF8_OPTIONS_VERSION;
+	options.cancellable = g_cancellable_new ();
+	g_cancellable_cancel (options.cancellable);
+	assert_int_equal (mimeutf8_normalize_message (&options, message, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+	assert_string_equal (mimeutf8_report_get_reason (report), "cancelled");
+	assert_int_equal (mimeutf8_report_get_n_parts (report), 0);
+	g_clear_error (&error);
+	g_clear_object (&options.cancellable);
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	/* uncancelled, the same message is converted */
+	assert_int_equal (mimeutf8_normalize_message (&options, message, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (message);
+	g_object_unref (parser);
+	g_object_unref (stream);
+}
+
 int
 main (void)
 {
@@ -223,6 +529,13 @@ main (void)
 		cmocka_unit_test (test_entry__cancel),
 		cmocka_unit_test (test_entry__options_version_1),
 		cmocka_unit_test (test_entry__bad_options),
+		cmocka_unit_test (test_entry__large_message),
+		cmocka_unit_test (test_entry__large_write_error),
+		cmocka_unit_test (test_entry__small_write_error_report),
+		cmocka_unit_test (test_entry__passthrough_write_error),
+		cmocka_unit_test (test_entry__read_error),
+		cmocka_unit_test (test_entry__stream_position),
+		cmocka_unit_test (test_entry__message_options),
 	};
 
 	mimeutf8_init ();

@@ -169,6 +169,77 @@ test_normalize__odd_input (void **state)
 	}
 }
 
+/* `message` (`len` bytes) under `options`: PASSTHROUGH for `reason`, with the input as output,
+ * or (reason NULL) NORMALIZED. */
+static void
+assert_limit (const MimeUtf8Options *options, const char *message, size_t len, const char *reason)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GError *error = NULL;
+	MimeUtf8Status status;
+
+	status = mimeutf8_normalize_buffer (options, message, len, out, &report, &error);
+	if (reason == NULL) {
+		assert_int_equal (status, MIMEUTF8_STATUS_NORMALIZED);
+		assert_null (error);
+		return;
+	}
+	assert_int_equal (status, MIMEUTF8_STATUS_PASSTHROUGH);
+	assert_string_equal (mimeutf8_report_get_reason (report), reason);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_LIMIT));
+	assert_int_equal (out->len, len);
+	assert_memory_equal (out->data, message, len);
+	assert_int_equal (mimeutf8_report_get_bytes_out (report), len);
+	g_clear_error (&error);
+}
+
+/* The limits met inside attached messages and during the walk leave the whole message as it came,
+ * with the limit as its reason; one more than the message needs converts it. */
+static void
+test_normalize__limits_in_the_walk (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GString) nested =
+		g_string_new ("Content-Type: text/plain; charset=iso-8859-1\n\n"
+			      "caf\xe9\n");
+	g_autoptr (GString) parts = g_string_new (
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: message/rfc822\n\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=c\n\n");
+	g_autoptr (GString) many =
+		g_string_new ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n");
+	int i;
+
+	/* five message/rfc822 levels around a text part */
+	for (i = 0; i < 5; i++)
+		g_string_prepend (nested, "MIME-Version: 1.0\nContent-Type: message/rfc822\n\n");
+	options.max_depth = 4;
+	assert_limit (&options, nested->str, nested->len, "limit: nesting depth");
+	options.max_depth = 5;
+	assert_limit (&options, nested->str, nested->len, NULL);
+
+	/* 8 parts: the outer multipart, the message/rfc822, its multipart and its 5 text parts */
+	for (i = 0; i < 5; i++)
+		g_string_append (parts,
+				 "--c\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n");
+	g_string_append (parts, "--c--\n\n--b--\n");
+	options = (MimeUtf8Options) MIMEUTF8_OPTIONS_INIT;
+	options.max_parts = 7;
+	assert_limit (&options, parts->str, parts->len, "limit: number of parts");
+	options.max_parts = 8;
+	assert_limit (&options, parts->str, parts->len, NULL);
+
+	/* a message that takes far longer than 1 ms to convert */
+	for (i = 0; i < 3000; i++)
+		g_string_append (many,
+				 "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n");
+	g_string_append (many, "--b--\n");
+	options = (MimeUtf8Options) MIMEUTF8_OPTIONS_INIT;
+	options.timeout_ms = 1;
+	assert_limit (&options, many->str, many->len, "limit: time");
+}
+
 int
 main (void)
 {
@@ -177,6 +248,7 @@ main (void)
 		cmocka_unit_test (test_normalize__report),
 		cmocka_unit_test (test_normalize__signed_left_alone),
 		cmocka_unit_test (test_normalize__odd_input),
+		cmocka_unit_test (test_normalize__limits_in_the_walk),
 	};
 
 	mimeutf8_init ();

@@ -64,6 +64,61 @@ test_report__json (void **state)
 		"\"charset\":\"koi8-r\",\"replacements\":0,\"sanitized\":true}]}");
 }
 
+/* Every byte of a label reaches the JSON as valid UTF-8: characters of 2, 3 and 4 bytes stay as
+ * they are, a sequence cut short (at the end, or by an ASCII byte) and a stray continuation byte
+ * each become U+FFFD, and the ASCII after them is kept. */
+static void
+test_report__json_utf8 (void **state)
+{
+	g_autoptr (MimeUtf8Report) report = _mimeutf8_report_new ();
+	g_autofree char *json = NULL;
+
+	_mimeutf8_report_set_status (
+		report, MIMEUTF8_STATUS_PASSTHROUGH,
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|\xe2\x28\xa1|\x80|\x1f\t|\xc3");
+	json = mimeutf8_report_to_json (report, NULL);
+	assert_non_null (strstr (json, "\"reason\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|"
+				       "\\ufffd(\\ufffd|\\ufffd|\\u001f\\u0009|\\ufffd\","));
+	assert_true (g_str_has_prefix (json, "{\"name\":null,\"status\":\"passthrough\","));
+	assert_true (g_utf8_validate (json, -1, NULL));
+}
+
+/* Undoing a message's conversions from a given part on: its converted parts are left alone with
+ * the reason and their bytes as they came, the others and earlier parts keep their records, and
+ * its header records go. */
+static void
+test_report__undo (void **state)
+{
+	g_autoptr (MimeUtf8Report) report = _mimeutf8_report_new ();
+	MimeUtf8PartReport *part;
+
+	part = _mimeutf8_report_add_part (report, "1", "text/plain", "latin1");
+	part->action = MIMEUTF8_ACTION_CONVERTED;
+	part = _mimeutf8_report_add_part (report, "2", "text/plain", "latin1");
+	part->action = MIMEUTF8_ACTION_CONVERTED;
+	part->encoding_in = "8bit";
+	part->encoding_out = "quoted-printable";
+	part->bytes_in = 10;
+	part->bytes_out = 14;
+	part = _mimeutf8_report_add_part (report, "3", "text/plain", "utf-8");
+	part->action = MIMEUTF8_ACTION_ALREADY_UTF8;
+	_mimeutf8_report_add_header (report, "", "Subject", "rfc2047", "koi8-r");
+	_mimeutf8_report_add_header (report, "2", "Subject", "rfc2047", "koi8-r");
+	_mimeutf8_report_undo (report, 1, 1, "undone");
+	assert_int_equal (mimeutf8_report_get_part (report, 0)->action, MIMEUTF8_ACTION_CONVERTED);
+	part = (MimeUtf8PartReport *) mimeutf8_report_get_part (report, 1);
+	assert_int_equal (part->action, MIMEUTF8_ACTION_LEFT_ALONE);
+	assert_string_equal (part->reason, "undone");
+	assert_string_equal (part->encoding_out, "8bit");
+	assert_int_equal (part->bytes_out, 10);
+	assert_int_equal (mimeutf8_report_get_part (report, 2)->action,
+			  MIMEUTF8_ACTION_ALREADY_UTF8);
+	assert_null (mimeutf8_report_get_part (report, 2)->reason);
+	assert_int_equal (mimeutf8_report_get_n_headers (report), 1);
+	assert_string_equal (mimeutf8_report_get_header (report, 0)->path, "");
+	mimeutf8_report_free (NULL);
+}
+
 static void
 test_report__names (void **state)
 {
@@ -72,6 +127,8 @@ test_report__names (void **state)
 	assert_string_equal (mimeutf8_action_name (MIMEUTF8_ACTION_LEFT_ALONE), "left-alone");
 	assert_string_equal (mimeutf8_rule_name (MIMEUTF8_RULE_DETECTED), "detected");
 	assert_string_equal (mimeutf8_rule_name ((MimeUtf8Rule) 99), "unknown");
+	assert_string_equal (mimeutf8_status_name ((MimeUtf8Status) 99), "unknown");
+	assert_string_equal (mimeutf8_action_name ((MimeUtf8Action) -1), "unknown");
 }
 
 int
@@ -81,6 +138,8 @@ main (void)
 		cmocka_unit_test (test_report__records),
 		cmocka_unit_test (test_report__json),
 		cmocka_unit_test (test_report__names),
+		cmocka_unit_test (test_report__json_utf8),
+		cmocka_unit_test (test_report__undo),
 	};
 
 	return cmocka_run_group_tests (tests, NULL, NULL);

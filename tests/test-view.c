@@ -450,6 +450,45 @@ test_view__fd (void **state)
 	mimeutf8_message_free (message);
 }
 
+/* In a multipart/related only the start part counts for the body: the one its start= parameter
+ * names by Content-ID (with or without angle brackets), else the first; a text/html part that is
+ * not the start is no body. */
+static void
+test_view__related_start (void **state)
+{
+	static const char *const starts[] = { " start=\"<root@x>\"", " start=root@x" };
+	static const char tail[] =
+		"\n\n--r\nContent-Type: text/plain; charset=utf-8\nContent-ID: <other@x>\n\nother\n"
+		"--r\nContent-Type: text/html; charset=utf-8\nContent-ID: <root@x>\n\n<p>root</p>\n"
+		"--r--\n";
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < G_N_ELEMENTS (starts); i++) {
+		g_autofree char *text = g_strdup_printf (
+			"MIME-Version: 1.0\nContent-Type: multipart/related; boundary=r;%s%s",
+			starts[i], tail);
+		MimeUtf8Message *message = parse (text);
+
+		assert_string_equal (
+			mimeutf8_part_get_path (mimeutf8_message_get_body (message, "html")), "2");
+		assert_null (mimeutf8_message_get_body (message, "plain"));
+		mimeutf8_message_free (message);
+	}
+	/* no start=, or one no part has: the first part */
+	for (i = 0; i < 2; i++) {
+		g_autofree char *text = g_strdup_printf (
+			"MIME-Version: 1.0\nContent-Type: multipart/related; boundary=r%s%s",
+			i == 0 ? "" : "; start=<none@x>", tail);
+		MimeUtf8Message *message = parse (text);
+
+		assert_string_equal (
+			mimeutf8_part_get_path (mimeutf8_message_get_body (message, "plain")), "1");
+		assert_null (mimeutf8_message_get_body (message, "html"));
+		mimeutf8_message_free (message);
+	}
+}
+
 int
 main (void)
 {
@@ -463,6 +502,7 @@ main (void)
 		cmocka_unit_test (test_view__passthrough_still_reads),
 		cmocka_unit_test (test_view__faults),
 		cmocka_unit_test (test_view__fd),
+		cmocka_unit_test (test_view__related_start),
 	};
 
 	return cmocka_run_group_tests (tests, NULL, NULL);
