@@ -511,14 +511,18 @@ def deliver(batch: List[Tuple[Item, Optional[bytes]]], results: List[Result],
             item.mbox.append(item, data if output is None else output)  # type: ignore[arg-type]
         elif not written:
             try:
-                if data is None:  # a shared file whose worker died: written through here
+                shared = data is None
+                if shared:  # a shared file whose workers died on it: written through here
                     try:
                         data, item.st = read_input(item.in_path)  # type: ignore[arg-type]
                     except OSError as e:
                         sources.error("%s: %s" % (item.in_path, e.strerror), EXIT_NOINPUT)
                         continue
+                # under the workers' temporary name, so that the file a worker left when it
+                # died in the middle of writing it is taken over, not left in OUTDIR
                 write_output(item.out, item.st,  # type: ignore[arg-type]
-                             data if output is None else output)
+                             data if output is None else output,  # type: ignore[arg-type]
+                             item.name if shared else None)
             except OSError as e:
                 sources.error("%s: %s" % (item.in_path, e.strerror), EXIT_IOERR)
                 continue  # no output and no report line
