@@ -294,10 +294,13 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 		gboolean top = strcmp (path, "0") == 0 || g_str_has_suffix (path, ".0");
 		g_autofree char *base =
 			top ? g_strndup (path, strlen (path) - (path[1] ? 2 : 1)) : g_strdup (path);
-		const char *boundary = g_mime_multipart_get_boundary (multipart);
+		/* not g_mime_multipart_get_boundary (): without a boundary it makes one up and
+		 * re-encodes the Content-Type, which takes minutes for some malformed values */
+		const char *boundary = g_mime_object_get_content_type_parameter (object, "boundary");
 		int i;
 
-		g_ptr_array_add (walk->boundaries, (gpointer) (boundary ? boundary : ""));
+		/* NULL (no boundary: no line is one) is kept, and skipped by the splice's checks */
+		g_ptr_array_add (walk->boundaries, (gpointer) boundary);
 		for (i = 0; i < g_mime_multipart_get_count (multipart) && walk->failure == NULL;
 		     i++) {
 			g_autofree char *child = base[0] ? g_strdup_printf ("%s.%d", base, i + 1)

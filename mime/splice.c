@@ -342,8 +342,12 @@ boundary_line_at (const Walk *walk, size_t at)
 
 	for (b = 0; b < walk->boundaries->len; b++) {
 		const char *boundary = g_ptr_array_index (walk->boundaries, b);
-		size_t n = strlen (boundary), i = at + 2 + n;
+		size_t n, i;
 
+		if (boundary == NULL)
+			continue;
+		n = strlen (boundary);
+		i = at + 2 + n;
 		if (i > len || raw[at] != '-' || raw[at + 1] != '-' ||
 		    memcmp (raw + at + 2, boundary, n) != 0)
 			continue;
@@ -493,6 +497,16 @@ edit_point (Walk *walk, GMimeObject *object, GMimeObject *outer, size_t body_sta
 	return header_insert_point (walk, object, outer, body_start);
 }
 
+/* The part's record when its bytes stay as they are, for `reason`. */
+static void
+leave_alone (MimeUtf8PartReport *record, const char *reason)
+{
+	record->action = MIMEUTF8_ACTION_LEFT_ALONE;
+	record->reason = reason;
+	record->encoding_out = record->encoding_in;
+	record->bytes_out = record->bytes_in;
+}
+
 void
 _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPlan *plan,
 			MimeUtf8PartReport *record)
@@ -532,33 +546,21 @@ _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPla
 	    (upto == (size_t) -1 ||
 	     !_mimeutf8_header_block_is_clean (walk, object, outer, body_start, body_start - 1) ||
 	     !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced))) {
-		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
-		record->reason = "malformed header block";
-		record->encoding_out = record->encoding_in;
-		record->bytes_out = record->bytes_in;
+		leave_alone (record, "malformed header block");
 		return;
 	}
 	if (_mimeutf8_plan_edits_a_repeated_header (plan, object)) {
-		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
-		record->reason = "malformed header block: a header given twice";
-		record->encoding_out = record->encoding_in;
-		record->bytes_out = record->bytes_in;
+		leave_alone (record, "malformed header block: a header given twice");
 		return;
 	}
 	if (plan->relabel &&
 	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
-		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
-		record->reason = "malformed Content-Type";
-		record->encoding_out = record->encoding_in;
-		record->bytes_out = record->bytes_in;
+		leave_alone (record, "malformed Content-Type");
 		return;
 	}
 	if (plan->relabel &&
 	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_charset_is_unambiguous)) {
-		record->action = MIMEUTF8_ACTION_LEFT_ALONE;
-		record->reason = "ambiguous charset parameter";
-		record->encoding_out = record->encoding_in;
-		record->bytes_out = record->bytes_in;
+		leave_alone (record, "ambiguous charset parameter");
 		return;
 	}
 

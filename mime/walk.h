@@ -52,7 +52,7 @@ typedef struct {
 	gboolean text_seen;
 	GPtrArray *header_jobs; /* of HeaderJob, for the current message */
 	/* Boundaries of the multiparts around the object being walked, innermost last: a part's
-	 * content ends at a line of one of them. */
+	 * content ends at a line of one of them (NULL for a multipart without one). */
 	GPtrArray *boundaries;
 	/* Messages embedded in the one walked (message/rfc822 parts) around the object. */
 	unsigned int embedded;

@@ -537,6 +537,13 @@ def _():
         return f.read()
 
 
+@case("gmime-made-up-boundary", "unchanged",
+      "fixtures/crashers: a multipart without boundary whose Content-Type GMime re-encodes slowly")
+def _():
+    with open(os.path.join(CRASHERS, "normalize-gmime-get-boundary-reencodes-8bit-param-name.eml"), "rb") as f:
+        return f.read()
+
+
 # ---- running ----------------------------------------------------------------------------------
 
 def selected(patterns):
