@@ -288,6 +288,14 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	     GMIME_IS_APPLICATION_PKCS7_MIME (object)))
 		sealed = TRUE;
 
+	if (GMIME_IS_MULTIPART (object) && walk->raw != NULL &&
+	    !_mimeutf8_content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
+		/* GMime found a multipart in a Content-Type value other readers may not read (an
+		 * 8-bit byte in the subtype): they could take the whole for one text body */
+		_mimeutf8_walk_fail (walk, "malformed Content-Type: a multipart other readers may "
+					   "not read as one");
+		return;
+	}
 	if (GMIME_IS_MULTIPART (object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART (object);
 		/* the children of the message's top multipart are "1", "2"...; of others "P.1" */
@@ -296,7 +304,8 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 			top ? g_strndup (path, strlen (path) - (path[1] ? 2 : 1)) : g_strdup (path);
 		/* not g_mime_multipart_get_boundary (): without a boundary it makes one up and
 		 * re-encodes the Content-Type, which takes minutes for some malformed values */
-		const char *boundary = g_mime_object_get_content_type_parameter (object, "boundary");
+		const char *boundary =
+			g_mime_object_get_content_type_parameter (object, "boundary");
 		int i;
 
 		/* NULL (no boundary: no line is one) is kept, and skipped by the splice's checks */
@@ -377,9 +386,9 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	}
 	if (walk->view != NULL && (record->action == MIMEUTF8_ACTION_CONVERTED ||
 				   record->action == MIMEUTF8_ACTION_ALREADY_UTF8))
-		_mimeutf8_view_text (walk->view,
-				     plan.converted != NULL ? plan.converted->data : plan.decoded,
-				     plan.converted != NULL ? plan.converted->len : plan.decoded_len);
+		_mimeutf8_view_text (
+			walk->view, plan.converted != NULL ? plan.converted->data : plan.decoded,
+			plan.converted != NULL ? plan.converted->len : plan.decoded_len);
 	if (change) {
 		if (walk->raw != NULL)
 			_mimeutf8_apply_splice (walk, GMIME_PART (object), outer, &plan, record);
