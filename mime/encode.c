@@ -97,6 +97,57 @@ qp_put (QpWriter *w, const void *bytes, size_t len)
 		w->buf[w->n++] = *b++;
 }
 
+/* Each hex digit's value plus one; 0 for every other byte. */
+static const guint8 hex_values_plus1[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16
+};
+
+size_t
+_mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_out)
+{
+	const guint8 *end = p + len;
+	guint8 *o = out;
+	gboolean exact = TRUE;
+
+	while (p < end) {
+		guint8 hi, lo;
+
+		if (*p != '=') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		if (p == end)
+			break; /* a soft break at the very end (GMime drops a last "=") */
+		if (*p == '\n') {
+			p++; /* a soft break */
+			continue;
+		}
+		if (end - p < 2) {
+			exact = FALSE;
+			break; /* "=x" at the very end is dropped, as GMime drops it */
+		}
+		hi = hex_values_plus1[p[0]];
+		lo = hex_values_plus1[p[1]];
+		if (hi != 0 && lo != 0) {
+			*o++ = (guint8) ((hi - 1) << 4 | (lo - 1));
+		} else if (!(p[0] == '\r' && p[1] == '\n')) {
+			/* not an escape: kept as it is */
+			exact = FALSE;
+			*o++ = '=';
+			*o++ = p[0];
+			*o++ = p[1];
+		}
+		p += 2;
+	}
+	if (exact_out != NULL)
+		*exact_out = exact;
+	return (size_t) (o - out);
+}
+
 gboolean
 _mimeutf8_qp_is_exact (const guint8 *p, size_t len)
 {
