@@ -34,6 +34,9 @@
  * worker is refilled once it is down to half of them, so that jobs travel several to a write. */
 #define QUEUE_PER_WORKER 8
 
+/* The longest the supervisor sleeps before it looks at the workers again (nap). */
+#define MAX_NAP_US 5000
+
 /* What a read asks for at least: many small frames at once. */
 #define READ_CHUNK 65536
 
@@ -60,6 +63,7 @@ typedef struct {
 	unsigned int queued;
 	gboolean filling; /* being given jobs up to QUEUE_PER_WORKER */
 	gint64 started;   /* when the oldest job started running */
+	gint64 job_us;    /* how long its jobs take, on average of the last few */
 	Inbox in;
 	GQueue out; /* Outgoing frames not yet written */
 } Worker;
@@ -1026,6 +1030,7 @@ collect (Pool *pool, Worker *worker, Frame *frame)
 {
 	Slot *slot = slot_of (pool, worker->seqs[0]);
 	Result *result;
+	gint64 now;
 
 	if (frame->n != 6)
 		return FALSE;
@@ -1040,7 +1045,9 @@ collect (Pool *pool, Worker *worker, Frame *frame)
 	slot->result = result;
 	memmove (worker->seqs, worker->seqs + 1, (QUEUE_PER_WORKER - 1) * sizeof (guint64));
 	worker->queued--;
-	worker->started = g_get_monotonic_time ();
+	now = g_get_monotonic_time ();
+	worker->job_us = (worker->job_us * 7 + (now - worker->started)) / 8;
+	worker->started = now;
 	return TRUE;
 }
 
@@ -1061,6 +1068,31 @@ receive (Pool *pool, Worker *worker)
 	}
 	if (n <= 0 || broken || (worker->queued == 0 && worker->in.bytes->len > 0))
 		worker_lost (pool, worker, "worker died");
+}
+
+/* While every busy worker has more jobs queued than it needs not to run dry, sleeps for about as
+ * long as the spare ones take: then one wake collects several results, instead of one per
+ * message (at a fraction of a millisecond a message, wakes cost as much as the hand-offs). */
+static void
+nap (Pool *pool)
+{
+	gint64 nap_us = -1;
+	unsigned int i;
+
+	for (i = 0; i < pool->n_workers; i++) {
+		Worker *worker = &pool->workers[i];
+		gint64 spare;
+
+		if (worker->queued == 0)
+			continue;
+		if (worker->queued <= QUEUE_PER_WORKER / 2 || !g_queue_is_empty (&worker->out))
+			return;
+		spare = (worker->queued - QUEUE_PER_WORKER / 2) * worker->job_us;
+		if (nap_us < 0 || spare < nap_us)
+			nap_us = spare;
+	}
+	if (nap_us > 50)
+		g_usleep ((gulong) MIN (nap_us, MAX_NAP_US));
 }
 
 /* Waits for at least one worker to finish, die or run out of time, or for a socket to take more
@@ -1092,6 +1124,7 @@ service (Pool *pool)
 	}
 	if (n == 0)
 		return;
+	nap (pool);
 	if (poll (fds, n, (int) MIN (wait_ms + 1, G_MAXINT)) < 0)
 		return;
 	for (i = 0; i < n; i++) {
