@@ -21,7 +21,7 @@ on_file_result (Job *job, Result *result, gpointer data)
 		fprintf (stderr, "%smimeutf8: %s\n", cli->progress ? "\n" : "", result->error);
 	if (result->exit_code != 0)
 		note_error (cli, result->exit_code);
-	write_report_line (cli, result->json);
+	report_add_line (cli, result->json);
 	count_result (cli, result, result->out_size);
 	return !cli->stopped;
 }
@@ -117,12 +117,28 @@ file_job (const char *in_path, const char *out_dir, const char *tmp_dir, gboolea
 	return job;
 }
 
+/* The report lines of the results delivered together, in one write. */
+static gboolean
+on_round (gpointer data)
+{
+	return report_flush (data, FALSE);
+}
+
 static Pool *
 start_pool (Cli *cli, ResultFunc on_result)
 {
 	cli->started = g_get_monotonic_time ();
 	return pool_new (&cli->options, cli->jobs,
-			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result, cli);
+			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result,
+			 on_round, cli);
+}
+
+/* Stops the pool, its results delivered and their report lines written. */
+static void
+stop_pool (Cli *cli, Pool *pool)
+{
+	pool_free (pool);
+	report_flush (cli, TRUE);
 }
 
 /* Two inputs with one base name would be written to one output, the second over the first. */
@@ -193,7 +209,7 @@ run_files (Cli *cli, int argc, char **argv)
 	for (i = 0; i < inputs->len && !cli->stopped; i++)
 		pool_submit (pool,
 			     file_job (inputs->pdata[i], cli->output_dir, cli->output_dir, FALSE));
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	return cli->first_error;
 }
@@ -261,7 +277,7 @@ run_maildir (Cli *cli, const char *src, const char *dst)
 			pool_submit (pool, file_job (lists[d]->pdata[i], out, tmp, TRUE));
 		g_ptr_array_unref (lists[d]);
 	}
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	return cli->first_error;
 }
@@ -275,6 +291,8 @@ typedef struct {
 static void
 mbox_flush (Cli *cli)
 {
+	/* the report lines first: a message is written only after its line */
+	report_flush (cli, FALSE);
 	if (!cli->stopped && cli->mbox_out->len > 0 &&
 	    !stdout_write (cli->mbox_out->data, cli->mbox_out->len)) {
 		note_error (cli, EXIT_TEMPFAIL);
@@ -289,7 +307,7 @@ on_mbox_result (Job *job, Result *result, gpointer data)
 	Cli *cli = data;
 	MboxEntry *entry = job->data;
 
-	if (write_report_line (cli, result->json))
+	if (report_add_line (cli, result->json))
 		mbox_append (cli->mbox_out, entry->from_line, result->output->data,
 			     result->output->len, entry->separator);
 	count_result (cli, result, result->output->len);
@@ -337,7 +355,7 @@ run_mbox (Cli *cli, const char *path)
 		job->data = entry;
 		pool_submit (pool, job);
 	}
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	mbox_reader_free (reader);
 	if (error) {

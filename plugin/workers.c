@@ -77,6 +77,7 @@ struct _Pool {
 	const MimeUtf8Options *options;
 	unsigned int timeout_ms;
 	ResultFunc on_result;
+	RoundFunc on_round;
 	gpointer data;
 	Worker *workers;
 	unsigned int n_workers;
@@ -823,7 +824,7 @@ worker_stop (Worker *worker, gboolean kill_it)
 
 Pool *
 pool_new (const MimeUtf8Options *options, unsigned int workers, unsigned int timeout_ms,
-	  ResultFunc on_result, gpointer data)
+	  ResultFunc on_result, RoundFunc on_round, gpointer data)
 {
 	Pool *pool = g_new0 (Pool, 1);
 	unsigned int i;
@@ -832,6 +833,7 @@ pool_new (const MimeUtf8Options *options, unsigned int workers, unsigned int tim
 	pool->options = options;
 	pool->timeout_ms = timeout_ms;
 	pool->on_result = on_result;
+	pool->on_round = on_round;
 	pool->data = data;
 	pool->n_workers = MAX (workers, 1);
 	pool->workers = g_new0 (Worker, pool->n_workers);
@@ -920,6 +922,8 @@ drop_waiting (Pool *pool)
 static void
 deliver (Pool *pool)
 {
+	guint64 first = pool->next_delivery;
+
 	while (pool->next_delivery < pool->next_seq) {
 		guint64 seq = pool->next_delivery;
 		Slot *slot = slot_of (pool, seq);
@@ -941,6 +945,8 @@ deliver (Pool *pool)
 		g_free (slot);
 		pool->next_delivery++;
 	}
+	if (pool->next_delivery != first && pool->on_round != NULL && !pool->on_round (pool->data))
+		drop_waiting (pool);
 }
 
 /* The worker to give the next job: the least busy of those down to half their queue or being

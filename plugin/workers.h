@@ -29,12 +29,16 @@ typedef struct {
  * FALSE stops the batch: the jobs no worker has started are dropped, never delivered. */
 typedef gboolean (*ResultFunc) (Job *job, Result *result, gpointer data);
 
+/* Called after each round of results delivered together (may be NULL): what was gathered for
+ * them can be written at once.  FALSE stops the batch, as for ResultFunc. */
+typedef gboolean (*RoundFunc) (gpointer data);
+
 typedef struct _Pool Pool;
 
 /* Starts `workers` worker processes.  A message that takes longer than `timeout_ms` is given up:
  * its worker is killed and replaced, and the message is written through unchanged. */
 Pool *pool_new (const MimeUtf8Options *options, unsigned int workers, unsigned int timeout_ms,
-		ResultFunc on_result, gpointer data);
+		ResultFunc on_result, RoundFunc on_round, gpointer data);
 /* Queues a job (transfer full).  Blocks, delivering results, while too many are in flight. */
 void pool_submit (Pool *pool, Job *job);
 /* Waits for every job and delivers the remaining results. */
