@@ -564,6 +564,22 @@ library_error_code (const GError *error, int saved_errno)
 	return error->code == MIMEUTF8_ERROR_NO_MEMORY ? 75 : 74;
 }
 
+/* The output of a job could not be written or put in place (`what`, `saved` its errno): the
+ * report line the job has says so, and the exit code is by errno. */
+static void
+output_failed (Result *result, const Job *job, const char *what, int saved)
+{
+	g_autofree char *why = g_strdup_printf ("%s: %s", what, g_strerror (saved));
+	char *line = report_line_with_status (result->json, "failed", why);
+
+	g_free (result->json);
+	result->json = line;
+	result->status = MIMEUTF8_STATUS_FAILED;
+	result->exit_code = write_error_code (saved);
+	result->error = g_strdup_printf ("%s: %s", job->in_path, g_strerror (saved));
+	result->out_size = 0;
+}
+
 static void
 run_file_job (const MimeUtf8Options *options, Job *job, Result *result)
 {
@@ -648,14 +664,7 @@ run_file_job (const MimeUtf8Options *options, Job *job, Result *result)
 		result->error = g_strdup_printf ("%s: %s", job->in_path,
 						 error ? error->message : g_strerror (error_errno));
 	} else if (failed != NULL) {
-		g_autofree char *why = g_strdup_printf ("%s: %s", failed, g_strerror (error_errno));
-		char *line = report_line_with_status (result->json, "failed", why);
-
-		g_free (result->json);
-		result->json = line;
-		result->status = MIMEUTF8_STATUS_FAILED;
-		result->exit_code = write_error_code (error_errno);
-		result->error = g_strdup_printf ("%s: %s", job->in_path, g_strerror (error_errno));
+		output_failed (result, job, failed, error_errno);
 	}
 	if (result->status == MIMEUTF8_STATUS_FAILED) {
 		result->out_size = 0;
@@ -884,16 +893,7 @@ passthrough_result (Job *job, const char *reason)
 	mimeutf8_report_free (report);
 	result->out_size = (guint64) st.st_size;
 	if (!ok || rename (temp, job->out_path) != 0) {
-		int saved = errno;
-		g_autofree char *why = g_strdup_printf ("%s: %s", reason, g_strerror (saved));
-		char *line = report_line_with_status (result->json, "failed", why);
-
-		g_free (result->json);
-		result->json = line;
-		result->status = MIMEUTF8_STATUS_FAILED;
-		result->exit_code = write_error_code (saved);
-		result->error = g_strdup_printf ("%s: %s", job->in_path, g_strerror (saved));
-		result->out_size = 0;
+		output_failed (result, job, reason, errno);
 		if (out >= 0)
 			unlink (temp);
 	}
