@@ -13,7 +13,7 @@ gmime_may_parse (const char *name, const char *value)
 	g_autofree char *field = g_strconcat (name, ":", value, NULL);
 	g_autoptr (GArray) spans = g_array_new (FALSE, FALSE, sizeof (_MimeUtf8Span));
 
-	return !_mimeutf8_guard_scan ((const guint8 *) field, strlen (field), spans);
+	return !_mimeutf8_guard_scan ((const guint8 *) field, strlen (field), FALSE, spans);
 }
 
 /* Sets a header's raw value from `value` (without its final newline) and the newline GMime held

@@ -84,8 +84,9 @@ typedef struct {
  * charsets outside the table, and the B or Q of every encoded-word in Content-Type and
  * Content-Disposition (GMime parses their parameters after decoding them).  TRUE when it added
  * any.  Names of the table that GMime will open get a descriptor kept open, so that glibc keeps
- * their modules loaded. */
-gboolean _mimeutf8_guard_scan (const guint8 *data, size_t len, GArray *spans);
+ * their modules loaded.  With `mapped` (`data` is a file mapped privately) the pages scanned
+ * are given back as it goes. */
+gboolean _mimeutf8_guard_scan (const guint8 *data, size_t len, gboolean mapped, GArray *spans);
 /* Makes the spans unusable in `copy` (a copy of the scanned bytes), without moving any byte:
  * letters and digits become 'x'. */
 void _mimeutf8_guard_neutralize (guint8 *copy, const GArray *spans);

@@ -537,7 +537,7 @@ _mimeutf8_walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const cha
 		return;
 	}
 	walk->parsed = raw;
-	if (_mimeutf8_guard_scan (raw, len, spans)) {
+	if (_mimeutf8_guard_scan (raw, len, walk->mapped, spans)) {
 		/* GMime parses a copy where the names it must not open are unusable: from memory,
 		 * even for a large message */
 		if (len > G_MAXUINT) {

@@ -224,7 +224,7 @@ _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t le
 		else if (scan.why == NULL && scan.comparisons > MAX_BOUNDARY_COMPARISONS)
 			scan.why = "limit: boundary scan cost";
 		p = line_end;
-		if (mapped && p - released > 4 * 1024 * 1024 && ((size_t) data & 4095) == 0) {
+		if (mapped && p - released > 1024 * 1024 && ((size_t) data & 4095) == 0) {
 			release (data, p);
 			released = p;
 		}

@@ -624,7 +624,7 @@ sink_write (Sink *sink, const guint8 *data, size_t len)
 void
 _mimeutf8_sink_copy (const Walk *walk, Sink *sink, size_t start, size_t end)
 {
-	const size_t chunk = 4 * 1024 * 1024;
+	const size_t chunk = 1024 * 1024;
 
 	while (start < end) {
 		size_t n = MIN (chunk, end - start);

@@ -290,7 +290,7 @@ test_iconv_guard__ordinary_mail_is_not_copied (void **state)
 
 		print_message ("%s", ordinary[i]);
 		assert_false (_mimeutf8_guard_scan ((const guint8 *) ordinary[i],
-						    strlen (ordinary[i]), spans));
+						    strlen (ordinary[i]), FALSE, spans));
 	}
 }
 
