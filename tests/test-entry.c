@@ -334,6 +334,79 @@ test_entry__large_message (void **state)
 	unlink (out_path);
 }
 
+/* mimeutf8_normalize_fd reads from the descriptor's current offset, as read(2) would, and moves
+ * it: to the end of the input for a message up to 8 MiB and for a large one read from a
+ * non-zero offset; a large file read from offset 0 is mapped and may be left anywhere, and is
+ * normalized again the same once the caller seeks back (mimeutf8.h). */
+static void
+test_entry__fd_offset (void **state)
+{
+	static const char junk[] = "bytes before the message, which the caller has read already\n";
+	g_autoptr (GByteArray) message = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (GByteArray) large_want = g_byte_array_new ();
+	g_autoptr (GByteArray) both = g_byte_array_new ();
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX", out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	int fd, out_fd = g_mkstemp (out_path);
+	GByteArray *got;
+
+	assert_true (out_fd >= 0);
+	/* a small message after bytes already read: only the message is normalized, and the offset
+	 * ends at the end of the file */
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, message->data, message->len);
+	fd = temporary_file (both, in_path);
+	assert_int_equal (lseek (fd, strlen (junk), SEEK_SET), (off_t) strlen (junk));
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (lseek (fd, 0, SEEK_CUR), (off_t) both->len);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "small message from an offset");
+	g_byte_array_unref (got);
+	close (fd);
+	unlink (in_path);
+
+	/* a large message after bytes already read: the same, through the spool */
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, large->data, large->len, large_want, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_set_size (both, 0);
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, large->data, large->len);
+	strcpy (in_path, "/tmp/mimeutf8-test-XXXXXX");
+	fd = temporary_file (both, in_path);
+	assert_int_equal (lseek (fd, strlen (junk), SEEK_SET), (off_t) strlen (junk));
+	assert_int_equal (ftruncate (out_fd, 0), 0);
+	assert_int_equal (lseek (out_fd, 0, SEEK_SET), 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (lseek (fd, 0, SEEK_CUR), (off_t) both->len);
+	got = read_file (out_path);
+	assert_bytes_equal (got, large_want, "large message from an offset");
+	g_byte_array_unref (got);
+	close (fd);
+	unlink (in_path);
+
+	/* a large file from offset 0, twice with a seek back between: the same bytes both times */
+	strcpy (in_path, "/tmp/mimeutf8-test-XXXXXX");
+	fd = temporary_file (large, in_path);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+		assert_int_equal (ftruncate (out_fd, 0), 0);
+		assert_int_equal (lseek (out_fd, 0, SEEK_SET), 0);
+		assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+				  MIMEUTF8_STATUS_NORMALIZED);
+		got = read_file (out_path);
+		assert_bytes_equal (got, large_want, "large file, after seeking back");
+		g_byte_array_unref (got);
+	}
+	close (fd);
+	close (out_fd);
+	unlink (in_path);
+	unlink (out_path);
+}
+
 /* A large file written to a full disk: FAILED, an I/O error, errno ENOSPC for the caller, and the
  * report says why. */
 static void
@@ -530,6 +603,7 @@ main (void)
 		cmocka_unit_test (test_entry__options_version_1),
 		cmocka_unit_test (test_entry__bad_options),
 		cmocka_unit_test (test_entry__large_message),
+		cmocka_unit_test (test_entry__fd_offset),
 		cmocka_unit_test (test_entry__large_write_error),
 		cmocka_unit_test (test_entry__small_write_error_report),
 		cmocka_unit_test (test_entry__passthrough_write_error),
