@@ -6,6 +6,7 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -606,6 +607,65 @@ def test_cli__output_cannot_be_put_in_place():
         assert sorted(os.listdir(out)) == ["koi8r-8bit-headers.eml", "koi8r-8bit.eml"], os.listdir(out)
         assert os.listdir(os.path.join(out, "koi8r-8bit.eml")) == []
         assert read(os.path.join(out, "koi8r-8bit-headers.eml")) == read(os.path.join(EXPECTED, "koi8r-8bit-headers.eml"))
+
+
+def run_on_terminal(args, stdin=b""):
+    """Runs the command with its stderr on a pseudo-terminal; returns (exit code, stdout, what the
+    terminal showed, its CR LF read back as LF)."""
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([TOOL] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out, _ = p.communicate(stdin, timeout=60)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    return p.returncode, out, shown.replace(b"\r\n", b"\n")
+
+
+PROGRESS = rb"\r(?:(\d+)/)?(\d+) messages, [0-9.]+ MB/s, (\d+) unchanged, (\d+) passed through, ETA \d+ s +\n$"
+
+
+@case
+def test_cli__progress_on_a_terminal():
+    names = ["koi8r-8bit.eml", "utf8-unchanged.eml", "koi8r-8bit-headers.eml"]
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "r.jsonl")
+        code, _, shown = run_on_terminal(["-o", os.path.join(out, "o"), "--report", report]
+                                         + [os.path.join(MESSAGES, n) for n in names] + ["/no/such.eml"])
+        statuses = [json.loads(line)["status"] for line in open(report)]
+        # the last progress line counts every input (the missing one too), by the statuses the
+        # report gives, and ends the line; the error about the missing file starts on a line of
+        # its own, not after the progress line
+        m = re.search(PROGRESS, shown)
+        assert m, "no final progress line: %r" % shown[-300:]
+        assert m.group(1) == m.group(2) == b"4", (m.groups(), shown[-200:])
+        assert int(m.group(3)) == statuses.count("unchanged") == 1, (m.groups(), statuses)
+        assert int(m.group(4)) == statuses.count("passthrough") == 0, m.groups()
+        assert code == 66, code
+        assert b"\nmimeutf8: /no/such.eml: " in shown, shown
+        # an mbox from a file: the count without a total (the messages are not counted first)
+        mbox = os.path.join(out, "in.mbox")
+        with open(mbox, "wb") as f:
+            f.write(make_mbox([read(os.path.join(MESSAGES, n)) for n in names]))
+        code, stdout, shown = run_on_terminal(["--mbox", mbox])
+        assert code == 0 and len(split_mbox(stdout)) == 3, (code, shown)
+        m = re.search(PROGRESS, shown)
+        assert m and m.group(1) is None and m.group(2) == b"3" and m.group(3) == b"1", shown[-300:]
+        # -q: nothing on the terminal
+        code, stdout, shown = run_on_terminal(["-q", "--mbox", mbox])
+        assert code == 0 and shown == b"", shown
+    # a single message through the filter shows no progress line either
+    code, stdout, shown = run_on_terminal([], read(os.path.join(MESSAGES, "koi8r-8bit.eml")))
+    assert code == 0 and shown == b"", shown
 
 
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
