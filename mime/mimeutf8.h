@@ -343,7 +343,9 @@ MimeUtf8ConvertStatus mimeutf8_convert_text (const MimeUtf8Options *options, con
 /* A streaming converter: new (begin), convert any number of chunks, end.  Chunks may cut a
  * character anywhere; at most 16 bytes are held back between calls, except in the stateful 7-bit
  * charsets (ISO-2022-JP, ISO-2022-KR, UTF-7), whose input is converted whole at the end, so that
- * the output never depends on where the chunks were cut. */
+ * the output never depends on where the chunks were cut.  A NULL translator or `out`, or NULL
+ * `data` with a length, is a programming error: GLib logs a critical and the call does nothing
+ * (mimeutf8_convert returns MIMEUTF8_CONVERT_ERROR); NULL `data` with length 0 is empty input. */
 typedef struct _MimeUtf8Translator MimeUtf8Translator;
 
 /* A converter from `label` to UTF-8, or NULL with the error set for an unknown label. */
