@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -434,6 +435,100 @@ test_entry__large_write_error (void **state)
 	close (full);
 }
 
+/* Faults of the descriptor call beyond a full disk for a file: invalid options (nothing
+ * written), a large file open for writing only (it cannot be mapped: an I/O error that says so),
+ * a large message from a pipe written to a full disk (ENOSPC for the caller). */
+static void
+test_entry__fd_faults (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autofree char *path = g_build_filename (FIXTURES_DIR, "messages", "koi8r-8bit.eml", NULL);
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX", out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	GError *error = NULL;
+	int fd, out_fd = g_mkstemp (out_path), full, pipe_in[2];
+	GThread *thread;
+	Feed f;
+	struct stat st;
+
+	assert_true (out_fd >= 0);
+	options.version = 99;
+	fd = open (path, O_RDONLY);
+	assert_int_equal (mimeutf8_normalize_fd (&options, fd, out_fd, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS));
+	assert_int_equal (mimeutf8_report_get_status (report), MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (fstat (out_fd, &st), 0);
+	assert_int_equal (st.st_size, 0);
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (fd);
+
+	fd = temporary_file (large, in_path);
+	close (fd);
+	fd = open (in_path, O_WRONLY);
+	assert_true (fd >= 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (
+		g_str_has_prefix (mimeutf8_report_get_reason (report), "mapping the message: "));
+	assert_int_equal (fstat (out_fd, &st), 0);
+	assert_int_equal (st.st_size, 0);
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (fd);
+	unlink (in_path);
+	close (out_fd);
+	unlink (out_path);
+
+	full = open ("/dev/full", O_WRONLY);
+	if (full < 0)
+		TEST_SKIP ("/dev/full cannot be opened\n");
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = large;
+	f.fd = pipe_in[1];
+	thread = g_thread_new ("feed", feed, &f);
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], full, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, ENOSPC);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_string_equal (mimeutf8_report_get_reason (report), "write failed");
+	g_clear_error (&error);
+	close (pipe_in[0]);
+	g_thread_join (thread);
+	close (full);
+}
+
+/* A memory stream with bounds is read only between them. */
+static void
+test_entry__bounded_stream (void **state)
+{
+	static const char before[] = "bytes before\n", after[] = "\nbytes after\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) all = g_byte_array_new ();
+	g_autoptr (GByteArray) got = g_byte_array_new ();
+	GMimeStream *source, *sink;
+
+	g_byte_array_append (all, (const guint8 *) before, strlen (before));
+	g_byte_array_append (all, in->data, in->len);
+	g_byte_array_append (all, (const guint8 *) after, strlen (after));
+	source = g_mime_stream_mem_new_with_buffer ((const char *) all->data, all->len);
+	g_mime_stream_set_bounds (source, strlen (before), strlen (before) + in->len);
+	assert_int_equal (g_mime_stream_seek (source, strlen (before), GMIME_STREAM_SEEK_SET),
+			  (gint64) strlen (before));
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (sink);
+	g_object_unref (source);
+	assert_bytes_equal (got, want, "bounded memory stream");
+}
+
 /* A small message written to a full disk: the report says "write failed", errno is ENOSPC. */
 static void
 test_entry__small_write_error_report (void **state)
@@ -552,6 +647,51 @@ test_entry__stream_position (void **state)
 	assert_bytes_equal (got, want, "stream read from its position");
 }
 
+/* A parsed message whose text is UTF-8 already, made 7-bit: only its transfer encoding changes,
+ * which is a change of the body all the same (NORMALIZED, a DKIM signature broken); the part
+ * then reads back as the same text. */
+static void
+test_entry__message_encoding_only (void **state)
+{
+	static const char text[] = "DKIM-Signature: v=1; h=from; bh=x; b=y\nFrom: a@example.com\n"
+				   "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+				   "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n";
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer (text, strlen (text));
+	GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+	GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
+	const MimeUtf8PartReport *part;
+	g_autofree char *written = NULL;
+	g_autofree guchar *decoded = NULL;
+	const char *body, *type;
+	gsize decoded_len;
+
+	assert_non_null (message);
+	options.force_7bit = TRUE;
+	assert_int_equal (mimeutf8_normalize_message (&options, message, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	part = mimeutf8_report_get_part (report, 0);
+	assert_int_equal (part->action, MIMEUTF8_ACTION_ALREADY_UTF8);
+	assert_string_equal (part->encoding_in, "8bit");
+	assert_true (mimeutf8_report_get_dkim_invalidated (report));
+	/* read back without GMime: a base64 body of the same text */
+	written = g_mime_object_to_string (GMIME_OBJECT (message), NULL);
+	body = strstr (written, "\n\n");
+	assert_non_null (body);
+	type = strstr (written, "Content-Transfer-Encoding: ");
+	assert_non_null (type);
+	assert_true (type < body);
+	assert_string_equal (part->encoding_out, "base64");
+	assert_true (g_str_has_prefix (type + strlen ("Content-Transfer-Encoding: "), "base64\n"));
+	decoded = g_base64_decode (body + 2, &decoded_len);
+	assert_int_equal (decoded_len, strlen ("caf\xc3\xa9\n"));
+	assert_memory_equal (decoded, "caf\xc3\xa9\n", decoded_len);
+	g_object_unref (message);
+	g_object_unref (parser);
+	g_object_unref (stream);
+}
+
 /* A parsed message: bad options and cancellation fail before anything is changed. */
 static void
 test_entry__message_options (void **state)
@@ -605,11 +745,14 @@ main (void)
 		cmocka_unit_test (test_entry__large_message),
 		cmocka_unit_test (test_entry__fd_offset),
 		cmocka_unit_test (test_entry__large_write_error),
+		cmocka_unit_test (test_entry__fd_faults),
+		cmocka_unit_test (test_entry__bounded_stream),
 		cmocka_unit_test (test_entry__small_write_error_report),
 		cmocka_unit_test (test_entry__passthrough_write_error),
 		cmocka_unit_test (test_entry__read_error),
 		cmocka_unit_test (test_entry__stream_position),
 		cmocka_unit_test (test_entry__message_options),
+		cmocka_unit_test (test_entry__message_encoding_only),
 	};
 
 	mimeutf8_init ();
