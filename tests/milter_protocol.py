@@ -15,6 +15,7 @@ nothing must get no edit at all.
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -263,8 +264,11 @@ def check_report_and_trace(milter, mimeutf8, work):
         if got != want:
             fail("--report: %r, want %r" % (got, want))
     finally:
-        m.kill()
+        # a clean stop, which also writes the counts of a coverage build
+        code = m.kill(signal.SIGTERM)
         shutil.rmtree(work, ignore_errors=True)
+    if code != 0:
+        fail("the milter stopped by SIGTERM exited %s" % code)
     print("ok: --report (queue id, escaped Message-ID) and --trace-header")
 
 
@@ -309,7 +313,9 @@ def main():
             else:
                 print("ok: %s (%d edits: %s)" % (label, len(edits), ",".join(kinds)))
     finally:
-        m.kill()
+        code = m.kill(signal.SIGTERM)
+    if code != 0:
+        fail("the milter stopped by SIGTERM exited %s; log:\n%s" % (code, m.read_log()[-2000:]))
     if failed:
         print("milter log:\n" + m.read_log()[-2000:])
         fail("%d of %d protocol cases failed" % (failed, len(CASES)))
