@@ -533,8 +533,9 @@ def large_message():
 @case
 def test_cli__filter_large_message():
     """A large message in the filter, from a regular file (read in place) or a pipe (spooled):
-    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk,
-    75 and nothing written; its report line before it, or nothing when that fails."""
+    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk
+    or without a spool directory, 75 and nothing written; its report line before it, or nothing
+    when that fails."""
     data = large_message()
     with tempfile.TemporaryDirectory() as root:
         path = os.path.join(root, "large.eml")
@@ -562,6 +563,11 @@ def test_cli__filter_large_message():
                     feed = {"stdin": i} if from_file else {"input": data}
                     r = subprocess.run([TOOL, "--report", "/dev/full"], capture_output=True, **feed)
                 assert r.returncode == 75 and r.stdout == b"", (from_file, r.returncode)
+        # no spool directory at all: the same transient fault, said, nothing written
+        env = dict(os.environ, TMPDIR=os.path.join(root, "no-such-dir"))
+        r = run([], data, env=env)
+        assert r.returncode == 75 and r.stdout == b"", (r.returncode, r.stdout[:100])
+        assert b"spooling standard input: No such file or directory" in r.stderr, r.stderr
 
 
 @case
