@@ -529,6 +529,54 @@ test_entry__bounded_stream (void **state)
 	assert_bytes_equal (got, want, "bounded memory stream");
 }
 
+/* A pipe stream, and a file stream over a large file already read past some bytes: each is read
+ * from where it stands to its end. */
+static void
+test_entry__file_streams (void **state)
+{
+	static const char junk[] = "bytes the caller has read already\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (GByteArray) large_want = g_byte_array_new ();
+	g_autoptr (GByteArray) both = g_byte_array_new ();
+	g_autoptr (GByteArray) got = g_byte_array_new ();
+	char path[] = "/tmp/mimeutf8-test-XXXXXX";
+	GMimeStream *source, *sink;
+	int pipe_in[2], fd;
+
+	assert_int_equal (pipe (pipe_in), 0);
+	assert_int_equal (write (pipe_in[1], in->data, in->len), (ssize_t) in->len);
+	close (pipe_in[1]);
+	source = g_mime_stream_pipe_new (pipe_in[0]);
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (source);
+	g_object_unref (sink);
+	assert_bytes_equal (got, want, "pipe stream");
+
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, large->data, large->len, large_want, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, large->data, large->len);
+	fd = temporary_file (both, path);
+	unlink (path);
+	source = g_mime_stream_fs_new (fd);
+	assert_int_equal (g_mime_stream_seek (source, strlen (junk), GMIME_STREAM_SEEK_SET),
+			  (gint64) strlen (junk));
+	g_byte_array_set_size (got, 0);
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (source);
+	g_object_unref (sink);
+	assert_bytes_equal (got, large_want, "large file stream read from an offset");
+}
+
 /* A small message written to a full disk: the report says "write failed", errno is ENOSPC. */
 static void
 test_entry__small_write_error_report (void **state)
@@ -747,6 +795,7 @@ main (void)
 		cmocka_unit_test (test_entry__large_write_error),
 		cmocka_unit_test (test_entry__fd_faults),
 		cmocka_unit_test (test_entry__bounded_stream),
+		cmocka_unit_test (test_entry__file_streams),
 		cmocka_unit_test (test_entry__small_write_error_report),
 		cmocka_unit_test (test_entry__passthrough_write_error),
 		cmocka_unit_test (test_entry__read_error),
