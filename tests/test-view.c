@@ -90,10 +90,18 @@ test_view__headers (void **state)
 	mimeutf8_message_free (message);
 }
 
+static unsigned int criticals;
+
+static void
+count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+	criticals++;
+}
+
 /* What a caller may leave out or get wrong: NULL for an optional out-argument, a field name the
  * API does not know, identifiers without angle brackets or with none inside them, a Date that
  * does not parse, a disposition after folding and before a comment, a body subtype that is
- * neither plain nor html, the bytes of a multipart. */
+ * neither plain nor html, the bytes of a multipart, an index past the end. */
 static void
 test_view__edges (void **state)
 {
@@ -117,6 +125,7 @@ test_view__edges (void **state)
 	const MimeUtf8Part *part;
 	g_autoptr (GBytes) bytes = NULL;
 	int64_t time = 1;
+	GLogFunc old;
 
 	(void) state;
 	assert_int_equal (mimeutf8_message_get_addresses (message, "from", NULL), 1);
@@ -150,6 +159,14 @@ test_view__edges (void **state)
 	bytes = mimeutf8_part_get_bytes (part);
 	assert_int_equal (g_bytes_get_size (bytes), 0);
 	assert_int_equal (mimeutf8_part_get_size (part), 0);
+	/* an index past the end is a programming error: NULL, and GLib logs a critical */
+	old = g_log_set_default_handler (count_criticals, NULL);
+	criticals = 0;
+	assert_null (mimeutf8_message_get_header_at (message, 99, NULL));
+	assert_null (mimeutf8_message_get_part (message, 2));
+	assert_null (mimeutf8_part_get_param_at (part, 1, NULL));
+	g_log_set_default_handler (old, NULL);
+	assert_int_equal (criticals, 3);
 	mimeutf8_message_free (message);
 }
 
