@@ -135,6 +135,59 @@ test_normalize__signed_left_alone (void **state)
 	assert_string_equal (find_part (report, "1")->reason, "signed");
 }
 
+/* An encrypted multipart is sealed like a signed one: its parts and their headers stay byte for
+ * byte while the message's own Subject is converted; --convert-signed opens it.  An S/MIME
+ * application/pkcs7-mime message is sealed too, its header block included. */
+static void
+test_normalize__sealed_parts (void **state)
+{
+	static const char sealed[] =
+		"--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n--e\n"
+		"Content-Type: text/plain; charset=latin1\n"
+		"Content-Description: =?iso-8859-1?q?caf=E9?=\n\ncaf\xe9\n--e--\n";
+	static const char pkcs7[] =
+		"MIME-Version: 1.0\nSubject: s\nContent-Type: application/pkcs7-mime; "
+		"smime-type=enveloped-data; name=smime.p7m\n"
+		"Content-Description: =?iso-8859-1?q?caf=E9?=\nContent-Transfer-Encoding: "
+		"base64\n\n"
+		"AAAA\n";
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GString) in =
+		g_string_new ("MIME-Version: 1.0\nSubject: =?iso-8859-1?q?caf=E9?=\nContent-Type: "
+			      "multipart/encrypted; "
+			      "protocol=\"application/pgp-encrypted\"; boundary=e\n\n");
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+
+	g_string_append (in, sealed);
+	assert_int_equal (mimeutf8_normalize_buffer (NULL, in->str, in->len, out, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (find_part (report, "2")->action, MIMEUTF8_ACTION_LEFT_ALONE);
+	assert_string_equal (find_part (report, "2")->reason, "signed");
+	assert_true (out->len > strlen (sealed));
+	assert_memory_equal (out->data + out->len - strlen (sealed), sealed, strlen (sealed));
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Subject: =?UTF-8?B?Y2Fmw6k=?=\n"));
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	g_byte_array_set_size (out, 0);
+	options.convert_signed = TRUE;
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, in->str, in->len, out, &report, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (find_part (report, "2")->action, MIMEUTF8_ACTION_CONVERTED);
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Content-Description: =?UTF-8?B?Y2Fmw6k=?=\n"));
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	g_byte_array_set_size (out, 0);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, pkcs7, strlen (pkcs7), out, &report, NULL),
+		MIMEUTF8_STATUS_UNCHANGED);
+	assert_int_equal (out->len, strlen (pkcs7));
+	assert_memory_equal (out->data, pkcs7, out->len);
+}
+
 /* Input that is not a message at all still comes out, byte for byte or normalized. */
 static void
 test_normalize__odd_input (void **state)
@@ -346,6 +399,7 @@ main (void)
 		cmocka_unit_test (test_normalize__fixtures),
 		cmocka_unit_test (test_normalize__report),
 		cmocka_unit_test (test_normalize__signed_left_alone),
+		cmocka_unit_test (test_normalize__sealed_parts),
 		cmocka_unit_test (test_normalize__odd_input),
 		cmocka_unit_test (test_normalize__header_blocks),
 		cmocka_unit_test (test_normalize__limits_in_the_walk),
