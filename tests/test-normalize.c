@@ -186,6 +186,14 @@ test_normalize__sealed_parts (void **state)
 		MIMEUTF8_STATUS_UNCHANGED);
 	assert_int_equal (out->len, strlen (pkcs7));
 	assert_memory_equal (out->data, pkcs7, out->len);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	/* opened, its Content-Description is decoded like any other */
+	g_byte_array_set_size (out, 0);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, pkcs7, strlen (pkcs7), out, &report, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Content-Description: =?UTF-8?B?Y2Fmw6k=?=\n"));
 }
 
 /* Input that is not a message at all still comes out, byte for byte or normalized. */
