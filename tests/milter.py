@@ -474,6 +474,20 @@ def test_chain(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def stop_daemon(pid, what):
+    """SIGTERM to a daemonized milter, which must be gone within 20 s."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    fail("%s: still running 20 s after SIGTERM" % what)
+
+
 def test_daemon(args):
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-daemon-")
     pid_file = os.path.join(work, "milter.pid")
@@ -491,17 +505,7 @@ def test_daemon(args):
     os.kill(pid, 0)
     if not os.path.exists(sock):
         fail("daemon: no socket")
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        fail("daemon: still running 20 s after SIGTERM")
+    stop_daemon(pid, "daemon")
     if os.path.exists(pid_file):
         fail("daemon: the pid file is left after SIGTERM")
     if os.path.exists(sock):
@@ -572,17 +576,7 @@ def test_daemon(args):
     if os.listdir(empty) != ["rel.sock"]:
         os.kill(pid, signal.SIGKILL)
         fail("daemon: -p unix:rel.sock did not listen in the starting directory: %s" % os.listdir(empty))
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        fail("daemon: -p unix:rel.sock: still running 20 s after SIGTERM")
+    stop_daemon(pid, "daemon: -p unix:rel.sock")
     if os.path.exists(os.path.join(empty, "rel.sock")):
         fail("daemon: the socket of -p unix:rel.sock is left after SIGTERM")
     print("daemon: -p unix:rel.sock listens in the starting directory and is removed at exit")

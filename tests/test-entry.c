@@ -249,6 +249,21 @@ temporary_file (const GByteArray *data, char *path)
 	return fd;
 }
 
+/* What mimeutf8_normalize_stream writes for `source` (unreffed here), which must be NORMALIZED. */
+static GByteArray *
+normalized_stream (GMimeStream *source)
+{
+	GByteArray *got = g_byte_array_new ();
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array (got);
+
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (sink);
+	g_object_unref (source);
+	return got;
+}
+
 typedef struct {
 	const GByteArray *data;
 	int fd;
@@ -510,8 +525,8 @@ test_entry__bounded_stream (void **state)
 	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
 	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
 	g_autoptr (GByteArray) all = g_byte_array_new ();
-	g_autoptr (GByteArray) got = g_byte_array_new ();
-	GMimeStream *source, *sink;
+	g_autoptr (GByteArray) got = NULL;
+	GMimeStream *source;
 
 	g_byte_array_append (all, (const guint8 *) before, strlen (before));
 	g_byte_array_append (all, in->data, in->len);
@@ -520,12 +535,7 @@ test_entry__bounded_stream (void **state)
 	g_mime_stream_set_bounds (source, strlen (before), strlen (before) + in->len);
 	assert_int_equal (g_mime_stream_seek (source, strlen (before), GMIME_STREAM_SEEK_SET),
 			  (gint64) strlen (before));
-	sink = g_mime_stream_mem_new_with_byte_array (got);
-	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
-	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
-	g_object_unref (sink);
-	g_object_unref (source);
+	got = normalized_stream (source);
 	assert_bytes_equal (got, want, "bounded memory stream");
 }
 
@@ -540,22 +550,17 @@ test_entry__file_streams (void **state)
 	g_autoptr (GByteArray) large = large_message ();
 	g_autoptr (GByteArray) large_want = g_byte_array_new ();
 	g_autoptr (GByteArray) both = g_byte_array_new ();
-	g_autoptr (GByteArray) got = g_byte_array_new ();
+	GByteArray *got;
 	char path[] = "/tmp/mimeutf8-test-XXXXXX";
-	GMimeStream *source, *sink;
+	GMimeStream *source;
 	int pipe_in[2], fd;
 
 	assert_int_equal (pipe (pipe_in), 0);
 	assert_int_equal (write (pipe_in[1], in->data, in->len), (ssize_t) in->len);
 	close (pipe_in[1]);
-	source = g_mime_stream_pipe_new (pipe_in[0]);
-	sink = g_mime_stream_mem_new_with_byte_array (got);
-	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
-	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
-	g_object_unref (source);
-	g_object_unref (sink);
+	got = normalized_stream (g_mime_stream_pipe_new (pipe_in[0]));
 	assert_bytes_equal (got, want, "pipe stream");
+	g_byte_array_unref (got);
 
 	assert_int_equal (
 		mimeutf8_normalize_buffer (NULL, large->data, large->len, large_want, NULL, NULL),
@@ -567,14 +572,9 @@ test_entry__file_streams (void **state)
 	source = g_mime_stream_fs_new (fd);
 	assert_int_equal (g_mime_stream_seek (source, strlen (junk), GMIME_STREAM_SEEK_SET),
 			  (gint64) strlen (junk));
-	g_byte_array_set_size (got, 0);
-	sink = g_mime_stream_mem_new_with_byte_array (got);
-	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
-	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
-	g_object_unref (source);
-	g_object_unref (sink);
+	got = normalized_stream (source);
 	assert_bytes_equal (got, large_want, "large file stream read from an offset");
+	g_byte_array_unref (got);
 }
 
 /* A small message written to a full disk: the report says "write failed", errno is ENOSPC. */
