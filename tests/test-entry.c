@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -517,6 +519,52 @@ test_entry__fd_faults (void **state)
 	close (full);
 }
 
+/* A large message from a pipe whose spool file cannot grow (here a file size limit of 1 MiB):
+ * FAILED with an I/O error that says so, errno for the caller, nothing written; and a
+ * descriptor that is not open at all. */
+static void
+test_entry__spool_fault (void **state)
+{
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	struct rlimit saved, small;
+	GError *error = NULL;
+	int pipe_in[2], null = open ("/dev/null", O_WRONLY);
+	GThread *thread;
+	Feed f;
+
+	assert_true (null >= 0);
+	assert_int_equal (getrlimit (RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 1024 * 1024;
+	signal (SIGXFSZ, SIG_IGN);
+	assert_int_equal (setrlimit (RLIMIT_FSIZE, &small), 0);
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = large;
+	f.fd = pipe_in[1];
+	thread = g_thread_new ("feed", feed, &f);
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], null, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, EFBIG);
+	assert_int_equal (setrlimit (RLIMIT_FSIZE, &saved), 0);
+	signal (SIGXFSZ, SIG_DFL);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report),
+				       "spooling a large message: "));
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (pipe_in[0]);
+	g_thread_join (thread);
+
+	assert_int_equal (mimeutf8_normalize_fd (NULL, -1, null, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report), "read failed: "));
+	g_clear_error (&error);
+	close (null);
+}
+
 /* A memory stream with bounds is read only between them. */
 static void
 test_entry__bounded_stream (void **state)
@@ -794,6 +842,7 @@ main (void)
 		cmocka_unit_test (test_entry__fd_offset),
 		cmocka_unit_test (test_entry__large_write_error),
 		cmocka_unit_test (test_entry__fd_faults),
+		cmocka_unit_test (test_entry__spool_fault),
 		cmocka_unit_test (test_entry__bounded_stream),
 		cmocka_unit_test (test_entry__file_streams),
 		cmocka_unit_test (test_entry__small_write_error_report),
