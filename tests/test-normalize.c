@@ -280,8 +280,30 @@ test_normalize__header_blocks (void **state)
 		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 		  "Content-Transfer-Encoding: base64\n\nw6nDqcOpw6k=",
 		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "the blank before an encoding value is kept, a tab too",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=latin1\n"
+		  "Content-Transfer-Encoding:\t8bit\n\ncaf\xe9 cr\xe8me\n",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding:\tbase64\n\nY2Fmw6kgY3LDqG1lCg==\n",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "a last boundary line without \"--\" nor line break ends the part all the same",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+		  "caf\xc3\xa9\n--b",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "an 8-bit preamble stays as it is, the headerless part after it gets its fields",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\npreamble\n\n"
+		  "caf\xe9\n--b\n\ncaf\xe9\n--b--\n",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\npreamble\n\n"
+		  "caf\xe9\n--b\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n--b--\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
 		/* other readers end the block or take the part's first line for the body: left
 		 * alone */
+		{ "a message without any header: no place for the new fields", "\ncaf\xe9\n", NULL,
+		  FALSE, MIMEUTF8_STATUS_UNCHANGED },
 		{ "a part whose first field line starts with a blank",
 		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
 		  " Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b--\n",
