@@ -300,8 +300,22 @@ test_normalize__header_blocks (void **state)
 		  "caf\xe9\n--b\nContent-Type: text/plain; charset=utf-8\n"
 		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n--b--\n",
 		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "made 7-bit, a UTF-8 part changes only its encoding",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9 cr\xc3\xa8me\n",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: base64\n\nY2Fmw6kgY3LDqG1lCg==\n",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
 		/* other readers end the block or take the part's first line for the body: left
 		 * alone */
+		{ "an ASCII part, which needs nothing, behind a garbage line",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "garbage line\nContent-Type: text/plain; charset=us-ascii\n\nplain\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a field whose name starts with an 8-bit byte",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=latin1\n\xe9t\xe9: v\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
 		{ "a message without any header: no place for the new fields", "\ncaf\xe9\n", NULL,
 		  FALSE, MIMEUTF8_STATUS_UNCHANGED },
 		{ "a part whose first field line starts with a blank",
