@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -565,6 +566,65 @@ test_entry__spool_fault (void **state)
 	close (null);
 }
 
+static void
+on_alarm (int signo)
+{
+}
+
+typedef struct {
+	const GByteArray *data;
+	int fd;
+	pthread_t reader;
+} LateFeed;
+
+/* Interrupts the reader's wait with a signal, then feeds it. */
+static gpointer
+feed_late (gpointer data)
+{
+	LateFeed *f = data;
+
+	g_usleep (100000);
+	pthread_kill (f->reader, SIGALRM);
+	g_usleep (100000);
+	assert_int_equal (write (f->fd, f->data->data, f->data->len), (ssize_t) f->data->len);
+	close (f->fd);
+	return NULL;
+}
+
+/* A signal that interrupts the wait for input (a handler installed without SA_RESTART) does not
+ * fail the call: it reads on. */
+static void
+test_entry__read_interrupted (void **state)
+{
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	char out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	struct sigaction action = { 0 }, saved;
+	int pipe_in[2], out_fd = g_mkstemp (out_path);
+	GByteArray *got;
+	GThread *thread;
+	LateFeed f;
+
+	assert_true (out_fd >= 0);
+	action.sa_handler = on_alarm; /* no SA_RESTART: read() returns EINTR */
+	assert_int_equal (sigaction (SIGALRM, &action, &saved), 0);
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = in;
+	f.fd = pipe_in[1];
+	f.reader = pthread_self ();
+	thread = g_thread_new ("feed", feed_late, &f);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_thread_join (thread);
+	sigaction (SIGALRM, &saved, NULL);
+	close (pipe_in[0]);
+	close (out_fd);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "read interrupted by a signal");
+	g_byte_array_unref (got);
+	unlink (out_path);
+}
+
 /* A memory stream with bounds is read only between them. */
 static void
 test_entry__bounded_stream (void **state)
@@ -843,6 +903,7 @@ main (void)
 		cmocka_unit_test (test_entry__large_write_error),
 		cmocka_unit_test (test_entry__fd_faults),
 		cmocka_unit_test (test_entry__spool_fault),
+		cmocka_unit_test (test_entry__read_interrupted),
 		cmocka_unit_test (test_entry__bounded_stream),
 		cmocka_unit_test (test_entry__file_streams),
 		cmocka_unit_test (test_entry__small_write_error_report),
