@@ -315,6 +315,8 @@ def render(info, args, corpus_bytes, n_files, benches, has_j, jobs, rss_rows, ch
     goals = [
         ("mimeutf8 -j1 batch / bare GMime, converters pinned", three("batch-j1", "bare-pinned"), 1.0,
          False),
+        ("mimeutf8 -j1 batch, utf8 profile / cp of the same files", three("utf8-j1", "utf8-cp"), 3,
+         False),
         ("Python peer / mimeutf8 -j1 batch", three("peer", "batch-j1"), 6, True),
         ("subprocess peer / mimeutf8 -j1 batch", three("peer-sub", "batch-j1"), 40, True),
         ("per-message mimeutf8 / per-message gmime-min", three("msg-mimeutf8", "msg-min"), 1.15, False),
@@ -449,6 +451,14 @@ def main():
         log("bench: generating %d messages (seed %d) in %s" % (args.count, args.seed, corpus))
         subprocess.run([sys.executable, gen, "--seed", str(args.seed), "--count", str(args.count),
                         "--out", corpus], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # mail that needs nothing: the same count in the utf8 profile, against a plain copy
+        corpus_utf8 = os.path.join(tmp, "corpus-utf8")
+        subprocess.run([sys.executable, gen, "--seed", str(args.seed), "--count", str(args.count),
+                        "--profile", "utf8", "--out", corpus_utf8], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        files_utf8 = sorted(f for f in os.listdir(corpus_utf8) if f.endswith(".eml"))
+        paths_utf8 = [os.path.join(corpus_utf8, f) for f in files_utf8]
+        cp = shutil.which("cp")
         keys = [json.loads(line) for line in open(os.path.join(corpus, "key.jsonl"), encoding="utf-8")]
         files = [k["file"] for k in keys]
         corpus_bytes = sum(os.path.getsize(os.path.join(corpus, f)) for f in files)
@@ -466,6 +476,13 @@ def main():
                   one_process(child, lambda o: [bare, o] + files)),
             Bench("bare-pinned", "*(info)* gmime-bare --pin-gconv", args.runs,
                   one_process(child, lambda o: [bare, "--pin-gconv", o] + files), info=True),
+            Bench("utf8-j1", "mimeutf8 -o, batch, -j1, utf8 profile" if has_j else
+                  "mimeutf8 -o, batch, utf8 profile", args.runs,
+                  one_process(child, lambda o: [mimeutf8] + j1 + ["-o", o] + paths_utf8)),
+            # one cp for all files: a stricter floor than a cat per file, which would mostly
+            # measure 2,000 process starts
+            Bench("utf8-cp", "cp of the utf8 profile to a folder (one process)", args.runs,
+                  one_process(child, lambda o: [cp, "-t", o] + paths_utf8)),
             Bench("msg-mimeutf8", "mimeutf8 < m > o, a process per message", args.msg_runs,
                   per_message(child, [mimeutf8], files)),
             Bench("msg-min", "gmime-min < m > o, a process per message", args.msg_runs,
@@ -532,6 +549,10 @@ def main():
             diff = identical_trees(by[modes[0]].last_out, by[k].last_out, files)
             checks.append("output bytes of %s vs %s: %s" % (
                 by[k].label, by[modes[0]].label, "identical" if diff == 0 else "**%d files differ**" % diff))
+        if by["utf8-j1"].last_out:
+            diff = identical_trees(corpus_utf8, by["utf8-j1"].last_out, files_utf8)
+            checks.append("utf8 profile: outputs byte-identical to their inputs: %s" % (
+                "all %d" % len(files_utf8) if diff == 0 else "**%d files differ**" % diff))
         short = ["%s %d" % (b.label, len(os.listdir(b.last_out))) for b in benches
                  if b.last_out and len(os.listdir(b.last_out)) != len(files)]
         checks.append("every row wrote all %d outputs: %s" % (

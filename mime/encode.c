@@ -97,6 +97,57 @@ qp_put (QpWriter *w, const void *bytes, size_t len)
 		w->buf[w->n++] = *b++;
 }
 
+/* Each hex digit's value plus one; 0 for every other byte. */
+static const guint8 hex_values_plus1[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16
+};
+
+size_t
+_mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_out)
+{
+	const guint8 *end = p + len;
+	guint8 *o = out;
+	gboolean exact = TRUE;
+
+	while (p < end) {
+		guint8 hi, lo;
+
+		if (*p != '=') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		if (p == end)
+			break; /* a soft break at the very end (GMime drops a last "=") */
+		if (*p == '\n') {
+			p++; /* a soft break */
+			continue;
+		}
+		if (end - p < 2) {
+			exact = FALSE;
+			break; /* "=x" at the very end is dropped, as GMime drops it */
+		}
+		hi = hex_values_plus1[p[0]];
+		lo = hex_values_plus1[p[1]];
+		if (hi != 0 && lo != 0) {
+			*o++ = (guint8) ((hi - 1) << 4 | (lo - 1));
+		} else if (!(p[0] == '\r' && p[1] == '\n')) {
+			/* not an escape: kept as it is */
+			exact = FALSE;
+			*o++ = '=';
+			*o++ = p[0];
+			*o++ = p[1];
+		}
+		p += 2;
+	}
+	if (exact_out != NULL)
+		*exact_out = exact;
+	return (size_t) (o - out);
+}
+
 gboolean
 _mimeutf8_qp_is_exact (const guint8 *p, size_t len)
 {
@@ -183,45 +234,56 @@ _mimeutf8_longest_line (const guint8 *data, size_t len)
 	return longest;
 }
 
+/* Each base64 alphabet character's value plus one; 0 for every other byte. */
+static const guint8 base64_values_plus1[256] = {
+	['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+	['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+	['/'] = 64
+};
+
 int
 _mimeutf8_base64_value (guint8 c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return (int) base64_values_plus1[c] - 1;
 }
 
 gboolean
 _mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out)
 {
 	guint32 acc = 0;
-	size_t i, bits = 0, data = n;
+	size_t i, bits = 0, data = n, start = out != NULL ? out->len : 0, written = 0;
 
 	while (data > 0 && p[data - 1] == '=')
 		data--;
 	if (n - data > 2 || data % 4 == 1)
 		return FALSE;
+	/* room for every byte at once (6 bits a character, whole bytes): one append per byte
+	 * cost a call each */
+	if (out != NULL)
+		g_byte_array_set_size (out, (guint) (start + data / 4 * 3 + (data % 4) * 3 / 4));
 	for (i = 0; i < data; i++) {
-		int v = _mimeutf8_base64_value (p[i]);
-		guint8 b;
+		guint8 v = base64_values_plus1[p[i]];
 
-		if (v < 0)
+		if (v == 0) {
+			/* what was decoded before the bad character stays, as it always has */
+			if (out != NULL)
+				g_byte_array_set_size (out, (guint) (start + written));
 			return FALSE;
-		acc = (acc << 6) | (guint32) v;
+		}
+		acc = (acc << 6) | (guint32) (v - 1);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			b = (guint8) (acc >> bits);
 			if (out != NULL)
-				g_byte_array_append (out, &b, 1);
+				out->data[start + written] = (guint8) (acc >> bits);
+			written++;
 		}
 	}
 	return TRUE;

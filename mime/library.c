@@ -79,5 +79,14 @@ _mimeutf8_fallback (const MimeUtf8Options *options)
 	if (options != NULL && options->fallback_charset != NULL)
 		charset = _mimeutf8_charset_lookup (options->fallback_charset,
 						    strlen (options->fallback_charset));
-	return charset != NULL ? charset : _mimeutf8_charset_by_name ("windows-1252");
+	if (charset == NULL) {
+		/* looked up once: the header decoder asks for it for every encoded-word */
+		static gsize windows_1252;
+
+		if (g_once_init_enter (&windows_1252))
+			g_once_init_leave (&windows_1252,
+					   (gsize) _mimeutf8_charset_by_name ("windows-1252"));
+		charset = (const _MimeUtf8Charset *) windows_1252;
+	}
+	return charset;
 }

@@ -169,6 +169,12 @@ void _mimeutf8_base64_encode (const guint8 *data, size_t len, const char *newlin
  * or LF is encoded (so the body decodes to exactly `data`), lines longer than 76 get soft breaks.
  * A last line without a break stays without one. */
 void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out);
+/* Decodes quoted-printable text `p` into `out` (room for `len` bytes) and returns the length:
+ * byte for byte what GMime 3.2's decoder gives (g_mime_encoding_quoted_decode_step, then flush).
+ * A '=' that starts no escape and no soft break is kept with the two bytes after it; "=" or "=x"
+ * at the very end is dropped.  `*exact_out` (if not NULL) is _mimeutf8_qp_is_exact's answer,
+ * found in the same pass. */
+size_t _mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_out);
 /* TRUE when quoted-printable text reads one way only: every '=' starts "=XX" (two hex digits) or
  * ends a line (a soft break).  A stray '=' ("charset=ISO" in a QP body), which GMime keeps as it
  * is and a strict decoder rejects, makes it FALSE. */

@@ -288,6 +288,24 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	     GMIME_IS_APPLICATION_PKCS7_MIME (object)))
 		sealed = TRUE;
 
+	if (GMIME_IS_MULTIPART (object) && walk->raw != NULL &&
+	    !_mimeutf8_content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
+		/* GMime found a multipart in a Content-Type value other readers may not read (an
+		 * 8-bit byte in the subtype): they could take the whole for one text body */
+		_mimeutf8_walk_fail (walk, "malformed Content-Type: a multipart other readers may "
+					   "not read as one");
+		return;
+	}
+	if (GMIME_IS_MULTIPART (object) && walk->raw != NULL && outer == NULL &&
+	    !_mimeutf8_header_block_is_clean (walk, object, outer, walk->raw_len, walk->raw_len)) {
+		/* a multipart inside a multipart; a message's own block is checked as the message
+		 * (_mimeutf8_raw_top_block_is_clean): GMime reads past a line other readers end this
+		 * part's block on ("boundary=..." without the blank that folds it), and finds parts
+		 * in what they take for the body of a text part */
+		_mimeutf8_walk_fail (walk, "malformed header block: a multipart whose header block "
+					   "other readers end early");
+		return;
+	}
 	if (GMIME_IS_MULTIPART (object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART (object);
 		/* the children of the message's top multipart are "1", "2"...; of others "P.1" */
@@ -296,7 +314,8 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 			top ? g_strndup (path, strlen (path) - (path[1] ? 2 : 1)) : g_strdup (path);
 		/* not g_mime_multipart_get_boundary (): without a boundary it makes one up and
 		 * re-encodes the Content-Type, which takes minutes for some malformed values */
-		const char *boundary = g_mime_object_get_content_type_parameter (object, "boundary");
+		const char *boundary =
+			g_mime_object_get_content_type_parameter (object, "boundary");
 		int i;
 
 		/* NULL (no boundary: no line is one) is kept, and skipped by the splice's checks */
@@ -377,9 +396,9 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	}
 	if (walk->view != NULL && (record->action == MIMEUTF8_ACTION_CONVERTED ||
 				   record->action == MIMEUTF8_ACTION_ALREADY_UTF8))
-		_mimeutf8_view_text (walk->view,
-				     plan.converted != NULL ? plan.converted->data : plan.decoded,
-				     plan.converted != NULL ? plan.converted->len : plan.decoded_len);
+		_mimeutf8_view_text (
+			walk->view, plan.converted != NULL ? plan.converted->data : plan.decoded,
+			plan.converted != NULL ? plan.converted->len : plan.decoded_len);
 	if (change) {
 		if (walk->raw != NULL)
 			_mimeutf8_apply_splice (walk, GMIME_PART (object), outer, &plan, record);

@@ -71,23 +71,18 @@ _mimeutf8_decode_body (Walk *walk, GMimePart *part, TextPlan *plan)
 	}
 	if (plan->encoding_in == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE && in_bounds) {
 		/* decoded straight from the message's bytes, in the bounds checked above */
-		GMimeEncoding state;
+		gboolean exact;
 		size_t n;
 
-		g_mime_encoding_init_decode (&state, plan->encoding_in);
-		plan->decoded_copy = g_byte_array_sized_new (
-			(guint) g_mime_encoding_outlen (&state, end - start) + 16);
-		g_byte_array_set_size (plan->decoded_copy,
-				       (guint) g_mime_encoding_outlen (&state, end - start) + 16);
-		n = g_mime_encoding_step (&state, (const char *) walk->raw + start, end - start,
-					  (char *) plan->decoded_copy->data);
-		n += g_mime_encoding_flush (&state, NULL, 0, (char *) plan->decoded_copy->data + n);
+		plan->decoded_copy = g_byte_array_sized_new ((guint) (end - start) + 16);
+		n = _mimeutf8_qp_decode (walk->raw + start, end - start, plan->decoded_copy->data,
+					 &exact);
 		g_byte_array_set_size (plan->decoded_copy, (guint) n);
 		plan->decoded = n > 0 ? plan->decoded_copy->data : (const guint8 *) "";
 		plan->decoded_len = n;
 		/* a stray '=' that GMime kept as text is written anew ("=3D") if the part changes:
 		 * under a new label a strict reader could not decode it */
-		plan->reencode = !_mimeutf8_qp_is_exact (walk->raw + start, end - start);
+		plan->reencode = !exact;
 		_mimeutf8_release_pages (walk, start, end);
 		return;
 	}

@@ -441,9 +441,9 @@ encode_body (const TextPlan *plan, const guint8 *data, size_t len, const char *n
 
 /* The part's Content-Type value, as written in the input, passes `check`; TRUE when the part
  * has no such header in the input, FALSE when it cannot be located there. */
-static gboolean
-content_type_value_passes (const Walk *walk, GMimeObject *object,
-			   gboolean (*check) (const char *value, size_t len))
+gboolean
+_mimeutf8_content_type_value_passes (const Walk *walk, GMimeObject *object,
+				     gboolean (*check) (const char *value, size_t len))
 {
 	GMimeHeader *header = g_mime_header_list_get_header (g_mime_object_get_header_list (object),
 							     "Content-Type");
@@ -528,7 +528,8 @@ _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPla
 		upto = edit_point (walk, object, outer, body_start, "Content-Type");
 		if (upto == (size_t) -1 ||
 		    !_mimeutf8_header_block_is_clean (walk, object, outer, body_start, upto) ||
-		    !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced)) {
+		    !_mimeutf8_content_type_value_passes (walk, object,
+							  _mimeutf8_raw_value_is_balanced)) {
 			record->action = MIMEUTF8_ACTION_LEFT_ALONE;
 			record->reason = "malformed header block";
 		}
@@ -545,7 +546,8 @@ _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPla
 	if ((plan->relabel || plan->encoding_out != plan->encoding_in) &&
 	    (upto == (size_t) -1 ||
 	     !_mimeutf8_header_block_is_clean (walk, object, outer, body_start, body_start - 1) ||
-	     !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_balanced))) {
+	     !_mimeutf8_content_type_value_passes (walk, object,
+						   _mimeutf8_raw_value_is_balanced))) {
 		leave_alone (record, "malformed header block");
 		return;
 	}
@@ -554,12 +556,12 @@ _mimeutf8_apply_splice (Walk *walk, GMimePart *part, GMimeObject *outer, TextPla
 		return;
 	}
 	if (plan->relabel &&
-	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
+	    !_mimeutf8_content_type_value_passes (walk, object, _mimeutf8_raw_value_is_rfc2045)) {
 		leave_alone (record, "malformed Content-Type");
 		return;
 	}
-	if (plan->relabel &&
-	    !content_type_value_passes (walk, object, _mimeutf8_raw_value_charset_is_unambiguous)) {
+	if (plan->relabel && !_mimeutf8_content_type_value_passes (
+				     walk, object, _mimeutf8_raw_value_charset_is_unambiguous)) {
 		leave_alone (record, "ambiguous charset parameter");
 		return;
 	}

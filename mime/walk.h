@@ -133,6 +133,10 @@ gboolean _mimeutf8_header_kept_as_is (GMimeObject *object, const char *name, con
 				      size_t len);
 GString *_mimeutf8_header_text (Walk *walk, const char *path, const char *name, const char *value,
 				size_t len, const char *newline);
+/* The object's Content-Type value, as written in the input, passes `check`; TRUE when it has no
+ * such header in the input, FALSE when it cannot be located there. */
+gboolean _mimeutf8_content_type_value_passes (const Walk *walk, GMimeObject *object,
+					      gboolean (*check) (const char *value, size_t len));
 gboolean _mimeutf8_source_bounds (const Walk *walk, GMimeStream *stream, size_t *start_out,
 				  size_t *end_out, const char **why);
 gboolean _mimeutf8_plan_edits_a_repeated_header (const TextPlan *plan, GMimeObject *object);

@@ -12,18 +12,18 @@
 #include "cli.h"
 #include "mbox.h"
 
-static void
+static gboolean
 on_file_result (Job *job, Result *result, gpointer data)
 {
 	Cli *cli = data;
-	struct stat st;
 
 	if (result->error != NULL)
 		fprintf (stderr, "%smimeutf8: %s\n", cli->progress ? "\n" : "", result->error);
 	if (result->exit_code != 0)
 		note_error (cli, result->exit_code);
-	write_report_line (cli, result->json);
-	count_result (cli, result, stat (job->out_path, &st) == 0 ? (guint64) st.st_size : 0);
+	report_add_line (cli, result->json);
+	count_result (cli, result, result->out_size);
+	return !cli->stopped;
 }
 
 /* A directory entry left out of a walk: said on stderr and in the report (status "skipped"). */
@@ -32,16 +32,10 @@ skipped (Cli *cli, const char *path, const char *why)
 {
 	MimeUtf8Report *report = mimeutf8_report_new_passthrough (why, 0);
 	g_autofree char *json = mimeutf8_report_to_json (report, path);
-	g_autofree char *line = NULL;
-	char *status;
+	/* the library has no status for what it never read: the same line, another status */
+	g_autofree char *line = report_line_with_status (json, "skipped", NULL);
 
 	mimeutf8_report_free (report);
-	/* the library has no status for what it never read: the same line, another status.  The
-	 * name before it is JSON-escaped, so this is the status field. */
-	status = strstr (json, ",\"status\":\"passthrough\",");
-	if (status != NULL)
-		line = g_strdup_printf ("%.*s,\"status\":\"skipped\",%s", (int) (status - json),
-					json, status + strlen (",\"status\":\"passthrough\","));
 	fprintf (stderr, "%smimeutf8: %s: skipped: %s\n", cli->progress ? "\n" : "", path, why);
 	write_report_line (cli, line);
 }
@@ -78,10 +72,19 @@ list_dir (Cli *cli, const char *dir, gboolean follow)
 	while ((entry = readdir (d)) != NULL) {
 		struct stat st;
 
-		if (entry->d_name[0] == '.' ||
-		    fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		gboolean regular;
+
+		if (entry->d_name[0] == '.')
 			continue;
-		g_ptr_array_add (S_ISREG (st.st_mode) ? files : others,
+		/* the entry's type, where the file system gives it, saves a stat per message (the
+		 * worker checks what it opens all the same) */
+		if (entry->d_type != DT_UNKNOWN)
+			regular = entry->d_type == DT_REG;
+		else if (fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			regular = S_ISREG (st.st_mode);
+		else
+			continue;
+		g_ptr_array_add (regular ? files : others,
 				 g_build_filename (dir, entry->d_name, NULL));
 	}
 	closedir (d);
@@ -114,12 +117,28 @@ file_job (const char *in_path, const char *out_dir, const char *tmp_dir, gboolea
 	return job;
 }
 
+/* The report lines of the results delivered together, in one write. */
+static gboolean
+on_round (gpointer data)
+{
+	return report_flush (data, FALSE);
+}
+
 static Pool *
 start_pool (Cli *cli, ResultFunc on_result)
 {
 	cli->started = g_get_monotonic_time ();
 	return pool_new (&cli->options, cli->jobs,
-			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result, cli);
+			 cli->options.timeout_ms ? cli->options.timeout_ms : 10000, on_result,
+			 on_round, cli);
+}
+
+/* Stops the pool, its results delivered and their report lines written. */
+static void
+stop_pool (Cli *cli, Pool *pool)
+{
+	pool_free (pool);
+	report_flush (cli, TRUE);
 }
 
 /* Two inputs with one base name would be written to one output, the second over the first. */
@@ -190,7 +209,7 @@ run_files (Cli *cli, int argc, char **argv)
 	for (i = 0; i < inputs->len && !cli->stopped; i++)
 		pool_submit (pool,
 			     file_job (inputs->pdata[i], cli->output_dir, cli->output_dir, FALSE));
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	return cli->first_error;
 }
@@ -258,7 +277,7 @@ run_maildir (Cli *cli, const char *src, const char *dst)
 			pool_submit (pool, file_job (lists[d]->pdata[i], out, tmp, TRUE));
 		g_ptr_array_unref (lists[d]);
 	}
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	return cli->first_error;
 }
@@ -272,6 +291,8 @@ typedef struct {
 static void
 mbox_flush (Cli *cli)
 {
+	/* the report lines first: a message is written only after its line */
+	report_flush (cli, FALSE);
 	if (!cli->stopped && cli->mbox_out->len > 0 &&
 	    !stdout_write (cli->mbox_out->data, cli->mbox_out->len)) {
 		note_error (cli, EXIT_TEMPFAIL);
@@ -280,13 +301,13 @@ mbox_flush (Cli *cli)
 	g_byte_array_set_size (cli->mbox_out, 0);
 }
 
-static void
+static gboolean
 on_mbox_result (Job *job, Result *result, gpointer data)
 {
 	Cli *cli = data;
 	MboxEntry *entry = job->data;
 
-	if (write_report_line (cli, result->json))
+	if (report_add_line (cli, result->json))
 		mbox_append (cli->mbox_out, entry->from_line, result->output->data,
 			     result->output->len, entry->separator);
 	count_result (cli, result, result->output->len);
@@ -295,6 +316,7 @@ on_mbox_result (Job *job, Result *result, gpointer data)
 	/* flush in large writes; what is written is finished messages, in order */
 	if (cli->mbox_out->len >= 1024 * 1024)
 		mbox_flush (cli);
+	return !cli->stopped;
 }
 
 int
@@ -333,7 +355,7 @@ run_mbox (Cli *cli, const char *path)
 		job->data = entry;
 		pool_submit (pool, job);
 	}
-	pool_free (pool);
+	stop_pool (cli, pool);
 	show_progress (cli, TRUE);
 	mbox_reader_free (reader);
 	if (error) {

@@ -23,31 +23,57 @@ write_error_code (int saved_errno)
 	return saved_errno == ENOSPC || saved_errno == EDQUOT ? EXIT_TEMPFAIL : EXIT_IOERR;
 }
 
-/* Writes one report line and flushes it, before the message's output is written: a message
- * whose report line could not be written is not written either, and no further message is
- * started (cli->stopped).  FALSE then, with the error said and noted. */
+/* Adds one report line to those report_flush writes; FALSE once the report failed (nothing is
+ * added then). */
 gboolean
-write_report_line (Cli *cli, const char *json)
+report_add_line (Cli *cli, const char *json)
 {
-	g_autofree char *line = NULL;
-
 	if (cli->report == NULL || json == NULL)
 		return !cli->stopped;
 	if (cli->stopped)
 		return FALSE;
-	line = g_strconcat (json, "\n", NULL);
-	/* one write, so that processes appending to one report (--report-append) never interleave
-	 * their lines */
-	if (!write_full (fileno (cli->report), line, strlen (line))) {
+	if (cli->report_block == NULL)
+		cli->report_block = g_string_new (NULL);
+	g_string_append (cli->report_block, json);
+	g_string_append_c (cli->report_block, '\n');
+	return TRUE;
+}
+
+/* Writes the report lines added so far, whole lines in one write, so that processes appending to
+ * one report (--report-append) never interleave their lines.  On a failure the error is said and
+ * noted, and no further message is started (cli->stopped); FALSE then.  `last` frees the
+ * buffer. */
+gboolean
+report_flush (Cli *cli, gboolean last)
+{
+	gboolean ok = TRUE;
+
+	if (cli->report_block != NULL && cli->report_block->len > 0 && !cli->stopped &&
+	    !write_full (fileno (cli->report), cli->report_block->str, cli->report_block->len)) {
 		int saved = errno;
 
 		fprintf (stderr, "%smimeutf8: %s: %s\n", cli->progress ? "\n" : "",
 			 cli->report_path, g_strerror (saved));
 		note_error (cli, write_error_code (saved));
 		cli->stopped = TRUE;
-		return FALSE;
+		ok = FALSE;
 	}
-	return TRUE;
+	if (cli->report_block != NULL)
+		g_string_truncate (cli->report_block, 0);
+	if (last && cli->report_block != NULL) {
+		g_string_free (cli->report_block, TRUE);
+		cli->report_block = NULL;
+	}
+	return ok && !cli->stopped;
+}
+
+/* Writes one report line and flushes it, before the message's output is written: a message
+ * whose report line could not be written is not written either, and no further message is
+ * started (cli->stopped).  FALSE then, with the error said and noted. */
+gboolean
+write_report_line (Cli *cli, const char *json)
+{
+	return report_add_line (cli, json) && report_flush (cli, FALSE);
 }
 
 /* Where standard output stood when the command started, when it is a regular file: after a

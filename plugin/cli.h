@@ -36,6 +36,8 @@ typedef struct {
 	int first_error;
 	/* set when the report could not be written: no further message is started */
 	gboolean stopped;
+	/* the batch modes' report lines not yet written (report_flush) */
+	GString *report_block;
 	/* progress */
 	gboolean progress;
 	guint64 done, total, unchanged, passthrough, bytes;
@@ -51,6 +53,8 @@ typedef struct {
 void note_error (Cli *cli, int code);
 int write_error_code (int saved_errno);
 gboolean write_report_line (Cli *cli, const char *json);
+gboolean report_add_line (Cli *cli, const char *json);
+gboolean report_flush (Cli *cli, gboolean last);
 void stdout_remember (void);
 void stdout_discard (void);
 gboolean stdout_write (const void *data, size_t len);

@@ -21,18 +21,24 @@ typedef struct {
 	int exit_code;      /* 0, or the sysexits code of a failure */
 	char *error;        /* why it failed, for stderr; NULL otherwise */
 	char *json;         /* the report line */
+	guint64 out_size;   /* file job: the size of the output written, 0 if none */
 	GByteArray *output; /* bytes job: the normalized message (or the input) */
 } Result;
 
-/* Called for each job, in the order the jobs were submitted.  Both are freed after it returns. */
-typedef void (*ResultFunc) (Job *job, Result *result, gpointer data);
+/* Called for each job, in the order the jobs were submitted.  Both are freed after it returns.
+ * FALSE stops the batch: the jobs no worker has started are dropped, never delivered. */
+typedef gboolean (*ResultFunc) (Job *job, Result *result, gpointer data);
+
+/* Called after each round of results delivered together (may be NULL): what was gathered for
+ * them can be written at once.  FALSE stops the batch, as for ResultFunc. */
+typedef gboolean (*RoundFunc) (gpointer data);
 
 typedef struct _Pool Pool;
 
 /* Starts `workers` worker processes.  A message that takes longer than `timeout_ms` is given up:
  * its worker is killed and replaced, and the message is written through unchanged. */
 Pool *pool_new (const MimeUtf8Options *options, unsigned int workers, unsigned int timeout_ms,
-		ResultFunc on_result, gpointer data);
+		ResultFunc on_result, RoundFunc on_round, gpointer data);
 /* Queues a job (transfer full).  Blocks, delivering results, while too many are in flight. */
 void pool_submit (Pool *pool, Job *job);
 /* Waits for every job and delivers the remaining results. */
@@ -48,6 +54,10 @@ gboolean write_full (int fd, const void *data, size_t len);
 
 /* Copies what `from` has left to `to`; FALSE with errno set on an error. */
 gboolean copy_all (int from, int to);
+
+/* `json`, a report line, with another status and, unless NULL, another reason (transfer full):
+ * for what the library did not decide itself, a message skipped or an output that failed. */
+char *report_line_with_status (const char *json, const char *status, const char *reason);
 
 /* The test hook: with MIMEUTF8_TEST_FAULT=crash:TEXT or hang:TEXT in the environment, a message
  * whose name contains TEXT crashes or hangs the process normalizing it, so that the tests can

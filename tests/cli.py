@@ -615,6 +615,59 @@ def test_cli__output_cannot_be_put_in_place():
         assert read(os.path.join(out, "koi8r-8bit-headers.eml")) == read(os.path.join(EXPECTED, "koi8r-8bit-headers.eml"))
 
 
+@case
+def test_cli__failed_output_is_reported_failed():
+    """-o: a message whose output cannot be put in place (OUTDIR/NAME is a directory) has a report
+    line that says it failed, with why; the others' lines are untouched."""
+    with tempfile.TemporaryDirectory() as out:
+        os.makedirs(os.path.join(out, "koi8r-8bit.eml"))
+        report = os.path.join(out, "r.jsonl")
+        r = run(["-j", "1", "-o", out, "--report", report, os.path.join(MESSAGES, "koi8r-8bit.eml"),
+                 os.path.join(MESSAGES, "koi8r-8bit-headers.eml")])
+        assert r.returncode == 74, r.returncode
+        lines = [json.loads(l) for l in open(report)]
+        assert [os.path.basename(l["name"]) for l in lines] == ["koi8r-8bit.eml", "koi8r-8bit-headers.eml"], lines
+        assert lines[0]["status"] == "failed" and "Is a directory" in lines[0]["reason"], lines[0]
+        assert lines[1]["status"] == "normalized" and lines[1]["reason"] is None, lines[1]
+
+
+@case
+def test_cli__unopened_input_is_reported():
+    """-o: an input that cannot be opened (missing, or a link named on the command line) has a
+    report line, status failed, with the error; the batch goes on."""
+    with tempfile.TemporaryDirectory() as root:
+        link = os.path.join(root, "link.eml")
+        os.symlink(os.path.join(MESSAGES, "koi8r-8bit-headers.eml"), link)
+        out = os.path.join(root, "out")
+        report = os.path.join(root, "r.jsonl")
+        r = run(["-j", "2", "-o", out, "--report", report, "/nonexistent/x.eml", link,
+                 os.path.join(MESSAGES, "koi8r-8bit.eml")])
+        assert r.returncode == 66, r.returncode
+        lines = [json.loads(l) for l in open(report)]
+        assert [l["name"] for l in lines] == ["/nonexistent/x.eml", link, os.path.join(MESSAGES, "koi8r-8bit.eml")], lines
+        assert lines[0]["status"] == "failed" and "No such file" in lines[0]["reason"], lines[0]
+        assert lines[1]["status"] == "failed" and "link" in lines[1]["reason"], lines[1]
+        assert lines[2]["status"] == "normalized", lines[2]
+        assert os.listdir(out) == ["koi8r-8bit.eml"], os.listdir(out)
+
+
+@case
+def test_cli__mbox_of_large_messages():
+    """--mbox with messages larger than a socket buffer, one worker: the supervisor sends the next
+    message while the worker sends back the last one's result, and neither waits for the other
+    (it deadlocked once).  The output is what the filter makes of each message."""
+    latin = (b"Subject: big\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"
+             + b"x" * 76 + b"\n") + (b"y" * 76 + b"\n") * (3 * 1024 * 1024 // 77)
+    mbox = make_mbox([latin] * 4)
+    try:
+        r = run(["-j1", "--mbox"], mbox, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("--mbox -j1 of 3 MiB messages did not finish in 120 s")
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    one = run([], latin)
+    assert r.stdout == make_mbox([one.stdout] * 4), "not the filter's output"
+
+
 def run_on_terminal(args, stdin=b""):
     """Runs the command with its stderr on a pseudo-terminal; returns (exit code, stdout, what the
     terminal showed, its CR LF read back as LF)."""

@@ -317,6 +317,34 @@ test_encode__base64_gmime (void **state)
 	assert_int_equal (_mimeutf8_longest_line (out->data, out->len), 76);
 }
 
+/* _mimeutf8_qp_decode gives what GMime's decoder gives, and its exactness what
+ * _mimeutf8_qp_is_exact says, on every escape, soft break and stray '=' the generator below can
+ * make, at every length (the ends of input are where they differ most easily). */
+static void
+test_encode__qp_decode_gmime (void **state)
+{
+	static const char alphabet[] = "==\r\n\n=aF0 9gx\xe9";
+	guint32 seed = 12345;
+	int round;
+
+	for (round = 0; round < 20000; round++) {
+		guint8 in[24], ours[24], theirs[64];
+		size_t len = (size_t) round % sizeof in, j, n;
+		int qp_state = 0;
+		guint32 save = 0;
+		gboolean exact;
+
+		for (j = 0; j < len; j++) {
+			seed = seed * 1103515245u + 12345u;
+			in[j] = (guint8) alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+		}
+		n = g_mime_encoding_quoted_decode_step (in, len, theirs, &qp_state, &save);
+		assert_int_equal (_mimeutf8_qp_decode (in, len, ours, &exact), n);
+		assert_memory_equal (ours, theirs, n);
+		assert_int_equal (exact, _mimeutf8_qp_is_exact (in, len));
+	}
+}
+
 /* ---- longest line -------------------------------------------------------------------------- */
 
 static void
@@ -357,7 +385,7 @@ test_encode__base64_decode_body (void **state)
 	static const struct {
 		const char *in;
 		const char *decoded; /* NULL: not base64 */
-		size_t trailer;	     /* offset of the plain text after the run; strlen (in) if none */
+		size_t trailer; /* offset of the plain text after the run; strlen (in) if none */
 		gboolean clean;
 	} cases[] = {
 		{ "Y2Fm6Q==\n", "caf\xe9", 9, TRUE },
@@ -380,9 +408,8 @@ test_encode__base64_decode_body (void **state)
 		g_autoptr (GByteArray) out = g_byte_array_new ();
 		const char *why = NULL;
 		gboolean clean = !cases[i].clean;
-		size_t trailer = _mimeutf8_base64_decode_body ((const guint8 *) cases[i].in,
-							       strlen (cases[i].in), out, &clean,
-							       &why);
+		size_t trailer = _mimeutf8_base64_decode_body (
+			(const guint8 *) cases[i].in, strlen (cases[i].in), out, &clean, &why);
 
 		if (cases[i].decoded == NULL) {
 			assert_int_equal (trailer, (size_t) -1);
@@ -406,6 +433,7 @@ main (void)
 		cmocka_unit_test (test_encode__qp_is_exact),
 		cmocka_unit_test (test_encode__base64),
 		cmocka_unit_test (test_encode__base64_gmime),
+		cmocka_unit_test (test_encode__qp_decode_gmime),
 		cmocka_unit_test (test_encode__base64_decode_body),
 		cmocka_unit_test (test_encode__longest_line),
 	};
