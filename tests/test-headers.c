@@ -286,8 +286,8 @@ static const Case cases[] = {
 	/* A structured header with bytes that are not UTF-8 is read as text. */
 	{ "Received", " from caf\xe9 by x", ENC, NULL, " from =?UTF-8?B?Y2Fmw6k=?= by x",
 	  "8bit-fallback", "windows-1252" },
-	{ "Received", " from caf\xe9 by x", UTF8, "koi8-r", " from caf\xd0\x98 by x",
-	  "8bit-message", "koi8-r" },
+	{ "Received", " from caf\xe9 by x", UTF8, "koi8-r", " from caf\xd0\x98 by x", "8bit-message",
+	  "koi8-r" },
 	{ "DKIM-Signature", " v=1; b=caf\xe9", ENC, NULL, NULL },
 	/* Identifier headers keep their bytes in every mode: an encoded-word is not allowed in a
 	 * msg-id, and a rewritten one no longer matches the References of the replies. */

@@ -27,8 +27,8 @@ part_at (const MimeUtf8Message *message, const char *path)
 	size_t i;
 
 	for (i = 0; i < mimeutf8_message_get_n_parts (message); i++)
-		if (strcmp (mimeutf8_part_get_path (mimeutf8_message_get_part (message, i)),
-			    path) == 0)
+		if (strcmp (mimeutf8_part_get_path (mimeutf8_message_get_part (message, i)), path) ==
+		    0)
 			return mimeutf8_message_get_part (message, i);
 	fail_msg ("no part %s", path);
 	return NULL;
@@ -37,21 +37,20 @@ part_at (const MimeUtf8Message *message, const char *path)
 static void
 test_view__headers (void **state)
 {
-	MimeUtf8Message *message =
-		parse ("From: =?iso-8859-1?q?J=F6rg_M=FCller?= <joerg@example.de>\n"
-		       "To: \"Doe, Jane\" <jane@example.com>, bob@example.com (Bob),\n"
-		       " Friends: ann@example.com, \"Z\" <z@example.com>;\n"
-		       "Cc: =?koi8-r?b?6dfBzg==?= <ivan@example.ru>\n"
-		       "Subject: =?utf-8?b?Q2Fmw6k=?=\n"
-		       " =?utf-8?q?_cr=C3=A8me?=\n"
-		       "Date: Mon, 1 Jan 2024 01:00:00 +0100\n"
-		       "Message-ID: <abc@example.de>\n"
-		       "References: <r1@x> <r2@x>\n"
-		       " <r3@x>\n"
-		       "X-Note: Gr\xfc\xdf"
-		       "e\n"
-		       "\n"
-		       "body\n");
+	MimeUtf8Message *message = parse (
+		"From: =?iso-8859-1?q?J=F6rg_M=FCller?= <joerg@example.de>\n"
+		"To: \"Doe, Jane\" <jane@example.com>, bob@example.com (Bob),\n"
+		" Friends: ann@example.com, \"Z\" <z@example.com>;\n"
+		"Cc: =?koi8-r?b?6dfBzg==?= <ivan@example.ru>\n"
+		"Subject: =?utf-8?b?Q2Fmw6k=?=\n"
+		" =?utf-8?q?_cr=C3=A8me?=\n"
+		"Date: Mon, 1 Jan 2024 01:00:00 +0100\n"
+		"Message-ID: <abc@example.de>\n"
+		"References: <r1@x> <r2@x>\n"
+		" <r3@x>\n"
+		"X-Note: Gr\xfc\xdf" "e\n"
+		"\n"
+		"body\n");
 	const MimeUtf8Address *list;
 	const char *const *ids;
 	int64_t time;
@@ -262,23 +261,24 @@ test_view__parts (void **state)
 static void
 test_view__embedded (void **state)
 {
-	MimeUtf8Message *message = parse ("From: a@example.pl\n"
-					  "Subject: Fwd\n"
-					  "Content-Type: multipart/mixed; boundary=o\n"
-					  "\n"
-					  "--o\n"
-					  "Content-Type: text/plain\n"
-					  "\n"
-					  "see below\n"
-					  "--o\n"
-					  "Content-Type: message/rfc822\n"
-					  "\n"
-					  "From: =?iso-8859-2?q?Pawe=B3?= <p@example.pl>\n"
-					  "Subject: spotkanie w pi\xb1tek\n"
-					  "Content-Type: text/plain; charset=iso-8859-2\n"
-					  "\n"
-					  "Dzie\xf1 dobry\n"
-					  "--o--\n");
+	MimeUtf8Message *message =
+		parse ("From: a@example.pl\n"
+		       "Subject: Fwd\n"
+		       "Content-Type: multipart/mixed; boundary=o\n"
+		       "\n"
+		       "--o\n"
+		       "Content-Type: text/plain\n"
+		       "\n"
+		       "see below\n"
+		       "--o\n"
+		       "Content-Type: message/rfc822\n"
+		       "\n"
+		       "From: =?iso-8859-2?q?Pawe=B3?= <p@example.pl>\n"
+		       "Subject: spotkanie w pi\xb1tek\n"
+		       "Content-Type: text/plain; charset=iso-8859-2\n"
+		       "\n"
+		       "Dzie\xf1 dobry\n"
+		       "--o--\n");
 	const MimeUtf8Message *inner;
 	const MimeUtf8Address *list;
 	const MimeUtf8Part *const *attachments;
@@ -291,9 +291,8 @@ test_view__embedded (void **state)
 	assert_int_equal (mimeutf8_message_get_addresses (inner, "from", &list), 1);
 	assert_string_equal (list[0].name, "Paweł");
 	assert_int_equal (mimeutf8_message_get_n_parts (inner), 1);
-	assert_string_equal (
-		mimeutf8_part_get_text (mimeutf8_message_get_body (inner, "plain"), NULL),
-		"Dzień dobry");
+	assert_string_equal (mimeutf8_part_get_text (mimeutf8_message_get_body (inner, "plain"), NULL),
+			     "Dzień dobry");
 	assert_int_equal (mimeutf8_message_get_status (inner), MIMEUTF8_STATUS_NORMALIZED);
 	assert_string_equal (mimeutf8_part_get_path (mimeutf8_message_get_body (message, "plain")),
 			     "1");
@@ -308,26 +307,25 @@ test_view__embedded (void **state)
 static void
 test_view__encoded_message_bodies (void **state)
 {
-	MimeUtf8Message *message = parse (
-		"Subject: outer\n"
-		"Content-Type: multipart/mixed; boundary=o\n"
-		"\n"
-		"--o\n"
-		"Content-Type: message/rfc822\n"
-		"Content-Transfer-Encoding: base64\n"
-		"\n"
-		"RnJvbTogYkBleGFtcGxlLmRlClN1YmplY3Q6IGlubmVyCkNvbnRlbnQtVHlwZTogbXVsdGlwYXJ0\n"
-		"L21peGVkOyBib3VuZGFyeT1pCgotLWkKQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0\n"
-		"PWlzby04ODU5LTEKCkdy/N9lCi0taQpDb250ZW50LVR5cGU6IGFwcGxpY2F0aW9uL29jdGV0LXN0\n"
-		"cmVhbQpDb250ZW50LVRyYW5zZmVyLUVuY29kaW5nOiBiYXNlNjQKCkFBRUNBd1E9Ci0taS0tCg==\n"
-		"--o--\n");
+	MimeUtf8Message *message = parse ("Subject: outer\n"
+					  "Content-Type: multipart/mixed; boundary=o\n"
+					  "\n"
+					  "--o\n"
+					  "Content-Type: message/rfc822\n"
+					  "Content-Transfer-Encoding: base64\n"
+					  "\n"
+					  "RnJvbTogYkBleGFtcGxlLmRlClN1YmplY3Q6IGlubmVyCkNvbnRlbnQtVHlwZTogbXVsdGlwYXJ0\n"
+					  "L21peGVkOyBib3VuZGFyeT1pCgotLWkKQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0\n"
+					  "PWlzby04ODU5LTEKCkdy/N9lCi0taQpDb250ZW50LVR5cGU6IGFwcGxpY2F0aW9uL29jdGV0LXN0\n"
+					  "cmVhbQpDb250ZW50LVRyYW5zZmVyLUVuY29kaW5nOiBiYXNlNjQKCkFBRUNBd1E9Ci0taS0tCg==\n"
+					  "--o--\n");
 	const MimeUtf8Part *part;
 	g_autoptr (GBytes) bytes = NULL;
 
 	(void) state;
-	assert_string_equal (
-		mimeutf8_message_get_subject (mimeutf8_part_get_message (part_at (message, "1"))),
-		"inner");
+	assert_string_equal (mimeutf8_message_get_subject (
+				     mimeutf8_part_get_message (part_at (message, "1"))),
+			     "inner");
 	assert_string_equal (mimeutf8_part_get_text (part_at (message, "1.1"), NULL), "Grüße");
 	part = part_at (message, "1.2");
 	bytes = mimeutf8_part_get_bytes (part);
@@ -342,35 +340,34 @@ test_view__encoded_message_bodies (void **state)
 static void
 test_view__raw_8bit_file_name (void **state)
 {
-	MimeUtf8Message *message =
-		parse ("Subject: s\n"
-		       "Content-Type: multipart/mixed; boundary=o\n"
-		       "\n"
-		       "--o\n"
-		       "Content-Type: text/plain; charset=koi8-r\n"
-		       "\n"
-		       "\xf0\xd2\xc9\xd7\xc5\xd4\n"
-		       "--o\n"
-		       "Content-Type: application/octet-stream\n"
-		       "Content-Disposition: attachment; filename=\"\xef\xd4\xde\xc5\xd4.txt\"\n"
-		       "\n"
-		       "x\n"
-		       "--o\n"
-		       "Content-Type: message/rfc822\n"
-		       "\n"
-		       "Subject: inner\n"
-		       "Content-Type: multipart/mixed; boundary=i\n"
-		       "\n"
-		       "--i\n"
-		       "Content-Type: text/plain; charset=iso-8859-2\n"
-		       "\n"
-		       "Dzie\xf1 dobry\n"
-		       "--i\n"
-		       "Content-Type: text/plain; name=\"pi\xb1tek.txt\"\n"
-		       "\n"
-		       "x\n"
-		       "--i--\n"
-		       "--o--\n");
+	MimeUtf8Message *message = parse ("Subject: s\n"
+					  "Content-Type: multipart/mixed; boundary=o\n"
+					  "\n"
+					  "--o\n"
+					  "Content-Type: text/plain; charset=koi8-r\n"
+					  "\n"
+					  "\xf0\xd2\xc9\xd7\xc5\xd4\n"
+					  "--o\n"
+					  "Content-Type: application/octet-stream\n"
+					  "Content-Disposition: attachment; filename=\"\xef\xd4\xde\xc5\xd4.txt\"\n"
+					  "\n"
+					  "x\n"
+					  "--o\n"
+					  "Content-Type: message/rfc822\n"
+					  "\n"
+					  "Subject: inner\n"
+					  "Content-Type: multipart/mixed; boundary=i\n"
+					  "\n"
+					  "--i\n"
+					  "Content-Type: text/plain; charset=iso-8859-2\n"
+					  "\n"
+					  "Dzie\xf1 dobry\n"
+					  "--i\n"
+					  "Content-Type: text/plain; name=\"pi\xb1tek.txt\"\n"
+					  "\n"
+					  "x\n"
+					  "--i--\n"
+					  "--o--\n");
 
 	(void) state;
 	assert_string_equal (mimeutf8_part_get_filename (part_at (message, "2")), "Отчет.txt");
