@@ -545,7 +545,7 @@ def test_daemon(args):
     # down to 34463
     bad = ["nonsense", "8890", "foo:bar", "unix:", "local:", "unix:/" + "x" * 120, "inet:0@127.0.0.1",
            "inet:99999@127.0.0.1", "inet:8890x@127.0.0.1", "inet:@127.0.0.1", "inet:8890@",
-           "inet:no-such-service-name@127.0.0.1", "inet6:"]
+           "inet:no-such-service-name@127.0.0.1", "inet6:", "inet:0"]
     empty = tempfile.mkdtemp(prefix="mimeutf8-milter-cwd-")
     milter = os.path.abspath(args.milter)
     for spec in bad:

@@ -906,6 +906,15 @@ test_translator__end_and_reset (void **state)
 		mimeutf8_translator_end (jis, out);
 		assert_bytes ("jis end", out->data, out->len, (const guint8 *) "\xE3\x81\x82$\"",
 			      5);
+		/* reset, then end at once: nothing */
+		g_byte_array_set_size (out, 0);
+		mimeutf8_translator_convert (jis, "\x1B$B$\"", 5, out);
+		mimeutf8_translator_reset (jis);
+		mimeutf8_translator_end (jis, out);
+		assert_int_equal (out->len, 0);
+		/* freed with input still held: nothing was written for it */
+		mimeutf8_translator_convert (jis, "\x1B$B$\"", 5, out);
+		assert_int_equal (out->len, 0);
 	}
 	/* Empty chunks change nothing. */
 	g_byte_array_set_size (out, 0);
