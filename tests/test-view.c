@@ -167,6 +167,14 @@ test_view__edges (void **state)
 	g_log_set_default_handler (old, NULL);
 	assert_int_equal (criticals, 3);
 	mimeutf8_message_free (message);
+
+	/* a disposition folded right after its colon, with CR LF line ends */
+	message = parse ("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Disposition:\r\n attachment; filename=a.txt\r\n\r\nx\r\n");
+	part = mimeutf8_message_get_part (message, 0);
+	assert_string_equal (mimeutf8_part_get_disposition (part), "attachment");
+	assert_string_equal (mimeutf8_part_get_filename (part), "a.txt");
+	mimeutf8_message_free (message);
 }
 
 static const char mixed[] =
