@@ -270,10 +270,14 @@ MimeUtf8Status mimeutf8_normalize_stream (const MimeUtf8Options *options, GMimeS
 					  GMimeStream *out, MimeUtf8Report **report_out,
 					  GError **error);
 
-/* Reads a message from file descriptor `in_fd` to its end and writes the result to `out_fd`.
- * Neither descriptor is closed.  A message up to 8 MiB is written only once its whole result is
- * ready (so a FAILED status leaves `out_fd` untouched).  A larger one is parsed from its file (a
- * pipe is first spooled to an unlinked temporary file), so that memory does not grow with its
+/* Reads a message from file descriptor `in_fd`, from its current offset to its end, and writes
+ * the result to `out_fd`.  Neither descriptor is closed.  The call moves `in_fd`'s offset, as
+ * read(2) does: a message up to 8 MiB, or a larger one read from a pipe or from a non-zero
+ * offset, leaves it at the end of the input; a file over 8 MiB read from offset 0 is mapped and
+ * parsed through the descriptor, which may leave the offset anywhere.  To read the file again,
+ * seek first.  A message up to 8 MiB is written only once its whole result is ready (so a
+ * FAILED status leaves `out_fd` untouched).  A larger one is parsed from its file (a pipe is
+ * first spooled to an unlinked temporary file), so that memory does not grow with its
  * attachments, and is written as it is produced: a FAILED status then means `out_fd` holds a
  * partial result, to be discarded.  After a FAILED status from reading or writing, errno says
  * why (ENOSPC for a full disk or spool). */
@@ -339,7 +343,9 @@ MimeUtf8ConvertStatus mimeutf8_convert_text (const MimeUtf8Options *options, con
 /* A streaming converter: new (begin), convert any number of chunks, end.  Chunks may cut a
  * character anywhere; at most 16 bytes are held back between calls, except in the stateful 7-bit
  * charsets (ISO-2022-JP, ISO-2022-KR, UTF-7), whose input is converted whole at the end, so that
- * the output never depends on where the chunks were cut. */
+ * the output never depends on where the chunks were cut.  A NULL translator or `out`, or NULL
+ * `data` with a length, is a programming error: GLib logs a critical and the call does nothing
+ * (mimeutf8_convert returns MIMEUTF8_CONVERT_ERROR); NULL `data` with length 0 is empty input. */
 typedef struct _MimeUtf8Translator MimeUtf8Translator;
 
 /* A converter from `label` to UTF-8, or NULL with the error set for an unknown label. */

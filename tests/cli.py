@@ -6,6 +6,7 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -532,8 +533,9 @@ def large_message():
 @case
 def test_cli__filter_large_message():
     """A large message in the filter, from a regular file (read in place) or a pipe (spooled):
-    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk,
-    75 and nothing written; its report line before it, or nothing when that fails."""
+    the bytes of the batch mode, its text converted and its attachment as it was; on a full disk
+    or without a spool directory, 75 and nothing written; its report line before it, or nothing
+    when that fails."""
     data = large_message()
     with tempfile.TemporaryDirectory() as root:
         path = os.path.join(root, "large.eml")
@@ -561,6 +563,11 @@ def test_cli__filter_large_message():
                     feed = {"stdin": i} if from_file else {"input": data}
                     r = subprocess.run([TOOL, "--report", "/dev/full"], capture_output=True, **feed)
                 assert r.returncode == 75 and r.stdout == b"", (from_file, r.returncode)
+        # no spool directory at all: the same transient fault, said, nothing written
+        env = dict(os.environ, TMPDIR=os.path.join(root, "no-such-dir"))
+        r = run([], data, env=env)
+        assert r.returncode == 75 and r.stdout == b"", (r.returncode, r.stdout[:100])
+        assert b"spooling standard input: No such file or directory" in r.stderr, r.stderr
 
 
 @case
@@ -659,6 +666,65 @@ def test_cli__mbox_of_large_messages():
     assert r.returncode == 0, (r.returncode, r.stderr)
     one = run([], latin)
     assert r.stdout == make_mbox([one.stdout] * 4), "not the filter's output"
+
+
+def run_on_terminal(args, stdin=b""):
+    """Runs the command with its stderr on a pseudo-terminal; returns (exit code, stdout, what the
+    terminal showed, its CR LF read back as LF)."""
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([TOOL] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out, _ = p.communicate(stdin, timeout=60)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    return p.returncode, out, shown.replace(b"\r\n", b"\n")
+
+
+PROGRESS = rb"\r(?:(\d+)/)?(\d+) messages, [0-9.]+ MB/s, (\d+) unchanged, (\d+) passed through, ETA \d+ s +\n$"
+
+
+@case
+def test_cli__progress_on_a_terminal():
+    names = ["koi8r-8bit.eml", "utf8-unchanged.eml", "koi8r-8bit-headers.eml"]
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "r.jsonl")
+        code, _, shown = run_on_terminal(["-o", os.path.join(out, "o"), "--report", report]
+                                         + [os.path.join(MESSAGES, n) for n in names] + ["/no/such.eml"])
+        statuses = [json.loads(line)["status"] for line in open(report)]
+        # the last progress line counts every input (the missing one too), by the statuses the
+        # report gives, and ends the line; the error about the missing file starts on a line of
+        # its own, not after the progress line
+        m = re.search(PROGRESS, shown)
+        assert m, "no final progress line: %r" % shown[-300:]
+        assert m.group(1) == m.group(2) == b"4", (m.groups(), shown[-200:])
+        assert int(m.group(3)) == statuses.count("unchanged") == 1, (m.groups(), statuses)
+        assert int(m.group(4)) == statuses.count("passthrough") == 0, m.groups()
+        assert code == 66, code
+        assert b"\nmimeutf8: /no/such.eml: " in shown, shown
+        # an mbox from a file: the count without a total (the messages are not counted first)
+        mbox = os.path.join(out, "in.mbox")
+        with open(mbox, "wb") as f:
+            f.write(make_mbox([read(os.path.join(MESSAGES, n)) for n in names]))
+        code, stdout, shown = run_on_terminal(["--mbox", mbox])
+        assert code == 0 and len(split_mbox(stdout)) == 3, (code, shown)
+        m = re.search(PROGRESS, shown)
+        assert m and m.group(1) is None and m.group(2) == b"3" and m.group(3) == b"1", shown[-300:]
+        # -q: nothing on the terminal
+        code, stdout, shown = run_on_terminal(["-q", "--mbox", mbox])
+        assert code == 0 and shown == b"", shown
+    # a single message through the filter shows no progress line either
+    code, stdout, shown = run_on_terminal([], read(os.path.join(MESSAGES, "koi8r-8bit.eml")))
+    assert code == 0 and shown == b"", shown
 
 
 print("%d passed, %d failed" % (results["passed"], results["failed"]))

@@ -15,7 +15,8 @@ normalized message, which then parses (Python email, compat32), labels no text p
 is not strictly valid UTF-8 without NUL, has no header field the input did not have (bar
 Content-Type, Content-Transfer-Encoding, MIME-Version), no header with a new CR, LF or NUL, and
 comes out of a second run unchanged, whose report finds every text part already UTF-8 (or left
-alone, with a reason), and passes tests/integrity.py's rules (no utf-8 label over bytes Python reads
+alone, with a reason), has, where the case knows it, the right text in each text part (read back
+by Python's email package and strict codecs, part by part), and passes tests/integrity.py's rules (no utf-8 label over bytes Python reads
 as other than UTF-8, no plain line of a base64 body lost).  A message over one of the library's limits must be passed through
 (status "passthrough" with a reason).
 
@@ -66,18 +67,23 @@ DANGEROUS_BYTES = {
 }
 EBCDIC_DBCS = b"\xc1\xc2\x0e\x41\x41\x44\x5a\x0f\xc3\x0e\xff\xff\x0e\x0f\x0e\x45\x41\x0f\x25"
 
-Case = collections.namedtuple("Case", "name build expect note")
+Case = collections.namedtuple("Case", "name build expect note texts", defaults=(None,))
 CASES = []
 
 
-def case(name, expect, note=""):
+def case(name, expect, note="", texts=None):
     """Registers a generator: expect is the message's status, "passthrough" (with a reason: a
     limit, or a message that does not parse), "normalized" or "unchanged".  Every case has one:
-    a case that accepts any status cannot catch a change of what the tool does with it."""
+    a case that accepts any status cannot catch a change of what the tool does with it.
+    texts, for a normalized message whose text is known: the text of each text part of the
+    output, in order (parts inside a message/rfc822 sent base64 included), as Python's email
+    package decodes it with the part's label; None for a part with no one right reading (left
+    alone, or garbage)."""
     assert expect in ("passthrough", "normalized", "unchanged"), (name, expect)
+    assert texts is None or expect == "normalized", name
 
     def register(fn):
-        CASES.append(Case(name, fn, expect, note))
+        CASES.append(Case(name, fn, expect, note, texts))
         return fn
     return register
 
@@ -87,6 +93,10 @@ def msg(headers, body, nl=b"\n"):
 
 
 LATIN1_BODY = "Le caf\xe9 co\xfbte 2\x80, d\xe9j\xe0 vu.\n".encode("latin1")
+# its text: a latin1 or iso-8859-1 label means windows-1252 (WHATWG Encoding), 0x80 is the euro sign
+LATIN1_TEXT = "Le caf\u00e9 co\u00fbte 2\u20ac, d\u00e9j\u00e0 vu.\n"
+# the same as the last part of a multipart, whose last line break belongs to the boundary
+LATIN1_LAST = LATIN1_TEXT[:-1]
 TOP = [b"From: a@example.com", b"To: b@example.com", b"Date: Mon, 1 Jan 2024 00:00:00 +0000",
        b"Message-ID: <hostile@example.com>", b"MIME-Version: 1.0"]
 
@@ -128,7 +138,7 @@ def _():
     return b"\n".join(TOP) + b"\n" + nested_multipart(10000, LEAF)
 
 
-@case("nest-multipart-50", "normalized", "multipart nested 50 deep: under the limit, converted")
+@case("nest-multipart-50", "normalized", "multipart nested 50 deep: under the limit, converted", [LATIN1_TEXT])
 def _():
     return b"\n".join(TOP) + b"\n" + nested_multipart(50, LEAF)
 
@@ -156,7 +166,8 @@ def _():
     return inner
 
 
-@case("rfc822-base64-crlf", "normalized", "a message/rfc822 sent base64 (CRLF), latin1 inside")
+@case("rfc822-base64-crlf", "normalized", "a message/rfc822 sent base64 (CRLF), latin1 inside",
+      [LATIN1_TEXT.replace("\n", "\r\n")])
 def _():
     inner = msg([b"Subject: inner", b"MIME-Version: 1.0", b"Content-Type: text/plain; charset=iso-8859-1"],
                 LATIN1_BODY.replace(b"\n", b"\r\n"), b"\r\n")
@@ -170,7 +181,7 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="p"'], part * 100000 + b"--p--\n")
 
 
-@case("parts-9000", "normalized", "9,000 latin1 parts: under the limit, converted")
+@case("parts-9000", "normalized", "9,000 latin1 parts: under the limit, converted", ["d\u00e9j\u00e0"] * 9000)
 def _():
     part = b"--p\nContent-Type: text/plain; charset=latin1\n\nd\xe9j\xe0\n"
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="p"'], part * 9000 + b"--p--\n")
@@ -226,7 +237,7 @@ def _():
     return msg(TOP + [b"Subject: " + words, b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
 
 
-@case("encoded-words-900", "normalized", "900 encoded-words in one Subject: under the limit")
+@case("encoded-words-900", "normalized", "900 encoded-words in one Subject: under the limit", [LATIN1_TEXT])
 def _():
     words = b"\n ".join(ew("iso-8859-1", b"caf\xe9", "Q") for _ in range(900))
     return msg(TOP + [b"Subject: " + words, b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
@@ -257,7 +268,8 @@ def _():
     return msg(TOP + [b"Content-Type: text/plain; charset=latin1"], line * ((51 << 20) // len(line) + 1))
 
 
-@case("long-line-8mb", "normalized", "an 8 MB body line in latin1: converted to quoted-printable")
+@case("long-line-8mb", "normalized", "an 8 MB body line in latin1: converted to quoted-printable",
+      ["\u00e9" * (8 << 20) + "\n"])
 def _():
     return msg(TOP + [b"Content-Type: text/plain; charset=latin1"], b"\xe9" * (8 << 20) + b"\n")
 
@@ -270,13 +282,15 @@ def _():
     return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1", b"Content-Transfer-Encoding: base64"], body)
 
 
-@case("qp-equals-at-eof", "normalized", "quoted-printable ending in '=' at end of file")
+@case("qp-equals-at-eof", "normalized", "quoted-printable ending in '=' at end of file",
+      ["caf\u00e9 \u00e9"])  # each '=' at a line's end is a soft line break (RFC 2045 6.7)
 def _():
     return msg(TOP + [b"Content-Type: text/plain; charset=iso-8859-1",
                       b"Content-Transfer-Encoding: quoted-printable"], b"caf=E9 =\n=E9=")
 
 
-@case("qp-equals-before-boundary", "normalized", "quoted-printable ending in '=' just before a boundary")
+@case("qp-equals-before-boundary", "normalized", "quoted-printable ending in '=' just before a boundary",
+      ["caf\u00e9", "caf\u00e9"])
 def _():
     part = (b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
             b"caf=E9=\n")
@@ -284,13 +298,18 @@ def _():
                b"--q\n" + part + b"--q\n" + part + b"=\n--q--\n")
 
 
-@case("missing-final-boundary", "normalized", "multipart whose closing boundary never comes")
+@case("missing-final-boundary", "normalized", "multipart whose closing boundary never comes",
+      [LATIN1_LAST, LATIN1_LAST, "\u041f\u0440\u0438"])
 def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="m"'],
                b"--m\n" + LEAF + b"--m\n" + LEAF + b"--m\nContent-Type: text/plain; charset=koi8-r\n\n\xf0\xd2\xc9")
 
 
-@case("truncated-multibyte", "normalized", "a part ending inside a multi-byte character, then another part")
+# an incomplete character at the end of a part is one U+FFFD (WHATWG Encoding: end of queue in a
+# decoder with bytes pending is an error); utf-16 is little-endian without a BOM
+@case("truncated-multibyte", "normalized", "a part ending inside a multi-byte character, then another part",
+      ["\u00e9t\u00e9 \ufffd", "\u65e5\ufffd", "\ud55c\ufffd", "\u4e2d\ufffd", "\u4e2d\ufffd", "a\ufffd", "\ufffd",
+       "\u65e5\ufffd", LATIN1_LAST])
 def _():
     parts = [
         (b"utf-8", "\u00e9t\u00e9 \u20ac".encode()[:-1]),
@@ -318,7 +337,8 @@ def _():
 
 
 # issue 9: where GMime's reading of a part and its bytes part ways (tests/integrity.py checks them)
-@case("base64-then-footer", "normalized", "a latin1 base64 body, then a plain footer, before a boundary in CR LF")
+@case("base64-then-footer", "normalized", "a latin1 base64 body, then a plain footer, before a boundary in CR LF",
+      [LATIN1_TEXT + "-- \nList footer: unsubscribe at example.org"])
 def _():
     body = base64.encodebytes(LATIN1_BODY) + b"-- \nList footer: unsubscribe at example.org\n"
     part = b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n" + body
@@ -333,7 +353,10 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="f"'], body + b"--f--\n")
 
 
-@case("base64-unpadded-parts", "normalized", "base64 runs without padding, of 4n+2 and 4n+3 characters, and a 4n+1 one")
+# (a run of 4n+1 characters is no base64: left alone; "Y2Fm6Q" and a stray "Z" on the next line
+# have no one right reading)
+@case("base64-unpadded-parts", "normalized", "base64 runs without padding, of 4n+2 and 4n+3 characters, and a 4n+1 one",
+      ["caf\u00e9", "caf\u00e9\u00e9", None, None])
 def _():
     parts = [b"Y2Fm6Q", b"Y2Fm6ek", b"Y2Fm6ekx6", b"Y2Fm6Q\nZ"]
     body = b"".join(b"--u\nContent-Type: text/plain; charset=latin1\nContent-Transfer-Encoding: base64\n\n" + p + b"\n"
@@ -341,7 +364,8 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="u"'], body + b"--u--\n")
 
 
-@case("lf-part-crlf-boundary", "normalized", "parts ending in a bare LF before boundary lines in CR LF and a bare CR")
+@case("lf-part-crlf-boundary", "normalized", "parts ending in a bare LF before boundary lines in CR LF and a bare CR",
+      ["caf\u00e9", "caf\u00e9", "\u65e5\u672c"])
 def _():
     leaves = [(b"8bit", b"caf\xe9"), (b"quoted-printable", b"caf=E9"), (b"8bit", "\u65e5\u672c".encode("shift_jis"))]
     body = b"".join(b"--c\r\nContent-Type: text/plain; charset=" + (b"shift_jis" if i == 2 else b"latin1") +
@@ -415,7 +439,9 @@ def _():
     return msg(TOP + [b"Subject: a\x00b", b"X-\x00: c", b"Content-Type: text/plain; charset=lat\x00in1"], LATIN1_BODY)
 
 
-@case("label-json-injection", "normalized", "labels that would break out of a JSON string in the report")
+# (the unusable labels fall back to windows-1252; the third Content-Type is malformed: left alone)
+@case("label-json-injection", "normalized", "labels that would break out of a JSON string in the report",
+      ["caf\u00e9", "caf\u00e9", None])
 def _():
     parts = [b'"\xc3\xa9\\",\\"charset\\":\\"forged"', b'"utf-8\xc3\xa9\x01\\\\"', b"\xe9\x7f\x1b"]
     body = b"".join(b"--j\nContent-Type: text/plain; charset=" + c + b"\n\ncaf\xe9\n" for c in parts)
@@ -445,9 +471,10 @@ def charset_cases():
                               b"Content-Disposition: attachment;\n filename*0*=" + name + b"''caf%E9;\n filename*1=.txt"],
                        LATIN1_BODY)
         # normalized: the latin1 body is converted whatever the name does
-        CASES.append(Case("charset-%s-label" % tag, label, "normalized", "charset name %r... as a part label" % name[:24]))
-        CASES.append(Case("charset-%s-encoded-word" % tag, word, "normalized", "... in encoded-words"))
-        CASES.append(Case("charset-%s-rfc2231" % tag, param, "normalized", "... in RFC 2231 parameters"))
+        CASES.append(Case("charset-%s-label" % tag, label, "normalized", "charset name %r... as a part label" % name[:24],
+                          [LATIN1_TEXT]))
+        CASES.append(Case("charset-%s-encoded-word" % tag, word, "normalized", "... in encoded-words", [LATIN1_TEXT]))
+        CASES.append(Case("charset-%s-rfc2231" % tag, param, "normalized", "... in RFC 2231 parameters", [LATIN1_TEXT]))
 
 
 charset_cases()
@@ -485,7 +512,8 @@ dangerous_cases()
 FORGED = "\r\nBcc: x@example.com\r\n\x00X-Evil: 1"
 
 
-@case("utf7-header-crlf", "normalized", "Subject: =?utf-7?Q?+AA0ACg-Bcc:_x@example.com?= and friends")
+@case("utf7-header-crlf", "normalized", "Subject: =?utf-7?Q?+AA0ACg-Bcc:_x@example.com?= and friends",
+      [LATIN1_TEXT])
 def _():
     return msg(TOP + [b"Subject: =?utf-7?Q?+AA0ACg-Bcc:_x@example.com?=",
                       b"Comments: " + ew("utf-7", FORGED.encode("utf-7")),
@@ -493,7 +521,8 @@ def _():
                       b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
 
 
-@case("utf16-header-crlf", "normalized", "UTF-16 encoded-words that decode to CR LF NUL and a Bcc: line")
+@case("utf16-header-crlf", "normalized", "UTF-16 encoded-words that decode to CR LF NUL and a Bcc: line",
+      [LATIN1_TEXT])
 def _():
     return msg(TOP + [b"Subject: " + ew("utf-16le", FORGED.encode("utf-16le")),
                       b"Comments: " + ew("utf-16be", FORGED.encode("utf-16be")),
@@ -502,7 +531,8 @@ def _():
                       b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
 
 
-@case("rfc2231-crlf", "normalized", "RFC 2231 parameters that decode to CR LF NUL and a Bcc: line")
+@case("rfc2231-crlf", "normalized", "RFC 2231 parameters that decode to CR LF NUL and a Bcc: line",
+      [LATIN1_TEXT])
 def _():
     return msg(TOP + [b"Content-Type: text/plain; charset=latin1;\n name*=utf-7''" + pct(FORGED.encode("utf-7")),
                       b"Content-Disposition: attachment;\n filename*=utf-16le''" + pct(FORGED.encode("utf-16le"))
@@ -516,7 +546,11 @@ def _():
                       b"Content-Type: text/plain; charset=latin1"], LATIN1_BODY)
 
 
-@case("utf7-body-nul", "normalized", "UTF-7 and UTF-16 bodies that decode to NUL and CR LF")
+# a NUL in a body becomes U+FFFD, CR LF stays (README, "What it does"); a lone surrogate and an odd
+# last byte of UTF-16 are U+FFFD; utf-16 without a BOM is little-endian
+@case("utf7-body-nul", "normalized", "UTF-7 and UTF-16 bodies that decode to NUL and CR LF",
+      ["\ufffd nul \r\n crlf \ufffd\ufffd\ufffd \U0001f600 \n", "\ufffd\r\nBcc: x\n" * 3, "\ufffd\r\nBcc: x\ufffd\ufffd",
+       "\ufffd\ufffd\r\n\ufeffz", "\ufffd\r\n", "\ufffd\r\n\ufffd"])
 def _():
     parts = [
         (b"utf-7", b"7bit", b"+AAA- nul +AA0ACg- crlf +AAAAAAAA- +2D3eAA- \n"),
@@ -531,7 +565,8 @@ def _():
     return msg(TOP + [b'Content-Type: multipart/mixed; boundary="u"'], body + b"--u--\n")
 
 
-@case("gmime-rfc2231-loop", "normalized", "fixtures/crashers: GMime 3.2.13's RFC 2231 folding loop")
+@case("gmime-rfc2231-loop", "normalized", "fixtures/crashers: GMime 3.2.13's RFC 2231 folding loop",
+      ["caf\u00e9 70\n", "caf\u00e9 71\n", "caf\u00e9 72\n", "d\u00e9j\u00e0 vu\n", "<p>na\u00efve</p>\n"])
 def _():
     with open(os.path.join(CRASHERS, "normalize-gmime-3.2.13-rfc2231-fold-loop.eml"), "rb") as f:
         return f.read()
@@ -647,6 +682,61 @@ def payload_text(part):
     return payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
 
 
+def inner_message(part, depth):
+    """The message a message/rfc822 part sent base64 or quoted-printable (which RFC 2046 forbids)
+    holds, decoded as the library opens it; None for any other part."""
+    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if part.get_content_type() not in ("message/rfc822", "message/global") or \
+            cte not in ("base64", "quoted-printable") or depth >= 16:
+        return None
+    raw = payload_text(part)
+    try:
+        inner = base64.b64decode(b"".join(raw.split()), validate=False) if cte == "base64" \
+            else quopri.decodestring(raw)
+    except (ValueError, binascii.Error):
+        return None
+    return email.message_from_bytes(inner, policy=email.policy.compat32)
+
+
+def part_texts(message, depth=0):
+    """[(label, text or None)] for each text part, in order: the content decoded from its
+    transfer encoding, then strictly from its label (None when it does not decode)."""
+    out = []
+    for part in message.walk():
+        inner = inner_message(part, depth)
+        if inner is not None:
+            out += part_texts(inner, depth + 1)
+        elif part.get_content_maintype() == "text" and not part.is_multipart():
+            label = part.get_content_charset() or "us-ascii"
+            data = part.get_payload(decode=True) or b""
+            try:
+                out.append((label, data.decode(label, "strict")))
+            except (LookupError, UnicodeDecodeError):
+                out.append((label, None))
+    return out
+
+
+def text_problems(got, want):
+    """The text parts read back against the case's known texts."""
+    if len(got) != len(want):
+        return ["%d text parts, expected %d" % (len(got), len(want))]
+    problems = []
+    for i, ((label, text), expected) in enumerate(zip(got, want)):
+        if expected is None:
+            continue
+        if text is None:
+            problems.append("text part %d does not decode as its label %r" % (i + 1, label))
+        elif not expected.isascii() and label.lower() not in ("utf-8", "utf8"):
+            problems.append("text part %d is labelled %r, not utf-8" % (i + 1, label))
+        elif text != expected:
+            at = next((j for j, (a, b) in enumerate(zip(text, expected)) if a != b), min(len(text), len(expected)))
+            problems.append("text part %d at character %d: %r, expected %r"
+                            % (i + 1, at, text[max(0, at - 10):at + 20], expected[max(0, at - 10):at + 20]))
+        if len(problems) >= 3:
+            break
+    return problems
+
+
 def census(message, out, depth=0):
     """Field names (lower case) over every header block, the ones whose value holds a NUL or a
     CR or LF that is not folding, and the text parts labelled utf-8 that are not valid UTF-8
@@ -661,16 +751,9 @@ def census(message, out, depth=0):
             if "\x00" in v or "\r" in v.replace("\r\n", "\n") or any(
                     v[i + 1:i + 2] not in (" ", "\t") for i, ch in enumerate(v) if ch == "\n" and i + 1 < len(v)):
                 bad[key] += 1
-        ctype = part.get_content_type()
-        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-        if ctype in ("message/rfc822", "message/global") and cte in ("base64", "quoted-printable") and depth < 16:
-            raw = payload_text(part)
-            try:
-                inner = base64.b64decode(b"".join(raw.split()), validate=False) if cte == "base64" \
-                    else quopri.decodestring(raw)
-            except (ValueError, binascii.Error):
-                continue
-            census(email.message_from_bytes(inner, policy=email.policy.compat32), out, depth + 1)
+        inner = inner_message(part, depth)
+        if inner is not None:
+            census(inner, out, depth + 1)
         elif part.get_content_maintype() == "text" and not part.is_multipart():
             if (part.get_content_charset() or "").lower() not in ("utf-8", "utf8"):
                 continue
@@ -682,8 +765,9 @@ def census(message, out, depth=0):
                 bad_utf8.append("invalid UTF-8 at %d" % e.start)
 
 
-def invariants(data_in, data_out, report):
-    """What a normalized message must satisfy; returns a list of problems."""
+def invariants(data_in, data_out, report, texts=None):
+    """What a normalized message must satisfy, with the text of each text part when `texts` is
+    known; returns a list of problems."""
     problems = []
     result = {}
 
@@ -691,7 +775,10 @@ def invariants(data_in, data_out, report):
         try:
             for key, data in (("in", data_in), ("out", data_out)):
                 result[key] = (collections.Counter(), collections.Counter(), [])
-                census(email.message_from_bytes(data, policy=email.policy.compat32), result[key])
+                message = email.message_from_bytes(data, policy=email.policy.compat32)
+                census(message, result[key])
+            if texts is not None:
+                result["texts"] = part_texts(message)
         except Exception as e:  # noqa: BLE001 - any parser failure is the finding
             result["error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
 
@@ -710,6 +797,8 @@ def invariants(data_in, data_out, report):
     names_out, bad_out, bad_utf8 = result["out"]
     if len(bad_utf8) > left_alone:
         problems.append("text parts labelled utf-8 with %s" % ", ".join(bad_utf8[:3]))
+    if texts is not None:
+        problems += text_problems(result["texts"], texts)
     try:
         problems += integrity.integrity_problems(data_in, data_out)
     except RecursionError:
@@ -791,7 +880,7 @@ def run_case(tool, c, path, work):
                 problems.append("status %s but the output differs from the input" % status)
             if not data_out:
                 problems.append("empty output for a non-empty input")
-            problems += invariants(data_in, data_out, rep)
+            problems += invariants(data_in, data_out, rep, c.texts)
             again, report2 = out + ".again", report + ".again"
             code2, elapsed2, rss2, err2, hung2 = run_tool([tool] + TOOL_ARGS + ["--report=" + report2], out, again)
             problems += check_run("second run", code2, elapsed2, rss2, err2, hung2)

@@ -20,7 +20,8 @@
       two milters in a row (the second another mimeutf8-milter): the second sees the first one's
       edits, every message arrives as `unchanged` there.
   milter.py MILTER MIMEUTF8 SHARED daemon
-      without -f: a pid file, SIGTERM stops it cleanly, the pid file goes.
+      without -f: a pid file, SIGTERM stops it cleanly, the pid file goes; bad options and
+      unusable -p values exit 64 before anything listens.
 
 When Postfix cannot be started the test says so and FAILS: a skip would hide a missing install
 step.  Exits 77 (skip) only when SHARED (the corpus) is absent, like the corpus tests.
@@ -473,6 +474,20 @@ def test_chain(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def stop_daemon(pid, what):
+    """SIGTERM to a daemonized milter, which must be gone within 20 s."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    fail("%s: still running 20 s after SIGTERM" % what)
+
+
 def test_daemon(args):
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-daemon-")
     pid_file = os.path.join(work, "milter.pid")
@@ -490,17 +505,7 @@ def test_daemon(args):
     os.kill(pid, 0)
     if not os.path.exists(sock):
         fail("daemon: no socket")
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        fail("daemon: still running 20 s after SIGTERM")
+    stop_daemon(pid, "daemon")
     if os.path.exists(pid_file):
         fail("daemon: the pid file is left after SIGTERM")
     if os.path.exists(sock):
@@ -535,6 +540,47 @@ def test_daemon(args):
     r = subprocess.run([args.milter, "-f"], capture_output=True, timeout=30)
     if r.returncode != 64:
         fail("daemon: no -p gave exit %d, not 64" % r.returncode)
+    # a socket no MTA could reach is a usage error, said before anything listens: libmilter took
+    # "nonsense" as ./nonsense, "unix:" and port 0 as an address the kernel picks, and cut 99999
+    # down to 34463
+    bad = ["nonsense", "8890", "foo:bar", "unix:", "local:", "unix:/" + "x" * 120, "inet:0@127.0.0.1",
+           "inet:99999@127.0.0.1", "inet:8890x@127.0.0.1", "inet:@127.0.0.1", "inet:8890@",
+           "inet:no-such-service-name@127.0.0.1", "inet6:", "inet:0"]
+    empty = tempfile.mkdtemp(prefix="mimeutf8-milter-cwd-")
+    milter = os.path.abspath(args.milter)
+    for spec in bad:
+        for foreground in (["-f"], []):
+            try:
+                r = subprocess.run([milter, "-p", spec] + foreground, capture_output=True, timeout=10,
+                                   cwd=empty)
+            except subprocess.TimeoutExpired:
+                fail("daemon: -p %r %s: still running after 10 s, not refused" % (spec, foreground))
+            if r.returncode != 64:
+                fail("daemon: -p %r %s: exit %d, not 64; stderr: %r" % (spec, foreground, r.returncode, r.stderr))
+            first = r.stderr.decode().splitlines()[0] if r.stderr else ""
+            if not first.startswith("mimeutf8-milter: -p '%s': " % spec):
+                fail("daemon: -p %r: the error does not name the value: %r" % (spec, r.stderr))
+    if os.listdir(empty):
+        fail("daemon: a refused -p left files: %s" % os.listdir(empty))
+    print("daemon: %d unusable -p values refused with exit 64, before listening" % len(bad))
+    # a relative unix path is the one in the starting directory, and is removed at exit although
+    # the daemon has changed directory to /
+    r = subprocess.run([milter, "-p", "unix:rel.sock", "--pid-file=" + pid_file], capture_output=True,
+                       timeout=30, cwd=empty)
+    if r.returncode != 0:
+        fail("daemon: -p unix:rel.sock: exit %d: %s" % (r.returncode, r.stderr))
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(pid_file):
+        time.sleep(0.05)
+    pid = int(open(pid_file).read())
+    if os.listdir(empty) != ["rel.sock"]:
+        os.kill(pid, signal.SIGKILL)
+        fail("daemon: -p unix:rel.sock did not listen in the starting directory: %s" % os.listdir(empty))
+    stop_daemon(pid, "daemon: -p unix:rel.sock")
+    if os.path.exists(os.path.join(empty, "rel.sock")):
+        fail("daemon: the socket of -p unix:rel.sock is left after SIGTERM")
+    print("daemon: -p unix:rel.sock listens in the starting directory and is removed at exit")
+    shutil.rmtree(empty, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,7 +2,7 @@
 """Direct milter-protocol tests of mimeutf8-milter for the cases that are awkward through Postfix:
 repeated header fields, folded fields, a body in many small chunks, an empty body, 8-bit header
 bytes, a message past the spool threshold, an MTA that offers no "no reply" steps and no leading
-space.
+space, an MTA that allows no edits or offers no macros; --report and --trace-header.
 
   milter_protocol.py MILTER MIMEUTF8
 
@@ -12,7 +12,10 @@ smfi_insheader's counts Postfix's own Received: field, which the milter never se
 that the edited message is byte for byte what `mimeutf8 < message` writes.  A message that needs
 nothing must get no edit at all.
 """
+import json
 import os
+import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -35,9 +38,9 @@ def fail(msg):
 
 
 class Session:
-    def __init__(self, port, steps=SMFIP_NR_ALL):
+    def __init__(self, port, steps=SMFIP_NR_ALL, actions=SMFIF_ALL):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.send(b"O", struct.pack(">III", 6, SMFIF_ALL, steps))
+        self.send(b"O", struct.pack(">III", 6, actions, steps))
         cmd, data = self.read()
         if cmd != b"O":
             fail("negotiation answered %r" % cmd)
@@ -67,8 +70,9 @@ class Session:
         if cmd != b"c":
             fail("%s: the milter answered %r, not continue" % (what, cmd))
 
-    def message(self, fields, body, chunk=65535):
-        """Sends one message; returns the edits and the final reply."""
+    def message(self, fields, body, chunk=65535, queue_id=b"QID1"):
+        """Sends one message (with the queue id macro unless queue_id is None); returns the edits
+        and the final reply."""
         leadspc = self.steps & SMFIP_HDR_LEADSPC
         for name, value in fields:
             if not leadspc and value.startswith(b" "):
@@ -80,7 +84,8 @@ class Session:
             self.send(b"B", body[i:i + chunk])
             if not self.steps & SMFIP_NR_BODY:
                 self.expect_continue("body chunk")
-        self.send(b"D", b"E" + b"i\0QID1\0")
+        if queue_id is not None:
+            self.send(b"D", b"E" + b"i\0" + queue_id + b"\0")
         self.send(b"E")
         edits = []
         while True:
@@ -191,6 +196,82 @@ def check_command_line(milter):
     print("ok: bad command lines")
 
 
+SMFIF_ADDHDRS, SMFIF_CHGBODY, SMFIF_CHGHDRS, SMFIF_SETSYMLIST = 0x01, 0x02, 0x10, 0x100
+
+
+def check_negotiation(port, mimeutf8, m):
+    """An MTA that does not allow header and body changes is refused (the connection closed, the
+    reason logged); one that cannot be asked for macros still gets its message normalized."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(struct.pack(">I", 13) + b"O" + struct.pack(">III", 6, SMFIF_ADDHDRS | SMFIF_CHGHDRS, SMFIP_NR_ALL))
+    try:
+        answer = sock.recv(64)
+    except ConnectionResetError:
+        answer = b""
+    sock.close()
+    if answer != b"":
+        fail("an MTA that allows no body change: the milter answered %r, not a closed connection" % answer)
+    deadline = time.time() + 10
+    while "does not allow header and body changes" not in m.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    if "does not allow header and body changes" not in m.read_log():
+        fail("the refused negotiation is not logged:\n%s" % m.read_log()[-500:])
+    message = (b"From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+               b"\r\ncaf\xe9\r\n")
+    s = Session(port, actions=SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY)
+    if s.symlist or s.actions & SMFIF_SETSYMLIST:
+        fail("the milter asked for macros the MTA does not offer: %r 0x%x" % (s.symlist, s.actions))
+    fields, body = split(message)
+    edits, reply = s.message(fields, body, queue_id=None)
+    s.close()
+    if reply != b"c" or apply(fields, body, edits, bool(s.steps & SMFIP_HDR_LEADSPC)) != normalized(mimeutf8, message):
+        fail("an MTA without macros: reply %r, edits %r" % (reply, edits))
+    print("ok: negotiation: no body change allowed, refused; no macros offered, normalized")
+
+
+def check_report_and_trace(milter, mimeutf8, work):
+    """--report and --trace-header: one JSON line per message with its queue id (NOQUEUE without
+    the macro) and its Message-ID, quotes, backslashes and control bytes escaped; an X-Mimeutf8
+    field saying what was done, added to every message."""
+    report = os.path.join(work, "report.jsonl")
+    m = pi.Milter(milter, work, args=["--report=" + report, "--trace-header"])
+    m.start()
+    try:
+        odd_id = b'<a"b\\c\x01d\x7fe@example.com>'
+        converted = (b"From: a@example.com\r\nMessage-ID: " + odd_id + b"\r\nMIME-Version: 1.0\r\n"
+                     b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9\r\n")
+        unchanged = b"From: a@example.com\r\nSubject: hi\r\n\r\nplain\r\n"
+        for message, queue_id, trace in ((converted, b"QID7", b"normalized; converted=1"),
+                                         (unchanged, None, b"unchanged")):
+            for steps in (SMFIP_NR_ALL, SMFIP_NONE):
+                s = Session(m.port, steps)
+                fields, body = split(message)
+                edits, reply = s.message(fields, body, queue_id=queue_id)
+                s.close()
+                leadspc = bool(s.steps & SMFIP_HDR_LEADSPC)
+                want_fields, want_body = split(normalized(mimeutf8, message))
+                want = apply(want_fields + [(b"X-Mimeutf8", b" " + trace)], want_body, [], True)
+                got = apply(fields, body, edits, leadspc)
+                if reply != b"c" or got != want:
+                    fail("--trace-header: reply %r, got %r, want %r" % (reply, got, want))
+        with open(report, "rb") as f:
+            lines = f.read().decode("utf-8").splitlines()
+        if len(lines) != 4:
+            fail("--report: %d lines for 4 messages" % len(lines))
+        records = [json.loads(line) for line in lines]
+        want = [("QID7", odd_id.decode("latin-1"), "normalized")] * 2 + [("NOQUEUE", None, "unchanged")] * 2
+        got = [(r.get("queue_id"), r.get("message_id"), r.get("status")) for r in records]
+        if got != want:
+            fail("--report: %r, want %r" % (got, want))
+    finally:
+        # a clean stop, which also writes the counts of a coverage build
+        code = m.kill(signal.SIGTERM)
+        shutil.rmtree(work, ignore_errors=True)
+    if code != 0:
+        fail("the milter stopped by SIGTERM exited %s" % code)
+    print("ok: --report (queue id, escaped Message-ID) and --trace-header")
+
+
 def main():
     milter, mimeutf8 = sys.argv[1:3]
     check_command_line(milter)
@@ -199,6 +280,7 @@ def main():
     m.start()
     failed = 0
     try:
+        check_negotiation(m.port, mimeutf8, m)
         for label, message, opts in CASES:
             steps = opts.get("steps", SMFIP_NR_ALL)
             s = Session(m.port, steps)
@@ -231,11 +313,14 @@ def main():
             else:
                 print("ok: %s (%d edits: %s)" % (label, len(edits), ",".join(kinds)))
     finally:
-        m.kill()
+        code = m.kill(signal.SIGTERM)
+    if code != 0:
+        fail("the milter stopped by SIGTERM exited %s; log:\n%s" % (code, m.read_log()[-2000:]))
     if failed:
         print("milter log:\n" + m.read_log()[-2000:])
         fail("%d of %d protocol cases failed" % (failed, len(CASES)))
     print("%d protocol cases passed" % len(CASES))
+    check_report_and_trace(milter, mimeutf8, tempfile.mkdtemp(prefix="mimeutf8-milter-report-"))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,34 @@ test_addresses__lists (void **state)
 		/* an open angle bracket: not a list, word by word */
 		{ "=?iso-8859-1?q?Ren=E9?= <rene@example.org", FALSE,
 		  "=?UTF-8?B?UmVuw6k=?= <rene@example.org" },
+		/* comments anywhere in an address are decoded: in the local part, after a domain
+		 * literal, after a route or an angle-addr; the addr-spec around them stays */
+		{ "a(=?iso-8859-1?q?caf=E9?=)@example.org", TRUE,
+		  "a(=?UTF-8?B?Y2Fmw6k=?=)@example.org" },
+		{ "a@[192.0.2.1] (=?iso-8859-1?q?caf=E9?=)", TRUE,
+		  "a@[192.0.2.1] (=?UTF-8?B?Y2Fmw6k=?=)" },
+		{ "<@route.example:a@example.org> (=?iso-8859-1?q?caf=E9?=)", TRUE,
+		  "<@route.example:a@example.org> (=?UTF-8?B?Y2Fmw6k=?=)" },
+		{ "<a@example.org> (=?iso-8859-1?q?caf=E9?=)", TRUE,
+		  "<a@example.org> (=?UTF-8?B?Y2Fmw6k=?=)" },
+		/* a "(" in a quoted string opens no comment; a group without members is kept */
+		{ "\"A (b\" <a@example.org>", TRUE, "\"A (b\" <a@example.org>" },
+		{ "undisclosed-recipients:;", TRUE, "undisclosed-recipients:;" },
+		/* an encoded-word in quotes (RFC 2047 forbids it, mailers write it) is decoded */
+		{ "\"=?iso-8859-1?q?Ren=E9?=\" <r@example.org>", TRUE,
+		  "=?UTF-8?B?UmVuw6k=?= <r@example.org>" },
+		/* obsolete forms: a bracket in a phrase is part of the name, words after the
+		 * angle-addr are decoded */
+		{ "=?iso-8859-1?q?Ren=E9?= [x] <r@example.org>", TRUE,
+		  "=?UTF-8?B?UmVuw6kgW3hd?= <r@example.org>" },
+		{ "=?iso-8859-1?q?Ren=E9?= <r@example.org> trailing =?iso-8859-1?q?caf=E9?=", TRUE,
+		  "=?UTF-8?B?UmVuw6k=?= <r@example.org> trailing =?UTF-8?B?Y2Fmw6k=?=" },
+		/* an unclosed comment or quote: not a list, word by word */
+		{ "=?iso-8859-1?q?Ren=E9?= (note <r@example.org>", FALSE,
+		  "=?UTF-8?B?UmVuw6k=?= (note <r@example.org>" },
+		{ "a@example.org (unclosed =?iso-8859-1?q?caf=E9?=", FALSE,
+		  "a@example.org (unclosed =?UTF-8?B?Y2Fmw6k=?=" },
+		{ "\"unclosed <r@example.org>", FALSE, "\"unclosed <r@example.org>" },
 	};
 	size_t i;
 

@@ -139,6 +139,30 @@ static const Case cases[] = {
 	  MIMEUTF8_POLICY_STRICT, NULL, MIMEUTF8_RULE_LABEL, 0 },
 	{ "strict: 8-bit without label is left alone", "caf\xe9\n", 0, NULL, FALSE,
 	  MIMEUTF8_POLICY_STRICT, NULL, MIMEUTF8_RULE_NONE, 0 },
+	/* Under the declared policy a byte-order mark counts only when it agrees with the label:
+	 * a UTF-16 mark agrees with the other UTF-16 label, a UTF-8 one not with a latin1 label */
+	{ "declared: a utf-16le bom under a utf-16be label", "\xff\xfeh\0i\0", 6, "utf-16be", FALSE,
+	  MIMEUTF8_POLICY_DECLARED, "utf-16le", MIMEUTF8_RULE_BOM, 2 },
+	{ "declared: a utf-8 bom under a latin1 label is latin1",
+	  "\xef\xbb\xbf"
+	  "caf\xe9\n",
+	  0, "iso-8859-1", FALSE, MIMEUTF8_POLICY_DECLARED, "windows-1252", MIMEUTF8_RULE_LABEL,
+	  0 },
+	/* <meta> as browsers read it: blanks around "=", single quotes, an attribute merely named
+	 * charset before the real one, a tag without its ">" at the end */
+	{ "html meta with blanks and single quotes", "<meta charset = 'koi8-r'>" KOI8R_TEXT, 0,
+	  NULL, TRUE, MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_META, 0 },
+	{ "html meta after one whose charset has no value",
+	  "<meta name=charset><meta charset=koi8-r>" KOI8R_TEXT, 0, NULL, TRUE,
+	  MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_META, 0 },
+	/* a <meta> naming UTF-16 (whose bytes would not be ASCII-compatible) is no evidence */
+	{ "html meta naming utf-16 is ignored", "<meta charset=utf-16>" KOI8R_TEXT, 0, "koi8-r",
+	  TRUE, MIMEUTF8_POLICY_LENIENT, "koi8-r", MIMEUTF8_RULE_LABEL, 0 },
+	{ "unlabelled iso-2022-jp with only a JIS Roman escape is recognized",
+	  "abc \x1b(Jxyz\x1b(B\n", 0, NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "iso-2022-jp",
+	  MIMEUTF8_RULE_DETECTED, 0 },
+	{ "an escape that is no iso-2022-jp designation is plain ascii", "abc \x1b[0m xyz\n", 0,
+	  NULL, FALSE, MIMEUTF8_POLICY_LENIENT, "utf-8", MIMEUTF8_RULE_ASCII, 0 },
 };
 
 static void
@@ -172,7 +196,7 @@ test_decide__cases (void **state)
 static void
 test_decide__message_evidence (void **state)
 {
-	/* windows-1251 text that the detector alone might take for another Cyrillic charset */
+	/* an unlabelled part of a message that declares windows-1251 elsewhere */
 	static const char text[] = "\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0\n";
 	const _MimeUtf8Charset *message[] = { _mimeutf8_charset_by_name ("windows-1251") };
 	_MimeUtf8Evidence evidence = { NULL, FALSE, message, 1 };
@@ -180,8 +204,16 @@ test_decide__message_evidence (void **state)
 
 	_mimeutf8_decide (NULL, (const guint8 *) text, strlen (text), &evidence, &decision);
 	assert_string_equal (decision.charset->name, "windows-1251");
-	assert_true (decision.rule == MIMEUTF8_RULE_MESSAGE ||
-		     decision.rule == MIMEUTF8_RULE_DETECTED);
+	/* DETECTED, not MESSAGE: the detector is sure of these nine high bytes on its own
+	 * (DETECT_SURE_HIGH_BYTES) and they decode cleanly; the message's label only agrees with it.
+	 * The report names the evidence that decided, the part's own bytes; MESSAGE is for a part
+	 * whose bytes alone decide nothing */
+	assert_int_equal (decision.rule, MIMEUTF8_RULE_DETECTED);
+
+	/* one high byte is below DETECT_MIN_HIGH_BYTES: the message's other label decides */
+	_mimeutf8_decide (NULL, (const guint8 *) "\xe0\n", 2, &evidence, &decision);
+	assert_string_equal (decision.charset->name, "windows-1251");
+	assert_int_equal (decision.rule, MIMEUTF8_RULE_MESSAGE);
 }
 
 static void
@@ -214,6 +246,16 @@ test_decide__html_meta_prescan (void **state)
 	assert_false (
 		_mimeutf8_html_meta_charset ((const guint8 *) late->str, late->len, &start, &end));
 	g_string_free (late, TRUE);
+	/* a tag cut off at the end of the text is read up to there */
+	assert_true (_mimeutf8_html_meta_charset ((const guint8 *) "<meta charset=koi8-r", 20,
+						  &start, &end));
+	assert_int_equal (start, 14);
+	assert_int_equal (end, 20);
+	/* "charset" without "=", or "=" without a value, names nothing */
+	assert_false (_mimeutf8_html_meta_charset ((const guint8 *) "<meta charset><p>", 17, &start,
+						   &end));
+	assert_false (_mimeutf8_html_meta_charset ((const guint8 *) "<meta charset=\"\">", 17,
+						   &start, &end));
 }
 
 static void

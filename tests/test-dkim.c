@@ -85,9 +85,10 @@ test_dkim__dkim (void **state)
 	}
 }
 
-/* The tags read less simply: no h= (every field is signed), an l= that is no number (the whole
- * body is signed), a folded field that changes (signed or not), fields the
- * normalizer adds (the signature breaks when it lists them, as a verifier hashes absent ones). */
+/* The tags read less simply: no h= or an empty one (every field is signed), an l= that is no
+ * number or too large (the whole body is signed), a folded field that changes (signed or not),
+ * fields the normalizer adds (the signature breaks when it lists them, as a verifier hashes
+ * absent ones); CR LF line ends; two signatures. */
 static void
 test_dkim__tags (void **state)
 {
@@ -116,6 +117,33 @@ test_dkim__tags (void **state)
 		{ "DKIM-Signature: v=1; h=from:subject; bh=x; b=y\n"
 		  "From: a@example.com\nSubject: plain\n\ncaf\xc3\xa9\n",
 		  FALSE },
+		/* an empty h= lists nothing, so it is no list: every field counts, as without h= */
+		{ "DKIM-Signature: v=1; h=; bh=x; b=y\nFrom: a@example.com\n"
+		  "Subject: =?iso-8859-1?Q?caf=E9?=\n\nhi\n",
+		  TRUE },
+		/* an l= past what 64 bits hold is no length: the whole body is signed */
+		{ "DKIM-Signature: v=1; h=from; l=99999999999999999999; bh=x; b=y\n"
+		  "From: a@example.com\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\n\nhello\n"
+		  "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--b--\n",
+		  TRUE },
+		/* CR LF line ends: the blank line is found, and l=10 still leaves the second part out
+		 * (canonicalization only adds CRs and drops blanks) */
+		{ "DKIM-Signature: v=1; h=from; l=10; bh=x; b=y\r\nFrom: a@example.com\r\n"
+		  "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		  "Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+		  "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9\r\n--b--\r\n",
+		  FALSE },
+		/* a value folded with a tab: the edit on its second line is in the signed Subject */
+		{ "DKIM-Signature: v=1; h=from:subject; bh=x; b=y\nFrom: a@example.com\n"
+		  "Subject: hi\n\t=?iso-8859-1?Q?caf=E9?=\n\nhi\n",
+		  TRUE },
+		/* two signatures: broken when any one is */
+		{ "DKIM-Signature: v=1; h=from; bh=x; b=y\n"
+		  "DKIM-Signature: v=1; h=from:subject; bh=x; b=y\nFrom: a@example.com\n"
+		  "Subject: =?iso-8859-1?Q?caf=E9?=\n\nhi\n",
+		  TRUE },
 	};
 	size_t i;
 

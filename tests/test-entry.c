@@ -3,10 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -248,6 +252,21 @@ temporary_file (const GByteArray *data, char *path)
 	return fd;
 }
 
+/* What mimeutf8_normalize_stream writes for `source` (unreffed here), which must be NORMALIZED. */
+static GByteArray *
+normalized_stream (GMimeStream *source)
+{
+	GByteArray *got = g_byte_array_new ();
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array (got);
+
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (sink);
+	g_object_unref (source);
+	return got;
+}
+
 typedef struct {
 	const GByteArray *data;
 	int fd;
@@ -334,6 +353,79 @@ test_entry__large_message (void **state)
 	unlink (out_path);
 }
 
+/* mimeutf8_normalize_fd reads from the descriptor's current offset, as read(2) would, and moves
+ * it: to the end of the input for a message up to 8 MiB and for a large one read from a
+ * non-zero offset; a large file read from offset 0 is mapped and may be left anywhere, and is
+ * normalized again the same once the caller seeks back (mimeutf8.h). */
+static void
+test_entry__fd_offset (void **state)
+{
+	static const char junk[] = "bytes before the message, which the caller has read already\n";
+	g_autoptr (GByteArray) message = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (GByteArray) large_want = g_byte_array_new ();
+	g_autoptr (GByteArray) both = g_byte_array_new ();
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX", out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	int fd, out_fd = g_mkstemp (out_path);
+	GByteArray *got;
+
+	assert_true (out_fd >= 0);
+	/* a small message after bytes already read: only the message is normalized, and the offset
+	 * ends at the end of the file */
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, message->data, message->len);
+	fd = temporary_file (both, in_path);
+	assert_int_equal (lseek (fd, strlen (junk), SEEK_SET), (off_t) strlen (junk));
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (lseek (fd, 0, SEEK_CUR), (off_t) both->len);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "small message from an offset");
+	g_byte_array_unref (got);
+	close (fd);
+	unlink (in_path);
+
+	/* a large message after bytes already read: the same, through the spool */
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, large->data, large->len, large_want, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_set_size (both, 0);
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, large->data, large->len);
+	strcpy (in_path, "/tmp/mimeutf8-test-XXXXXX");
+	fd = temporary_file (both, in_path);
+	assert_int_equal (lseek (fd, strlen (junk), SEEK_SET), (off_t) strlen (junk));
+	assert_int_equal (ftruncate (out_fd, 0), 0);
+	assert_int_equal (lseek (out_fd, 0, SEEK_SET), 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (lseek (fd, 0, SEEK_CUR), (off_t) both->len);
+	got = read_file (out_path);
+	assert_bytes_equal (got, large_want, "large message from an offset");
+	g_byte_array_unref (got);
+	close (fd);
+	unlink (in_path);
+
+	/* a large file from offset 0, twice with a seek back between: the same bytes both times */
+	strcpy (in_path, "/tmp/mimeutf8-test-XXXXXX");
+	fd = temporary_file (large, in_path);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+		assert_int_equal (ftruncate (out_fd, 0), 0);
+		assert_int_equal (lseek (out_fd, 0, SEEK_SET), 0);
+		assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, NULL, NULL),
+				  MIMEUTF8_STATUS_NORMALIZED);
+		got = read_file (out_path);
+		assert_bytes_equal (got, large_want, "large file, after seeking back");
+		g_byte_array_unref (got);
+	}
+	close (fd);
+	close (out_fd);
+	unlink (in_path);
+	unlink (out_path);
+}
+
 /* A large file written to a full disk: FAILED, an I/O error, errno ENOSPC for the caller, and the
  * report says why. */
 static void
@@ -359,6 +451,238 @@ test_entry__large_write_error (void **state)
 	g_clear_error (&error);
 	close (fd);
 	close (full);
+}
+
+/* Faults of the descriptor call beyond a full disk for a file: invalid options (nothing
+ * written), a large file open for writing only (it cannot be mapped: an I/O error that says so),
+ * a large message from a pipe written to a full disk (ENOSPC for the caller). */
+static void
+test_entry__fd_faults (void **state)
+{
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autofree char *path = g_build_filename (FIXTURES_DIR, "messages", "koi8r-8bit.eml", NULL);
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	char in_path[] = "/tmp/mimeutf8-test-XXXXXX", out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	GError *error = NULL;
+	int fd, out_fd = g_mkstemp (out_path), full, pipe_in[2];
+	GThread *thread;
+	Feed f;
+	struct stat st;
+
+	assert_true (out_fd >= 0);
+	options.version = 99;
+	fd = open (path, O_RDONLY);
+	assert_int_equal (mimeutf8_normalize_fd (&options, fd, out_fd, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_OPTIONS));
+	assert_int_equal (mimeutf8_report_get_status (report), MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (fstat (out_fd, &st), 0);
+	assert_int_equal (st.st_size, 0);
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (fd);
+
+	fd = temporary_file (large, in_path);
+	close (fd);
+	fd = open (in_path, O_WRONLY);
+	assert_true (fd >= 0);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, fd, out_fd, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (
+		g_str_has_prefix (mimeutf8_report_get_reason (report), "mapping the message: "));
+	assert_int_equal (fstat (out_fd, &st), 0);
+	assert_int_equal (st.st_size, 0);
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (fd);
+	unlink (in_path);
+	close (out_fd);
+	unlink (out_path);
+
+	full = open ("/dev/full", O_WRONLY);
+	if (full < 0)
+		TEST_SKIP ("/dev/full cannot be opened\n");
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = large;
+	f.fd = pipe_in[1];
+	thread = g_thread_new ("feed", feed, &f);
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], full, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, ENOSPC);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_string_equal (mimeutf8_report_get_reason (report), "write failed");
+	g_clear_error (&error);
+	close (pipe_in[0]);
+	g_thread_join (thread);
+	close (full);
+}
+
+/* A large message from a pipe whose spool file cannot grow (here a file size limit of 1 MiB):
+ * FAILED with an I/O error that says so, errno for the caller, nothing written; and a
+ * descriptor that is not open at all. */
+static void
+test_entry__spool_fault (void **state)
+{
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	struct rlimit saved, small;
+	GError *error = NULL;
+	int pipe_in[2], null = open ("/dev/null", O_WRONLY);
+	GThread *thread;
+	Feed f;
+
+	assert_true (null >= 0);
+	assert_int_equal (getrlimit (RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 1024 * 1024;
+	signal (SIGXFSZ, SIG_IGN);
+	assert_int_equal (setrlimit (RLIMIT_FSIZE, &small), 0);
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = large;
+	f.fd = pipe_in[1];
+	thread = g_thread_new ("feed", feed, &f);
+	errno = 0;
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], null, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_int_equal (errno, EFBIG);
+	assert_int_equal (setrlimit (RLIMIT_FSIZE, &saved), 0);
+	signal (SIGXFSZ, SIG_DFL);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report),
+				       "spooling a large message: "));
+	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	close (pipe_in[0]);
+	g_thread_join (thread);
+
+	assert_int_equal (mimeutf8_normalize_fd (NULL, -1, null, &report, &error),
+			  MIMEUTF8_STATUS_FAILED);
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_IO));
+	assert_true (g_str_has_prefix (mimeutf8_report_get_reason (report), "read failed: "));
+	g_clear_error (&error);
+	close (null);
+}
+
+static void
+on_alarm (int signo)
+{
+}
+
+typedef struct {
+	const GByteArray *data;
+	int fd;
+	pthread_t reader;
+} LateFeed;
+
+/* Interrupts the reader's wait with a signal, then feeds it. */
+static gpointer
+feed_late (gpointer data)
+{
+	LateFeed *f = data;
+
+	g_usleep (100000);
+	pthread_kill (f->reader, SIGALRM);
+	g_usleep (100000);
+	assert_int_equal (write (f->fd, f->data->data, f->data->len), (ssize_t) f->data->len);
+	close (f->fd);
+	return NULL;
+}
+
+/* A signal that interrupts the wait for input (a handler installed without SA_RESTART) does not
+ * fail the call: it reads on. */
+static void
+test_entry__read_interrupted (void **state)
+{
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	char out_path[] = "/tmp/mimeutf8-test-XXXXXX";
+	struct sigaction action = { 0 }, saved;
+	int pipe_in[2], out_fd = g_mkstemp (out_path);
+	GByteArray *got;
+	GThread *thread;
+	LateFeed f;
+
+	assert_true (out_fd >= 0);
+	action.sa_handler = on_alarm; /* no SA_RESTART: read() returns EINTR */
+	assert_int_equal (sigaction (SIGALRM, &action, &saved), 0);
+	assert_int_equal (pipe (pipe_in), 0);
+	f.data = in;
+	f.fd = pipe_in[1];
+	f.reader = pthread_self ();
+	thread = g_thread_new ("feed", feed_late, &f);
+	assert_int_equal (mimeutf8_normalize_fd (NULL, pipe_in[0], out_fd, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_thread_join (thread);
+	sigaction (SIGALRM, &saved, NULL);
+	close (pipe_in[0]);
+	close (out_fd);
+	got = read_file (out_path);
+	assert_bytes_equal (got, want, "read interrupted by a signal");
+	g_byte_array_unref (got);
+	unlink (out_path);
+}
+
+/* A memory stream with bounds is read only between them. */
+static void
+test_entry__bounded_stream (void **state)
+{
+	static const char before[] = "bytes before\n", after[] = "\nbytes after\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) all = g_byte_array_new ();
+	g_autoptr (GByteArray) got = NULL;
+	GMimeStream *source;
+
+	g_byte_array_append (all, (const guint8 *) before, strlen (before));
+	g_byte_array_append (all, in->data, in->len);
+	g_byte_array_append (all, (const guint8 *) after, strlen (after));
+	source = g_mime_stream_mem_new_with_buffer ((const char *) all->data, all->len);
+	g_mime_stream_set_bounds (source, strlen (before), strlen (before) + in->len);
+	assert_int_equal (g_mime_stream_seek (source, strlen (before), GMIME_STREAM_SEEK_SET),
+			  (gint64) strlen (before));
+	got = normalized_stream (source);
+	assert_bytes_equal (got, want, "bounded memory stream");
+}
+
+/* A pipe stream, and a file stream over a large file already read past some bytes: each is read
+ * from where it stands to its end. */
+static void
+test_entry__file_streams (void **state)
+{
+	static const char junk[] = "bytes the caller has read already\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) large = large_message ();
+	g_autoptr (GByteArray) large_want = g_byte_array_new ();
+	g_autoptr (GByteArray) both = g_byte_array_new ();
+	GByteArray *got;
+	char path[] = "/tmp/mimeutf8-test-XXXXXX";
+	GMimeStream *source;
+	int pipe_in[2], fd;
+
+	assert_int_equal (pipe (pipe_in), 0);
+	assert_int_equal (write (pipe_in[1], in->data, in->len), (ssize_t) in->len);
+	close (pipe_in[1]);
+	got = normalized_stream (g_mime_stream_pipe_new (pipe_in[0]));
+	assert_bytes_equal (got, want, "pipe stream");
+	g_byte_array_unref (got);
+
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, large->data, large->len, large_want, NULL, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	g_byte_array_append (both, (const guint8 *) junk, strlen (junk));
+	g_byte_array_append (both, large->data, large->len);
+	fd = temporary_file (both, path);
+	unlink (path);
+	source = g_mime_stream_fs_new (fd);
+	assert_int_equal (g_mime_stream_seek (source, strlen (junk), GMIME_STREAM_SEEK_SET),
+			  (gint64) strlen (junk));
+	got = normalized_stream (source);
+	assert_bytes_equal (got, large_want, "large file stream read from an offset");
+	g_byte_array_unref (got);
 }
 
 /* A small message written to a full disk: the report says "write failed", errno is ENOSPC. */
@@ -479,6 +803,51 @@ test_entry__stream_position (void **state)
 	assert_bytes_equal (got, want, "stream read from its position");
 }
 
+/* A parsed message whose text is UTF-8 already, made 7-bit: only its transfer encoding changes,
+ * which is a change of the body all the same (NORMALIZED, a DKIM signature broken); the part
+ * then reads back as the same text. */
+static void
+test_entry__message_encoding_only (void **state)
+{
+	static const char text[] = "DKIM-Signature: v=1; h=from; bh=x; b=y\nFrom: a@example.com\n"
+				   "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+				   "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n";
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (MimeUtf8Report) report = NULL;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer (text, strlen (text));
+	GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+	GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
+	const MimeUtf8PartReport *part;
+	g_autofree char *written = NULL;
+	g_autofree guchar *decoded = NULL;
+	const char *body, *type;
+	gsize decoded_len;
+
+	assert_non_null (message);
+	options.force_7bit = TRUE;
+	assert_int_equal (mimeutf8_normalize_message (&options, message, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	part = mimeutf8_report_get_part (report, 0);
+	assert_int_equal (part->action, MIMEUTF8_ACTION_ALREADY_UTF8);
+	assert_string_equal (part->encoding_in, "8bit");
+	assert_true (mimeutf8_report_get_dkim_invalidated (report));
+	/* read back without GMime: a base64 body of the same text */
+	written = g_mime_object_to_string (GMIME_OBJECT (message), NULL);
+	body = strstr (written, "\n\n");
+	assert_non_null (body);
+	type = strstr (written, "Content-Transfer-Encoding: ");
+	assert_non_null (type);
+	assert_true (type < body);
+	assert_string_equal (part->encoding_out, "base64");
+	assert_true (g_str_has_prefix (type + strlen ("Content-Transfer-Encoding: "), "base64\n"));
+	decoded = g_base64_decode (body + 2, &decoded_len);
+	assert_int_equal (decoded_len, strlen ("caf\xc3\xa9\n"));
+	assert_memory_equal (decoded, "caf\xc3\xa9\n", decoded_len);
+	g_object_unref (message);
+	g_object_unref (parser);
+	g_object_unref (stream);
+}
+
 /* A parsed message: bad options and cancellation fail before anything is changed. */
 static void
 test_entry__message_options (void **state)
@@ -530,12 +899,19 @@ main (void)
 		cmocka_unit_test (test_entry__options_version_1),
 		cmocka_unit_test (test_entry__bad_options),
 		cmocka_unit_test (test_entry__large_message),
+		cmocka_unit_test (test_entry__fd_offset),
 		cmocka_unit_test (test_entry__large_write_error),
+		cmocka_unit_test (test_entry__fd_faults),
+		cmocka_unit_test (test_entry__spool_fault),
+		cmocka_unit_test (test_entry__read_interrupted),
+		cmocka_unit_test (test_entry__bounded_stream),
+		cmocka_unit_test (test_entry__file_streams),
 		cmocka_unit_test (test_entry__small_write_error_report),
 		cmocka_unit_test (test_entry__passthrough_write_error),
 		cmocka_unit_test (test_entry__read_error),
 		cmocka_unit_test (test_entry__stream_position),
 		cmocka_unit_test (test_entry__message_options),
+		cmocka_unit_test (test_entry__message_encoding_only),
 	};
 
 	mimeutf8_init ();

@@ -107,6 +107,29 @@ test_filter__one_type (void **state)
 	g_object_unref (filter);
 }
 
+static unsigned int criticals;
+
+static void
+count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+	criticals++;
+}
+
+/* Another filter, or NULL, is a programming error: no count, and GLib logs a critical. */
+static void
+test_filter__not_ours (void **state)
+{
+	GMimeFilter *other = g_mime_filter_dos2unix_new (FALSE);
+	GLogFunc old = g_log_set_default_handler (count_criticals, NULL);
+
+	criticals = 0;
+	assert_int_equal (mimeutf8_filter_get_replacements (other), 0);
+	assert_int_equal (mimeutf8_filter_get_replacements (NULL), 0);
+	g_log_set_default_handler (old, NULL);
+	assert_int_equal (criticals, 2);
+	g_object_unref (other);
+}
+
 int
 main (void)
 {
@@ -114,6 +137,7 @@ main (void)
 		cmocka_unit_test (test_filter__same_as_library),
 		cmocka_unit_test (test_filter__unknown_label),
 		cmocka_unit_test (test_filter__one_type),
+		cmocka_unit_test (test_filter__not_ours),
 	};
 
 	mimeutf8_init ();

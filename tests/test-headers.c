@@ -1145,6 +1145,51 @@ test_headers__many_parameters (void **state)
 	g_string_free (value, TRUE);
 }
 
+/* The call with what a caller may leave out (no options: the defaults; no change record), the
+ * names never rewritten whatever their bytes (signatures, ARC, Return-Path), an X- name that
+ * is only the prefix, and line breaks that are no fold. */
+static void
+test_headers__edges (void **state)
+{
+	static const char *const kept[] = { "ARC-Seal", "X-Signature", "Return-Path",
+					    "X-DKIM-Note" };
+	static const char value[] = " caf\xe9 =?iso-8859-1?q?caf=E9?=";
+	const _MimeUtf8Charset *latin1 = charset ("windows-1252");
+	GString *out;
+	size_t i;
+
+	out = _mimeutf8_header_normalize ("Subject", " caf\xe9", 5, NULL, latin1, latin1, "\n",
+					  NULL);
+	assert_non_null (out);
+	assert_string_equal (out->str, " =?UTF-8?B?Y2Fmw6k=?=");
+	g_string_free (out, TRUE);
+	for (i = 0; i < G_N_ELEMENTS (kept); i++) {
+		_MimeUtf8HeaderChange change;
+
+		print_message ("kept: %s\n", kept[i]);
+		assert_null (_mimeutf8_header_normalize (kept[i], value, strlen (value), NULL,
+							 latin1, latin1, "\n", &change));
+		assert_int_equal (change.replacements, 0);
+	}
+	/* "X-" alone is no X- field name: not read as text */
+	assert_null (_mimeutf8_header_normalize ("X-", " =?iso-8859-1?q?caf=E9?=", 24, NULL, latin1,
+						 latin1, "\n", NULL));
+	out = _mimeutf8_header_normalize ("X-Note", " =?iso-8859-1?q?caf=E9?=", 24, NULL, latin1,
+					  latin1, "\n", NULL);
+	assert_non_null (out);
+	g_string_free (out, TRUE);
+	/* a bare CR, or an LF not followed by a blank, is no fold: the value is rewritten without
+	 * it, as a space */
+	out = _mimeutf8_header_normalize ("Subject", " a\rb", 4, NULL, latin1, latin1, "\n", NULL);
+	assert_non_null (out);
+	assert_string_equal (out->str, " a b");
+	g_string_free (out, TRUE);
+	out = _mimeutf8_header_normalize ("Subject", " a\nb", 4, NULL, latin1, latin1, "\n", NULL);
+	assert_non_null (out);
+	assert_string_equal (out->str, " a b");
+	g_string_free (out, TRUE);
+}
+
 int
 main (void)
 {
@@ -1159,6 +1204,7 @@ main (void)
 		cmocka_unit_test (test_headers__python),
 		cmocka_unit_test (test_headers__hostile),
 		cmocka_unit_test (test_headers__many_parameters),
+		cmocka_unit_test (test_headers__edges),
 	};
 
 	return TEST_STATUS (cmocka_run_group_tests (tests, NULL, NULL));

@@ -135,6 +135,67 @@ test_normalize__signed_left_alone (void **state)
 	assert_string_equal (find_part (report, "1")->reason, "signed");
 }
 
+/* An encrypted multipart is sealed like a signed one: its parts and their headers stay byte for
+ * byte while the message's own Subject is converted; --convert-signed opens it.  An S/MIME
+ * application/pkcs7-mime message is sealed too, its header block included. */
+static void
+test_normalize__sealed_parts (void **state)
+{
+	static const char sealed[] =
+		"--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n--e\n"
+		"Content-Type: text/plain; charset=latin1\n"
+		"Content-Description: =?iso-8859-1?q?caf=E9?=\n\ncaf\xe9\n--e--\n";
+	static const char pkcs7[] =
+		"MIME-Version: 1.0\nSubject: s\nContent-Type: application/pkcs7-mime; "
+		"smime-type=enveloped-data; name=smime.p7m\n"
+		"Content-Description: =?iso-8859-1?q?caf=E9?=\nContent-Transfer-Encoding: "
+		"base64\n\n"
+		"AAAA\n";
+	MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+	g_autoptr (GString) in =
+		g_string_new ("MIME-Version: 1.0\nSubject: =?iso-8859-1?q?caf=E9?=\nContent-Type: "
+			      "multipart/encrypted; "
+			      "protocol=\"application/pgp-encrypted\"; boundary=e\n\n");
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+
+	g_string_append (in, sealed);
+	assert_int_equal (mimeutf8_normalize_buffer (NULL, in->str, in->len, out, &report, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (find_part (report, "2")->action, MIMEUTF8_ACTION_LEFT_ALONE);
+	assert_string_equal (find_part (report, "2")->reason, "signed");
+	assert_true (out->len > strlen (sealed));
+	assert_memory_equal (out->data + out->len - strlen (sealed), sealed, strlen (sealed));
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Subject: =?UTF-8?B?Y2Fmw6k=?=\n"));
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	g_byte_array_set_size (out, 0);
+	options.convert_signed = TRUE;
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, in->str, in->len, out, &report, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	assert_int_equal (find_part (report, "2")->action, MIMEUTF8_ACTION_CONVERTED);
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Content-Description: =?UTF-8?B?Y2Fmw6k=?=\n"));
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	g_byte_array_set_size (out, 0);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (NULL, pkcs7, strlen (pkcs7), out, &report, NULL),
+		MIMEUTF8_STATUS_UNCHANGED);
+	assert_int_equal (out->len, strlen (pkcs7));
+	assert_memory_equal (out->data, pkcs7, out->len);
+	g_clear_pointer (&report, mimeutf8_report_free);
+	/* opened, its Content-Description is decoded like any other */
+	g_byte_array_set_size (out, 0);
+	assert_int_equal (
+		mimeutf8_normalize_buffer (&options, pkcs7, strlen (pkcs7), out, &report, NULL),
+		MIMEUTF8_STATUS_NORMALIZED);
+	assert_non_null (g_strstr_len ((const char *) out->data, out->len,
+				       "Content-Description: =?UTF-8?B?Y2Fmw6k=?=\n"));
+}
+
 /* Input that is not a message at all still comes out, byte for byte or normalized. */
 static void
 test_normalize__odd_input (void **state)
@@ -166,6 +227,141 @@ test_normalize__odd_input (void **state)
 		mimeutf8_normalize_buffer (NULL, out->data, out->len, again, NULL, NULL);
 		assert_int_equal (again->len, out->len);
 		assert_memory_equal (again->data, out->data, out->len);
+	}
+}
+
+/* Where new header lines go and when a part's header block is too odd to edit: the exact output
+ * and the part's action. */
+static void
+test_normalize__header_blocks (void **state)
+{
+	static const struct {
+		const char *what, *in, *out;
+		gboolean seven_bit;
+		MimeUtf8Status status;
+	} cases[] = {
+		{ "a part without header in CR LF: its fields go before the blank line",
+		  "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+		  "boundary=b\r\n\r\n--b\r\n\r\n"
+		  "caf\xe9\r\n--b--\r\n",
+		  "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		  "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+		  "8bit\r\n\r\n"
+		  "caf\xc3\xa9\r\n--b--\r\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "MIME-Version without Content-Type: only the part's fields are added",
+		  "MIME-Version: 1.0\nFrom: a@example.com\n\ncaf\xe9\n",
+		  "MIME-Version: 1.0\nFrom: a@example.com\nContent-Type: text/plain; "
+		  "charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "an attached message without MIME-Version gets one with its Content-Type",
+		  "MIME-Version: 1.0\nContent-Type: message/rfc822\n\nFrom: b@example.com\n"
+		  "Subject: inner\n\ncaf\xe9\n",
+		  "MIME-Version: 1.0\nContent-Type: message/rfc822\n\nFrom: b@example.com\n"
+		  "Subject: inner\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "an mbox From_ line on top is kept, the fields under it edited",
+		  "From x@example.com Mon Jan  1 00:00:00 2024\nSubject: s\n"
+		  "Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n",
+		  "From x@example.com Mon Jan  1 00:00:00 2024\nSubject: s\n"
+		  "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+		  "caf\xc3\xa9\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "an encoding without a blank after the colon gets one",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=latin1\n"
+		  "Content-Transfer-Encoding:8bit\n\ncaf\xe9 cr\xe8me\n",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: base64\n\nY2Fmw6kgY3LDqG1lCg==\n",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "base64 of a body without a final line break has none either",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=latin1\n\n\xe9\xe9\xe9\xe9",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: base64\n\nw6nDqcOpw6k=",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "the blank before an encoding value is kept, a tab too",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=latin1\n"
+		  "Content-Transfer-Encoding:\t8bit\n\ncaf\xe9 cr\xe8me\n",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding:\tbase64\n\nY2Fmw6kgY3LDqG1lCg==\n",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "a last boundary line without \"--\" nor line break ends the part all the same",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+		  "caf\xc3\xa9\n--b",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "an 8-bit preamble stays as it is, the headerless part after it gets its fields",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\npreamble\n\n"
+		  "caf\xe9\n--b\n\ncaf\xe9\n--b--\n",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\npreamble\n\n"
+		  "caf\xe9\n--b\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n--b--\n",
+		  FALSE, MIMEUTF8_STATUS_NORMALIZED },
+		{ "made 7-bit, a UTF-8 part changes only its encoding",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9 cr\xc3\xa8me\n",
+		  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: base64\n\nY2Fmw6kgY3LDqG1lCg==\n",
+		  TRUE, MIMEUTF8_STATUS_NORMALIZED },
+		/* other readers end the block or take the part's first line for the body: left
+		 * alone */
+		{ "an ASCII part, which needs nothing, behind a garbage line",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "garbage line\nContent-Type: text/plain; charset=us-ascii\n\nplain\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a field whose name starts with an 8-bit byte",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=latin1\n\xe9t\xe9: v\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a message without any header: no place for the new fields", "\ncaf\xe9\n", NULL,
+		  FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a part whose first field line starts with a blank",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  " Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a part whose fields come after a garbage line",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "garbage line\nContent-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a part with a bare CR in a field",
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "Content-Type: text/plain; charset=latin1\nX-A: a\rb\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+		MimeUtf8Options options = MIMEUTF8_OPTIONS_INIT;
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+		g_autoptr (MimeUtf8Report) report = NULL;
+		const char *want = cases[i].out ? cases[i].out : cases[i].in;
+		size_t n, k, texts = 0;
+
+		print_message ("case: %s\n", cases[i].what);
+		options.force_7bit = cases[i].seven_bit;
+		assert_int_equal (mimeutf8_normalize_buffer (&options, cases[i].in,
+							     strlen (cases[i].in), out, &report,
+							     NULL),
+				  cases[i].status);
+		assert_int_equal (out->len, strlen (want));
+		assert_memory_equal (out->data, want, out->len);
+		if (cases[i].out != NULL)
+			continue;
+		/* the text part is left alone, and says why */
+		n = mimeutf8_report_get_n_parts (report);
+		for (k = 0; k < n; k++) {
+			const MimeUtf8PartReport *part = mimeutf8_report_get_part (report, k);
+
+			if (g_str_has_prefix (part->content_type, "text/")) {
+				assert_int_equal (part->action, MIMEUTF8_ACTION_LEFT_ALONE);
+				assert_string_equal (part->reason, "malformed header block");
+				texts++;
+			}
+		}
+		assert_int_equal (texts, 1);
 	}
 }
 
@@ -247,7 +443,9 @@ main (void)
 		cmocka_unit_test (test_normalize__fixtures),
 		cmocka_unit_test (test_normalize__report),
 		cmocka_unit_test (test_normalize__signed_left_alone),
+		cmocka_unit_test (test_normalize__sealed_parts),
 		cmocka_unit_test (test_normalize__odd_input),
+		cmocka_unit_test (test_normalize__header_blocks),
 		cmocka_unit_test (test_normalize__limits_in_the_walk),
 	};
 

@@ -131,6 +131,33 @@ test_report__names (void **state)
 	assert_string_equal (mimeutf8_action_name ((MimeUtf8Action) -1), "unknown");
 }
 
+static unsigned int criticals;
+
+static void
+count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+	criticals++;
+}
+
+/* An index past the records is a programming error: NULL, and GLib logs a critical. */
+static void
+test_report__index_past_the_end (void **state)
+{
+	g_autoptr (MimeUtf8Report) report = _mimeutf8_report_new ();
+	GLogFunc old;
+
+	_mimeutf8_report_add_part (report, "1", "text/plain", NULL);
+	_mimeutf8_report_add_header (report, "", "Subject", "normalized", NULL);
+	old = g_log_set_default_handler (count_criticals, NULL);
+	criticals = 0;
+	assert_non_null (mimeutf8_report_get_part (report, 0));
+	assert_null (mimeutf8_report_get_part (report, 1));
+	assert_non_null (mimeutf8_report_get_header (report, 0));
+	assert_null (mimeutf8_report_get_header (report, 1));
+	g_log_set_default_handler (old, NULL);
+	assert_int_equal (criticals, 2);
+}
+
 int
 main (void)
 {
@@ -138,6 +165,7 @@ main (void)
 		cmocka_unit_test (test_report__records),
 		cmocka_unit_test (test_report__json),
 		cmocka_unit_test (test_report__names),
+		cmocka_unit_test (test_report__index_past_the_end),
 		cmocka_unit_test (test_report__json_utf8),
 		cmocka_unit_test (test_report__undo),
 	};

@@ -906,6 +906,15 @@ test_translator__end_and_reset (void **state)
 		mimeutf8_translator_end (jis, out);
 		assert_bytes ("jis end", out->data, out->len, (const guint8 *) "\xE3\x81\x82$\"",
 			      5);
+		/* reset, then end at once: nothing */
+		g_byte_array_set_size (out, 0);
+		mimeutf8_translator_convert (jis, "\x1B$B$\"", 5, out);
+		mimeutf8_translator_reset (jis);
+		mimeutf8_translator_end (jis, out);
+		assert_int_equal (out->len, 0);
+		/* freed with input still held: nothing was written for it */
+		mimeutf8_translator_convert (jis, "\x1B$B$\"", 5, out);
+		assert_int_equal (out->len, 0);
 	}
 	/* Empty chunks change nothing. */
 	g_byte_array_set_size (out, 0);
@@ -956,6 +965,52 @@ test_translator__not_allowed (void **state)
 			      (const guint8 *) "ok\x1B$)A\x0E" R R, 13);
 	}
 	g_log_set_default_handler (old, NULL);
+}
+
+/* A programming error (a NULL translator or output, NULL data with a length) logs a GLib
+ * critical and does nothing: no crash, nothing written, no count moved.  A NULL label is an
+ * unknown label, with an error that says so. */
+static void
+test_translator__bad_arguments (void **state)
+{
+	g_autoptr (MimeUtf8Translator) translator = mimeutf8_translator_new ("koi8-r", NULL);
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (GError) error = NULL;
+	GLogFunc old = g_log_set_default_handler (count_criticals, NULL);
+	MimeUtf8ConvertStats stats = { 0 };
+
+	criticals = 0;
+	mimeutf8_translator_convert (NULL, "a", 1, out);
+	mimeutf8_translator_convert (translator, "a", 1, NULL);
+	mimeutf8_translator_convert (translator, NULL, 1, out);
+	mimeutf8_translator_end (NULL, out);
+	mimeutf8_translator_end (translator, NULL);
+	mimeutf8_translator_reset (NULL);
+	mimeutf8_translator_get_stats (NULL, &stats);
+	mimeutf8_translator_get_stats (translator, NULL);
+	assert_null (mimeutf8_translator_get_charset (NULL));
+	assert_int_equal (mimeutf8_convert ("koi8-r", "a", 1, NULL, &stats, NULL),
+			  MIMEUTF8_CONVERT_ERROR);
+	assert_int_equal (mimeutf8_convert ("koi8-r", NULL, 1, out, &stats, NULL),
+			  MIMEUTF8_CONVERT_ERROR);
+	g_log_set_default_handler (old, NULL);
+	assert_int_equal (criticals, 11);
+	assert_int_equal (out->len, 0);
+	mimeutf8_translator_get_stats (translator, &stats);
+	assert_int_equal (stats.bytes_in, 0);
+	/* the translator still works */
+	mimeutf8_translator_convert (translator, "\xf0", 1, out);
+	mimeutf8_translator_end (translator, out);
+	assert_bytes ("after the bad calls", out->data, out->len, (const guint8 *) "\xd0\x9f", 2);
+	/* empty input given as NULL is fine */
+	g_byte_array_set_size (out, 0);
+	assert_int_equal (mimeutf8_convert ("koi8-r", NULL, 0, out, &stats, NULL),
+			  MIMEUTF8_CONVERT_OK);
+	assert_int_equal (out->len, 0);
+
+	assert_null (mimeutf8_translator_new (NULL, &error));
+	assert_true (g_error_matches (error, MIMEUTF8_ERROR, MIMEUTF8_ERROR_UNKNOWN_CHARSET));
+	assert_non_null (strstr (error->message, "(null)"));
 }
 
 /* More charsets open at once than a thread's cache holds. */
@@ -1100,6 +1155,7 @@ main (void)
 		cmocka_unit_test (test_translator__random_bytes),
 		cmocka_unit_test (test_translator__end_and_reset),
 		cmocka_unit_test (test_translator__not_allowed),
+		cmocka_unit_test (test_translator__bad_arguments),
 		cmocka_unit_test (test_translator__many_open),
 		cmocka_unit_test (test_translator__threads),
 	};

@@ -89,6 +89,94 @@ test_view__headers (void **state)
 	mimeutf8_message_free (message);
 }
 
+static unsigned int criticals;
+
+static void
+count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+	criticals++;
+}
+
+/* What a caller may leave out or get wrong: NULL for an optional out-argument, a field name the
+ * API does not know, identifiers without angle brackets or with none inside them, a Date that
+ * does not parse, a disposition after folding and before a comment, a body subtype that is
+ * neither plain nor html, the bytes of a multipart, an index past the end. */
+static void
+test_view__edges (void **state)
+{
+	MimeUtf8Message *message = parse ("From: a@example.com\n"
+					  "To: undisclosed-recipients:;\n"
+					  "Date: not a date\n"
+					  "Message-ID: bare@example.com\n"
+					  "In-Reply-To: <> <  >\n"
+					  "References: two words <unterminated\n"
+					  "MIME-Version: 1.0\n"
+					  "Content-Type: multipart/mixed; boundary=b\n"
+					  "\n"
+					  "--b\n"
+					  "Content-Type: text/plain; charset=utf-8; format=flowed\n"
+					  "Content-Disposition:\n"
+					  "\tATTACHMENT(a comment); filename=a.txt\n"
+					  "\n"
+					  "text\n"
+					  "--b--\n");
+	const MimeUtf8Address *list = (const MimeUtf8Address *) 1;
+	const MimeUtf8Part *part;
+	g_autoptr (GBytes) bytes = NULL;
+	int64_t time = 1;
+	GLogFunc old;
+
+	(void) state;
+	assert_int_equal (mimeutf8_message_get_addresses (message, "from", NULL), 1);
+	assert_int_equal (mimeutf8_message_get_addresses (message, "x-unknown", &list), 0);
+	assert_null (list);
+	list = (const MimeUtf8Address *) 1;
+	/* a group with no mailbox */
+	assert_int_equal (mimeutf8_message_get_addresses (message, "to", &list), 0);
+	assert_null (list);
+	assert_false (mimeutf8_message_get_time (message, NULL));
+	assert_false (mimeutf8_message_get_time (message, &time));
+	assert_int_equal (time, 0);
+	assert_string_equal (mimeutf8_message_get_date (message), "not a date");
+	assert_string_equal (mimeutf8_message_get_ids (message, "message-id")[0],
+			     "bare@example.com");
+	assert_null (mimeutf8_message_get_ids (message, "message-id")[1]);
+	assert_null (mimeutf8_message_get_ids (message, "in-reply-to")[0]);
+	/* an opening bracket without its closing one ends the list; two words are no identifier */
+	assert_null (mimeutf8_message_get_ids (message, "references")[0]);
+	assert_null (mimeutf8_message_get_ids (message, "x-unknown")[0]);
+	assert_string_equal (mimeutf8_message_get_header_at (message, 0, NULL), "a@example.com");
+	assert_null (mimeutf8_message_get_body (message, "enriched"));
+
+	part = mimeutf8_message_get_part (message, 1);
+	assert_string_equal (mimeutf8_part_get_disposition (part), "attachment");
+	assert_string_equal (mimeutf8_part_get_filename (part), "a.txt");
+	assert_int_equal (mimeutf8_part_get_n_params (part), 2);
+	assert_string_equal (mimeutf8_part_get_param_at (part, 1, NULL), "flowed");
+	/* a multipart has no body bytes of its own */
+	part = mimeutf8_message_get_part (message, 0);
+	bytes = mimeutf8_part_get_bytes (part);
+	assert_int_equal (g_bytes_get_size (bytes), 0);
+	assert_int_equal (mimeutf8_part_get_size (part), 0);
+	/* an index past the end is a programming error: NULL, and GLib logs a critical */
+	old = g_log_set_default_handler (count_criticals, NULL);
+	criticals = 0;
+	assert_null (mimeutf8_message_get_header_at (message, 99, NULL));
+	assert_null (mimeutf8_message_get_part (message, 2));
+	assert_null (mimeutf8_part_get_param_at (part, 1, NULL));
+	g_log_set_default_handler (old, NULL);
+	assert_int_equal (criticals, 3);
+	mimeutf8_message_free (message);
+
+	/* a disposition folded right after its colon, with CR LF line ends */
+	message = parse ("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Disposition:\r\n attachment; filename=a.txt\r\n\r\nx\r\n");
+	part = mimeutf8_message_get_part (message, 0);
+	assert_string_equal (mimeutf8_part_get_disposition (part), "attachment");
+	assert_string_equal (mimeutf8_part_get_filename (part), "a.txt");
+	mimeutf8_message_free (message);
+}
+
 static const char mixed[] =
 	"From: a@example.fr\n"
 	"Subject: s\n"
@@ -494,6 +582,7 @@ main (void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test (test_view__headers),
+		cmocka_unit_test (test_view__edges),
 		cmocka_unit_test (test_view__parts),
 		cmocka_unit_test (test_view__embedded),
 		cmocka_unit_test (test_view__encoded_message_bodies),

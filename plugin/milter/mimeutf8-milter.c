@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <netdb.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -781,6 +783,51 @@ choice_arg (const char *option, const char *value, const char *const *names)
 	usage_error ("bad value for %s", option);
 }
 
+/* The -p value, checked before anything listens: libmilter would take a value without a type as
+ * the path of a unix socket in the working directory ("-p nonsense" listened on ./nonsense), an
+ * empty unix path or port 0 as an address the kernel picks, which no MTA can be told, and would
+ * cut port 99999 down to 34463 and read port "8890x" as 8890.  A
+ * relative unix path is made absolute, so that the socket is removed at exit even when daemon()
+ * has changed the directory to /.  Returns the value to give libmilter. */
+static const char *
+checked_socket (const char *spec)
+{
+	const char *colon = strchr (spec, ':');
+	g_autofree char *type = colon != NULL ? g_strndup (spec, colon - spec) : NULL;
+	const char *rest = colon != NULL ? colon + 1 : NULL;
+
+	if (type != NULL && (strcmp (type, "unix") == 0 || strcmp (type, "local") == 0)) {
+		struct sockaddr_un addr;
+		g_autofree char *path = NULL;
+
+		if (*rest == '\0')
+			usage_error ("-p '%s': no socket path", spec);
+		path = g_canonicalize_filename (rest, NULL);
+		if (strlen (path) >= sizeof addr.sun_path)
+			usage_error ("-p '%s': the socket path is too long for a unix socket",
+				     spec);
+		return g_strconcat (type, ":", path, NULL); /* kept until exit */
+	}
+	if (type != NULL && (strcmp (type, "inet") == 0 || strcmp (type, "inet6") == 0)) {
+		const char *at = strchr (rest, '@');
+		g_autofree char *port = at != NULL ? g_strndup (rest, at - rest) : g_strdup (rest);
+		guint64 number;
+
+		if (port[0] >= '0' && port[0] <= '9') {
+			if (!g_ascii_string_to_unsigned (port, 10, 1, 65535, &number, NULL))
+				usage_error ("-p '%s': the port must be a number from 1 to 65535",
+					     spec);
+		} else if (getservbyname (port, "tcp") == NULL)
+			usage_error ("-p '%s': no such port name", spec);
+		if (at != NULL && at[1] == '\0')
+			usage_error ("-p '%s': no host after '@'", spec);
+		return spec;
+	}
+	usage_error ("-p '%s': not a socket (unix:PATH, local:PATH, inet:PORT@HOST or "
+		     "inet6:PORT@HOST)",
+		     spec);
+}
+
 static void
 parse_options (int argc, char **argv)
 {
@@ -843,6 +890,7 @@ parse_options (int argc, char **argv)
 		usage_error ("unexpected argument '%s'", argv[optind]);
 	if (config.socket == NULL)
 		usage_error ("%s", "-p SOCKET is required (unix:PATH or inet:PORT@HOST)");
+	config.socket = checked_socket (config.socket);
 	if (report_path != NULL) {
 		config.report_fd =
 			open (report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
