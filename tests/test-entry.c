@@ -803,6 +803,35 @@ test_entry__stream_position (void **state)
 	assert_bytes_equal (got, want, "stream read from its position");
 }
 
+/* A file stream with bounds, the message between junk: GMime's file stream reads -1 (EINVAL)
+ * at its bound's end, which is the end of the input, not a failure. */
+static void
+test_entry__stream_fs_bounds (void **state)
+{
+	static const char before[] = "junk before the message\n", after[] = "junk after it\n";
+	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
+	g_autoptr (GByteArray) got = g_byte_array_new ();
+	char path[] = "/tmp/mimeutf8-test-entry-XXXXXX";
+	int fd = mkstemp (path);
+	GMimeStream *source, *sink;
+
+	assert_true (fd >= 0);
+	unlink (path);
+	assert_true (write (fd, before, strlen (before)) == (ssize_t) strlen (before));
+	assert_true (write (fd, in->data, in->len) == (ssize_t) in->len);
+	assert_true (write (fd, after, strlen (after)) == (ssize_t) strlen (after));
+	source = g_mime_stream_fs_new_with_bounds (fd, (gint64) strlen (before),
+						   (gint64) (strlen (before) + in->len));
+	sink = g_mime_stream_mem_new_with_byte_array (got);
+	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
+	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
+			  MIMEUTF8_STATUS_NORMALIZED);
+	g_object_unref (source); /* closes fd */
+	g_object_unref (sink);
+	assert_bytes_equal (got, want, "bounded file stream");
+}
+
 /* A parsed message whose text is UTF-8 already, made 7-bit: only its transfer encoding changes,
  * which is a change of the body all the same (NORMALIZED, a DKIM signature broken); the part
  * then reads back as the same text. */
@@ -910,6 +939,7 @@ main (void)
 		cmocka_unit_test (test_entry__passthrough_write_error),
 		cmocka_unit_test (test_entry__read_error),
 		cmocka_unit_test (test_entry__stream_position),
+		cmocka_unit_test (test_entry__stream_fs_bounds),
 		cmocka_unit_test (test_entry__message_options),
 		cmocka_unit_test (test_entry__message_encoding_only),
 	};
