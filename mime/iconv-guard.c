@@ -137,10 +137,6 @@ is_word_tail (const guint8 *q, const guint8 *limit)
 	return q < limit && *q == '?';
 }
 
-/* Every "=?name?" in the message, headers and bodies alike, so that a header GMime finds where
- * the pre-scan sees body is covered too.  GMime takes the name up to the next '?', across folds;
- * in a display name it first removes quotes and backslashes, so "=\?" and "=\"?" open a word as
- * well.  A name GMime may not open gets its letters and digits replaced. */
 /* Gives back the pages of a mapped file a scan has passed (all but the last 64 KiB, which it may
  * look back into), every megabyte, as the prescan does: the two scans read every byte, and the
  * peak RSS of a 90 MB message would be its size.  A page looked at again is read again from the
@@ -158,6 +154,10 @@ release_behind (const guint8 *data, const guint8 *p, gboolean mapped, size_t *re
 	*released = upto;
 }
 
+/* Every "=?name?" in the message, headers and bodies alike, so that a header GMime finds where
+ * the pre-scan sees body is covered too.  GMime takes the name up to the next '?', across folds;
+ * in a display name it first removes quotes and backslashes, so "=\?" and "=\"?" open a word as
+ * well.  A name GMime may not open gets its letters and digits replaced. */
 static void
 scan_encoded_words (const guint8 *data, size_t len, gboolean mapped, GArray *spans)
 {
