@@ -105,21 +105,20 @@ static struct {
 	const char *(*get_charset) (uchardet_t);
 } uchardet;
 
-static gpointer
-load_uchardet (gpointer unused)
+static gboolean
+load_uchardet (void)
 {
 	void *handle = dlopen ("libuchardet.so.0", RTLD_NOW | RTLD_LOCAL);
 
-	(void) unused;
 	if (handle == NULL) {
 		g_warning ("mimeutf8: charset detection is off: %s", dlerror ());
-		return GINT_TO_POINTER (FALSE);
+		return FALSE;
 	}
 	uchardet.new_ = (uchardet_t (*) (void)) dlsym (handle, "uchardet_new");
 	uchardet.delete_ = (void (*) (uchardet_t)) dlsym (handle, "uchardet_delete");
 	uchardet.reset = (void (*) (uchardet_t)) dlsym (handle, "uchardet_reset");
-	uchardet.handle_data = (int (*) (uchardet_t, const char *, size_t)) dlsym (
-		handle, "uchardet_handle_data");
+	uchardet.handle_data =
+		(int (*) (uchardet_t, const char *, size_t)) dlsym (handle, "uchardet_handle_data");
 	uchardet.data_end = (void (*) (uchardet_t)) dlsym (handle, "uchardet_data_end");
 	uchardet.get_charset =
 		(const char *(*) (uchardet_t)) dlsym (handle, "uchardet_get_charset");
@@ -128,10 +127,27 @@ load_uchardet (gpointer unused)
 	    uchardet.get_charset == NULL) {
 		g_warning ("mimeutf8: charset detection is off: libuchardet.so.0 lacks a function");
 		dlclose (handle);
-		return GINT_TO_POINTER (FALSE);
+		return FALSE;
 	}
 	uchardet.handle = handle; /* kept for the life of the process */
-	return GINT_TO_POINTER (TRUE);
+	return TRUE;
+}
+
+/* TRUE once uchardet is loaded (the first call loads it).  The answer is published with an
+ * atomic store made here, after the table is filled, and read with an atomic load: g_once's
+ * own synchronization happens inside GLib, which ThreadSanitizer does not see, so the table's
+ * readers would look racy to it. */
+static gboolean
+uchardet_ready (void)
+{
+	static gint state; /* 0: not tried yet, 1: not loaded, 2: loaded */
+	static gsize once;
+
+	if (g_atomic_int_get (&state) == 0 && g_once_init_enter (&once)) {
+		g_atomic_int_set (&state, load_uchardet () ? 2 : 1);
+		g_once_init_leave (&once, 1);
+	}
+	return g_atomic_int_get (&state) == 2;
 }
 
 static void
@@ -146,12 +162,11 @@ static GPrivate detector_key = G_PRIVATE_INIT (detector_free);
 static void
 detect (const guint8 *data, size_t len, char *answer, size_t answer_size)
 {
-	static GOnce once = G_ONCE_INIT;
 	uchardet_t detector;
 	const char *name;
 
 	answer[0] = '\0';
-	if (!GPOINTER_TO_INT (g_once (&once, load_uchardet, NULL)))
+	if (!uchardet_ready ())
 		return;
 	detector = g_private_get (&detector_key);
 	if (detector == NULL) {
