@@ -144,10 +144,13 @@ is_word_tail (const guint8 *q, const guint8 *limit)
 static void
 release_behind (const guint8 *data, const guint8 *p, gboolean mapped, size_t *released)
 {
-	size_t page = (size_t) sysconf (_SC_PAGESIZE), upto;
+	size_t page, upto;
 
-	if (!mapped || (size_t) (p - data) < *released + 1024 * 1024 + 64 * 1024 ||
-	    ((size_t) data & (page - 1)) != 0)
+	/* called for every line of every message: the common case returns before anything else */
+	if (!mapped || (size_t) (p - data) < *released + 1024 * 1024 + 64 * 1024)
+		return;
+	page = (size_t) sysconf (_SC_PAGESIZE);
+	if (((size_t) data & (page - 1)) != 0)
 		return;
 	upto = ((size_t) (p - data) - 64 * 1024) / page * page;
 	madvise ((void *) data, upto, MADV_DONTNEED);
