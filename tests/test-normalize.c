@@ -326,6 +326,15 @@ test_normalize__header_blocks (void **state)
 		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
 		  "garbage line\nContent-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b--\n",
 		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a message whose fields come after a first line that is no field",
+		  /* GMime skips the ">From" line; Python's email takes it for the body */
+		  ">From x\nContent-Type: text/plain; charset=latin1\n\ncaf\xe9\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a part without fields whose only line before the blank starts with one dash",
+		  /* GMime skips the line; Python's email takes it for the first line of the body */
+		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		  "-garbage\n\ncaf\xe9\n--b--\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
 		{ "a part with a bare CR in a field",
 		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
 		  "Content-Type: text/plain; charset=latin1\nX-A: a\rb\n\ncaf\xe9\n--b--\n",
