@@ -10,8 +10,6 @@
 #include <iconv.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "mimeutf8-private.h"
 
@@ -144,17 +142,11 @@ is_word_tail (const guint8 *q, const guint8 *limit)
 static void
 release_behind (const guint8 *data, const guint8 *p, gboolean mapped, size_t *released)
 {
-	size_t page, upto;
-
 	/* called for every line of every message: the common case returns before anything else */
 	if (!mapped || (size_t) (p - data) < *released + 1024 * 1024 + 64 * 1024)
 		return;
-	page = (size_t) sysconf (_SC_PAGESIZE);
-	if (((size_t) data & (page - 1)) != 0)
-		return;
-	upto = ((size_t) (p - data) - 64 * 1024) / page * page;
-	madvise ((void *) data, upto, MADV_DONTNEED);
-	*released = upto;
+	*released = (size_t) (p - data) - 64 * 1024;
+	_mimeutf8_release_mapped (data, 0, *released);
 }
 
 /* Every "=?name?" in the message, headers and bodies alike, so that a header GMime finds where

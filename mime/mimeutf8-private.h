@@ -299,6 +299,10 @@ void _mimeutf8_header_param_names (const char *value, size_t len, GPtrArray *nam
  * header, or the cost of GMime's boundary scan. */
 gboolean _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len,
 			    gboolean mapped, const char **why_out);
+/* Gives back the whole pages in [start, end) of `map`, a read-only file mapping (MADV_DONTNEED):
+ * a page looked at again is read again from the file.  Never for bytes in memory, which it
+ * would zero.  Nothing when `map` is not page-aligned. */
+void _mimeutf8_release_mapped (const guint8 *map, size_t start, size_t end);
 /* The limits of `options`, with their defaults for 0. */
 unsigned int _mimeutf8_limit_depth (const MimeUtf8Options *options);
 unsigned int _mimeutf8_limit_parts (const MimeUtf8Options *options);

@@ -161,16 +161,14 @@ scan_dashes (Scan *scan, const guint8 *line, const guint8 *end, gboolean *in_hea
 	}
 }
 
-/* Gives back the pages of a mapped file scanned so far, so that a large message never sits in
- * memory whole. */
-static void
-release (const guint8 *data, const guint8 *upto)
+void
+_mimeutf8_release_mapped (const guint8 *map, size_t start, size_t end)
 {
 	size_t page = (size_t) sysconf (_SC_PAGESIZE);
-	size_t last = (size_t) (upto - data) / page * page;
+	size_t first = (start + page - 1) / page * page, last = end / page * page;
 
-	if (last > 0)
-		madvise ((void *) data, last, MADV_DONTNEED);
+	if (((size_t) map & (page - 1)) == 0 && last > first)
+		madvise ((void *) (map + first), last - first, MADV_DONTNEED);
 }
 
 gboolean
@@ -224,8 +222,9 @@ _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t le
 		else if (scan.why == NULL && scan.comparisons > MAX_BOUNDARY_COMPARISONS)
 			scan.why = "limit: boundary scan cost";
 		p = line_end;
-		if (mapped && p - released > 1024 * 1024 && ((size_t) data & 4095) == 0) {
-			release (data, p);
+		/* every megabyte, so that a large message never sits in memory whole */
+		if (mapped && p - released > 1024 * 1024) {
+			_mimeutf8_release_mapped (data, 0, (size_t) (p - data));
 			released = p;
 		}
 	}

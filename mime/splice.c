@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "walk.h"
@@ -22,11 +21,8 @@ _mimeutf8_walk_fail (Walk *walk, const char *why)
 void
 _mimeutf8_release_pages (const Walk *walk, size_t start, size_t end)
 {
-	size_t page = (size_t) sysconf (_SC_PAGESIZE);
-	size_t first = (start + page - 1) / page * page, last = end / page * page;
-
-	if (walk->mapped && last > first)
-		madvise ((void *) (walk->raw + first), last - first, MADV_DONTNEED);
+	if (walk->mapped)
+		_mimeutf8_release_mapped (walk->raw, start, end);
 }
 
 void
