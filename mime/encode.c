@@ -148,25 +148,6 @@ _mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_o
 	return (size_t) (o - out);
 }
 
-gboolean
-_mimeutf8_qp_is_exact (const guint8 *p, size_t len)
-{
-	const guint8 *end = p + len, *eq;
-
-	while ((eq = memchr (p, '=', (size_t) (end - p))) != NULL) {
-		if (eq + 1 == end)
-			return TRUE; /* a soft break at the very end */
-		if (eq[1] == '\n' || (eq[1] == '\r' && eq + 2 < end && eq[2] == '\n')) {
-			p = eq + 2;
-			continue;
-		}
-		if (eq + 2 >= end || !g_ascii_isxdigit (eq[1]) || !g_ascii_isxdigit (eq[2]))
-			return FALSE;
-		p = eq + 3;
-	}
-	return TRUE;
-}
-
 void
 _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out)
 {

@@ -173,13 +173,11 @@ void _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, G
 /* Decodes quoted-printable text `p` into `out` (room for `len` bytes) and returns the length:
  * byte for byte what GMime 3.2's decoder gives (g_mime_encoding_quoted_decode_step, then flush).
  * A '=' that starts no escape and no soft break is kept with the two bytes after it; "=" or "=x"
- * at the very end is dropped.  `*exact_out` (if not NULL) is _mimeutf8_qp_is_exact's answer,
- * found in the same pass. */
+ * at the very end is dropped.  `*exact_out` (if not NULL) is TRUE when the text reads one way
+ * only: every '=' starts "=XX" (two hex digits) or ends a line (a soft break).  A stray '='
+ * ("charset=ISO" in a QP body), which GMime keeps as it is and a strict decoder rejects, makes it
+ * FALSE. */
 size_t _mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_out);
-/* TRUE when quoted-printable text reads one way only: every '=' starts "=XX" (two hex digits) or
- * ends a line (a soft break).  A stray '=' ("charset=ISO" in a QP body), which GMime keeps as it
- * is and a strict decoder rejects, makes it FALSE. */
-gboolean _mimeutf8_qp_is_exact (const guint8 *p, size_t len);
 /* Appends the bytes of base64 text `p` (no line breaks) to `out`, or with `out` NULL only says
  * whether it decodes.  Strict about the alphabet and where padding goes, lenient about missing
  * padding, as mail readers are: bad base64 is a character outside the alphabet, more than two
