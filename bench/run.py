@@ -90,8 +90,10 @@ class Bench:
     """One row of the timing table: a name, how many runs, and a function that does one run
     into a fresh OUTDIR and returns (wall s, user+sys s, failures)."""
 
-    def __init__(self, key, label, runs, fn, info=False):
+    def __init__(self, key, label, runs, fn, info=False, messages=True):
+        # messages: the row processes the corpus (False: spin, which has no per-message cost)
         self.key, self.label, self.runs, self.fn, self.info = key, label, runs, fn, info
+        self.messages = messages
         self.walls, self.cpus, self.failures = [], [], 0
         self.last_out = None
 
@@ -278,6 +280,9 @@ def render(info, args, corpus_bytes, n_files, benches, has_j, jobs, rss_rows, ch
             L.append("| %s | %s | | | | |" % (b.label, na))
             continue
         fail = " **(%d exits ≠ 0)**" % b.failures if b.failures else ""
+        if not b.messages:
+            L.append("| %s%s | %s | %s | | | %s |" % (b.label, fail, fmt_s(w), fmt_s(c), fmt_spread(b)))
+            continue
         rate = corpus_bytes / MB / w
         L.append("| %s%s | %s | %s | %.2f ms | %s | %s |" % (
             b.label, fail, fmt_s(w), fmt_s(c), 1000 * w / n_files, "%.1f" % rate if rate < 10 else "%.0f" % rate,
@@ -337,6 +342,15 @@ def render(info, args, corpus_bytes, n_files, benches, has_j, jobs, rss_rows, ch
         L.append("| %s | %s | %s | %s | %s %s | %s |" % (
             name, fmt_ratio(rw), fmt_ratio(rb), fmt_ratio(rc) if rc is not None else "",
             "≥" if at_least else "≤", goal, verdict(rw, goal, at_least)))
+    if w("spin-1") and w("spin-N"):
+        ceiling = jobs * w("spin-1") / w("spin-N")
+        L.append("| *(info)* the machine's ceiling: %d copies of a CPU-bound loop / 1, throughput "
+                 "(bench/spin.c) | %s | %s | | | |" % (
+                     jobs, fmt_ratio(ceiling), fmt_ratio(jobs * best("spin-1") / best("spin-N"))))
+        rw = ratio(w("batch-j1"), w("batch-jN"))
+        if rw is not None:
+            L.append("| *(info)* -j%d / -j1 throughput, as a share of that ceiling | %.0f%% | | | | |"
+                     % (jobs, 100 * rw / ceiling))
     if "bare" in by and by["bare"].walls:
         rw, rb, rc = three("batch-j1", "bare")
         L.append("| *(info)* mimeutf8 -j1 batch / gmime-bare, converters not pinned | %s | %s | %s | | |" % (
@@ -425,7 +439,8 @@ def main():
     bare = os.path.join(build, "bench", "gmime-bare")
     gmin = os.path.join(build, "bench", "gmime-min")
     peakrss = os.path.join(build, "bench", "peak-rss")
-    for exe in (mimeutf8, bare, gmin, peakrss):
+    spin = os.path.join(build, "bench", "spin")
+    for exe in (mimeutf8, bare, gmin, peakrss, spin):
         if not os.access(exe, os.X_OK):
             log("bench: %s is missing: build first (./build.sh, or ninja -C %s)" % (exe, args.build))
             return 1
@@ -483,6 +498,12 @@ def main():
             # measure 2,000 process starts
             Bench("utf8-cp", "cp of the utf8 profile to a folder (one process)", args.runs,
                   one_process(child, lambda o: [cp, "-t", o] + paths_utf8)),
+            # the machine's ceiling for -jN: N copies of a CPU-bound loop against one, in the
+            # same rounds as the -jN rows (a shared machine's second core comes and goes)
+            Bench("spin-1", "*(info)* spin 1: a CPU-bound loop (bench/spin.c)", args.runs,
+                  one_process(child, lambda o: [spin, "1"]), info=True, messages=False),
+            Bench("spin-N", "*(info)* spin %d: %d copies of it at once" % (jobs, jobs), args.runs,
+                  one_process(child, lambda o: [spin, str(jobs)]), info=True, messages=False),
             Bench("msg-mimeutf8", "mimeutf8 < m > o, a process per message", args.msg_runs,
                   per_message(child, [mimeutf8], files)),
             Bench("msg-min", "gmime-min < m > o, a process per message", args.msg_runs,
@@ -554,7 +575,7 @@ def main():
             checks.append("utf8 profile: outputs byte-identical to their inputs: %s" % (
                 "all %d" % len(files_utf8) if diff == 0 else "**%d files differ**" % diff))
         short = ["%s %d" % (b.label, len(os.listdir(b.last_out))) for b in benches
-                 if b.last_out and len(os.listdir(b.last_out)) != len(files)]
+                 if b.messages and b.last_out and len(os.listdir(b.last_out)) != len(files)]
         checks.append("every row wrote all %d outputs: %s" % (
             len(files), "yes" if not short else "**no: " + ", ".join(short) + "**"))
         for b in benches:
