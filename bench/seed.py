@@ -220,7 +220,7 @@ def main():
                      len(paths)))
         rows.append(("message", "`mimeutf8.normalize` in process, read + write files", files_t,
                      args.runs, len(paths)))
-        rows.append(("message", "*(info)* `mimeutf8.normalize` on bytes in memory", bytes_t,
+        rows.append(("message", "`mimeutf8.normalize` in process, bytes in memory", bytes_t,
                      args.runs, len(paths)))
         rows.append(("message", "`mimeutf8 -j1 -o OUT FILE...` (C batch)", batch_t, args.runs,
                      len(paths)))
@@ -254,7 +254,10 @@ def main():
     goals = [
         ("iconv process per part / `mimeutf8.convert`", 0, 2, ">= 50"),
         ("*(info)* Python codecs / `mimeutf8.convert`", 1, 2, ""),
-        ("mimeutf8 process per message / `mimeutf8.normalize` in process", 4, 5, ">= 20"),
+        # both from bytes in memory to bytes in memory (the process through its pipes), so that
+        # the output files' creation, which only the in-process row would pay, stays out of it
+        ("mimeutf8 process per message / `mimeutf8.normalize` in process, bytes in memory", 4,
+         6, ">= 20"),
         ("`mimeutf8.normalize` in process / C batch -j1", 5, 7, "<= 1.3"),
         ("*(info)* stdlib peer / `mimeutf8.normalize` in process", 3, 5, ""),
     ]
