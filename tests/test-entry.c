@@ -157,6 +157,27 @@ test_entry__cancel (void **state)
 	assert_string_equal (mimeutf8_report_get_reason (report), "cancelled");
 	assert_int_equal (out->len, 0);
 	g_clear_error (&error);
+	g_clear_pointer (&report, mimeutf8_report_free);
+
+	/* the in-place call too: it fails before it touches the message */
+	{
+		static const char latin1[] = "Subject: =?iso-8859-1?Q?caf=E9?=\n"
+					     "Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n";
+		g_autoptr (GMimeStream) stream =
+			g_mime_stream_mem_new_with_buffer (latin1, sizeof latin1 - 1);
+		g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+		g_autoptr (GMimeMessage) parsed = g_mime_parser_construct_message (parser, NULL);
+		g_autofree char *before = g_mime_object_to_string (GMIME_OBJECT (parsed), NULL);
+		g_autofree char *after = NULL;
+
+		assert_int_equal (mimeutf8_normalize_message (&options, parsed, &report, &error),
+				  MIMEUTF8_STATUS_FAILED);
+		assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+		assert_string_equal (mimeutf8_report_get_reason (report), "cancelled");
+		after = g_mime_object_to_string (GMIME_OBJECT (parsed), NULL);
+		assert_string_equal (after, before);
+		g_clear_error (&error);
+	}
 	g_clear_object (&options.cancellable);
 
 	options.cancellable = g_cancellable_new ();

@@ -301,6 +301,10 @@ test_raw__content_type_with_utf8 (void **state)
 		{ " text/plain; name=\"a-rather-long-file-name-that-fills-the-line.txt\"", "\r\n",
 		  " text/plain; name=\"a-rather-long-file-name-that-fills-the-line.txt\";\r\n"
 		  "\tcharset=utf-8" },
+		/* ... without a second ";" when the value ends in one */
+		{ " text/plain; name=\"a-rather-long-file-name-that-fills-the-line.txt\";", "\n",
+		  " text/plain; name=\"a-rather-long-file-name-that-fills-the-line.txt\";\n"
+		  "\tcharset=utf-8" },
 	};
 	size_t i;
 
