@@ -107,6 +107,13 @@ class Bench:
         return statistics.median(self.cpus) if self.cpus else None
 
 
+# sh -c INDEPENDENT sh N MIMEUTF8 OUT FILE...: N mimeutf8 -j1 -o OUT/k FILE... at once; fails if
+# any fails
+INDEPENDENT = """n=$1 m=$2 o=$3; shift 3; pids=; k=0
+while [ $k -lt $n ]; do mkdir -p "$o/$k"; "$m" -q -j 1 -o "$o/$k" "$@" & pids="$pids $!"; k=$((k+1)); done
+s=0; for p in $pids; do wait $p || s=1; done; exit $s"""
+
+
 def one_process(child, argv_fn):
     def fn(out):
         code, wall, cpu = child.run(argv_fn(out))
@@ -351,6 +358,13 @@ def render(info, args, corpus_bytes, n_files, benches, has_j, jobs, rss_rows, ch
         if rw is not None:
             L.append("| *(info)* -j%d / -j1 throughput, as a share of that ceiling | %.0f%% | | | | |"
                      % (jobs, 100 * rw / ceiling))
+    if w("batch-j1xN") and w("batch-jN"):
+        work = jobs * w("batch-j1") / w("batch-j1xN")
+        L.append("| *(info)* this work's ceiling: %d independent -j1 batches at once / 1, throughput "
+                 "| %s | %s | | | |" % (jobs, fmt_ratio(work), fmt_ratio(
+                     jobs * best("batch-j1") / best("batch-j1xN"))))
+        L.append("| *(info)* -j%d / -j1 throughput, as a share of that ceiling | %.0f%% | | | | |"
+                 % (jobs, 100 * ratio(w("batch-j1"), w("batch-jN")) / work))
     if "bare" in by and by["bare"].walls:
         rw, rb, rc = three("batch-j1", "bare")
         L.append("| *(info)* mimeutf8 -j1 batch / gmime-bare, converters not pinned | %s | %s | %s | | |" % (
@@ -440,6 +454,7 @@ def main():
     gmin = os.path.join(build, "bench", "gmime-min")
     peakrss = os.path.join(build, "bench", "peak-rss")
     spin = os.path.join(build, "bench", "spin")
+    shell = shutil.which("sh") or "/bin/sh"
     for exe in (mimeutf8, bare, gmin, peakrss, spin):
         if not os.access(exe, os.X_OK):
             log("bench: %s is missing: build first (./build.sh, or ninja -C %s)" % (exe, args.build))
@@ -504,6 +519,13 @@ def main():
                   one_process(child, lambda o: [spin, "1"]), info=True, messages=False),
             Bench("spin-N", "*(info)* spin %d: %d copies of it at once" % (jobs, jobs), args.runs,
                   one_process(child, lambda o: [spin, str(jobs)]), info=True, messages=False),
+            # the ceiling for this work: N independent -j1 batches at once, each over the whole
+            # corpus into its own folder (what -jN would get with a free supervisor)
+            Bench("batch-j1xN", "*(info)* %d of mimeutf8 -o, batch, -j1, at once, each on the "
+                  "whole corpus" % jobs, args.runs if has_j else 0,
+                  one_process(child, lambda o: [shell, "-c", INDEPENDENT, "sh", str(jobs),
+                                                mimeutf8, o] + files),
+                  info=True, messages=False),
             Bench("msg-mimeutf8", "mimeutf8 < m > o, a process per message", args.msg_runs,
                   per_message(child, [mimeutf8], files)),
             Bench("msg-min", "gmime-min < m > o, a process per message", args.msg_runs,
