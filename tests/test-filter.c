@@ -8,6 +8,7 @@
 
 #include "mimeutf8-filter.h"
 #include "mimeutf8.h"
+#include "test-criticals.h"
 
 typedef struct {
 	const char *label;
@@ -105,14 +106,6 @@ test_filter__one_type (void **state)
 	g_object_unref (filtered);
 	g_object_unref (null);
 	g_object_unref (filter);
-}
-
-static unsigned int criticals;
-
-static void
-count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-	criticals++;
 }
 
 /* Another filter, or NULL, is a programming error: no count, and GLib logs a critical. */

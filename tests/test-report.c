@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "mimeutf8-private.h"
+#include "test-criticals.h"
 
 static void
 test_report__records (void **state)
@@ -129,14 +130,6 @@ test_report__names (void **state)
 	assert_string_equal (mimeutf8_rule_name ((MimeUtf8Rule) 99), "unknown");
 	assert_string_equal (mimeutf8_status_name ((MimeUtf8Status) 99), "unknown");
 	assert_string_equal (mimeutf8_action_name ((MimeUtf8Action) -1), "unknown");
-}
-
-static unsigned int criticals;
-
-static void
-count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-	criticals++;
 }
 
 /* An index past the records is a programming error: NULL, and GLib logs a critical. */

@@ -11,6 +11,7 @@
 
 #include "mimeutf8-private.h"
 #include "test-skip.h"
+#include "test-criticals.h"
 
 #define R "\xEF\xBF\xBD"
 
@@ -929,14 +930,6 @@ test_translator__end_and_reset (void **state)
 
 /* A charset outside the table (a programming error) never reaches iconv_open: it decodes as
  * ASCII with U+FFFD for the rest, and GLib logs a critical. */
-static unsigned int criticals;
-
-static void
-count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-	criticals++;
-}
-
 static void
 test_translator__not_allowed (void **state)
 {

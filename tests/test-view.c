@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "mimeutf8-private.h"
+#include "test-criticals.h"
 
 static MimeUtf8Message *
 parse (const char *text)
@@ -87,14 +88,6 @@ test_view__headers (void **state)
 	assert_null (mimeutf8_message_get_header (message, "X-Missing"));
 	assert_int_equal (mimeutf8_message_get_n_headers (message), 8);
 	mimeutf8_message_free (message);
-}
-
-static unsigned int criticals;
-
-static void
-count_criticals (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-	criticals++;
 }
 
 /* What a caller may leave out or get wrong: NULL for an optional out-argument, a field name the
