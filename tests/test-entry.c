@@ -273,6 +273,18 @@ temporary_file (const GByteArray *data, char *path)
 	return fd;
 }
 
+/* `message` with `before` and `after` around it. */
+static GByteArray *
+framed (const char *before, const GByteArray *message, const char *after)
+{
+	GByteArray *all = g_byte_array_new ();
+
+	g_byte_array_append (all, (const guint8 *) before, strlen (before));
+	g_byte_array_append (all, message->data, message->len);
+	g_byte_array_append (all, (const guint8 *) after, strlen (after));
+	return all;
+}
+
 /* What mimeutf8_normalize_stream writes for `source` (unreffed here), which must be NORMALIZED. */
 static GByteArray *
 normalized_stream (GMimeStream *source)
@@ -653,13 +665,10 @@ test_entry__bounded_stream (void **state)
 	static const char before[] = "bytes before\n", after[] = "\nbytes after\n";
 	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
 	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
-	g_autoptr (GByteArray) all = g_byte_array_new ();
+	g_autoptr (GByteArray) all = framed (before, in, after);
 	g_autoptr (GByteArray) got = NULL;
 	GMimeStream *source;
 
-	g_byte_array_append (all, (const guint8 *) before, strlen (before));
-	g_byte_array_append (all, in->data, in->len);
-	g_byte_array_append (all, (const guint8 *) after, strlen (after));
 	source = g_mime_stream_mem_new_with_buffer ((const char *) all->data, all->len);
 	g_mime_stream_set_bounds (source, strlen (before), strlen (before) + in->len);
 	assert_int_equal (g_mime_stream_seek (source, strlen (before), GMIME_STREAM_SEEK_SET),
@@ -832,24 +841,15 @@ test_entry__stream_fs_bounds (void **state)
 	static const char before[] = "junk before the message\n", after[] = "junk after it\n";
 	g_autoptr (GByteArray) in = read_fixture ("messages", "koi8r-8bit.eml");
 	g_autoptr (GByteArray) want = read_fixture ("expected", "koi8r-8bit.eml");
-	g_autoptr (GByteArray) got = g_byte_array_new ();
-	char path[] = "/tmp/mimeutf8-test-entry-XXXXXX";
-	int fd = mkstemp (path);
-	GMimeStream *source, *sink;
+	g_autoptr (GByteArray) all = framed (before, in, after);
+	g_autoptr (GByteArray) got = NULL;
+	char path[] = "/tmp/mimeutf8-test-XXXXXX";
+	int fd = temporary_file (all, path);
 
-	assert_true (fd >= 0);
 	unlink (path);
-	assert_true (write (fd, before, strlen (before)) == (ssize_t) strlen (before));
-	assert_true (write (fd, in->data, in->len) == (ssize_t) in->len);
-	assert_true (write (fd, after, strlen (after)) == (ssize_t) strlen (after));
-	source = g_mime_stream_fs_new_with_bounds (fd, (gint64) strlen (before),
-						   (gint64) (strlen (before) + in->len));
-	sink = g_mime_stream_mem_new_with_byte_array (got);
-	g_mime_stream_mem_set_owner ((GMimeStreamMem *) sink, FALSE);
-	assert_int_equal (mimeutf8_normalize_stream (NULL, source, sink, NULL, NULL),
-			  MIMEUTF8_STATUS_NORMALIZED);
-	g_object_unref (source); /* closes fd */
-	g_object_unref (sink);
+	/* the stream owns fd */
+	got = normalized_stream (g_mime_stream_fs_new_with_bounds (
+		fd, (gint64) strlen (before), (gint64) (strlen (before) + in->len)));
 	assert_bytes_equal (got, want, "bounded file stream");
 }
 
