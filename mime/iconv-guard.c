@@ -135,20 +135,6 @@ is_word_tail (const guint8 *q, const guint8 *limit)
 	return q < limit && *q == '?';
 }
 
-/* Gives back the pages of a mapped file a scan has passed (all but the last 64 KiB, which it may
- * look back into), every megabyte, as the prescan does: the two scans read every byte, and the
- * peak RSS of a 90 MB message would be its size.  A page looked at again is read again from the
- * file.  Not for bytes in memory (`mapped` FALSE): there MADV_DONTNEED would zero them. */
-static void
-release_behind (const guint8 *data, const guint8 *p, gboolean mapped, size_t *released)
-{
-	/* called for every line of every message: the common case returns before anything else */
-	if (!mapped || (size_t) (p - data) < *released + 1024 * 1024 + 64 * 1024)
-		return;
-	*released = (size_t) (p - data) - 64 * 1024;
-	_mimeutf8_release_mapped (data, 0, *released);
-}
-
 /* Every "=?name?" in the message, headers and bodies alike, so that a header GMime finds where
  * the pre-scan sees body is covered too.  GMime takes the name up to the next '?', across folds;
  * in a display name it first removes quotes and backslashes, so "=\?" and "=\"?" open a word as
@@ -164,7 +150,7 @@ scan_encoded_words (const guint8 *data, size_t len, gboolean mapped, GArray *spa
 	while (p < end) {
 		const guint8 *window = MIN (end, p + 1024 * 1024), *q, *name, *name_end;
 
-		release_behind (data, p, mapped, &released);
+		_mimeutf8_release_behind (data, p, mapped, &released);
 		q = memchr (p, '?', (size_t) (window - p));
 		if (q == NULL) {
 			p = window;
@@ -485,7 +471,7 @@ scan_param_fields (const guint8 *data, size_t len, gboolean mapped, GArray *span
 	while (p < end) {
 		const guint8 *nl;
 
-		release_behind (data, p, mapped, &released);
+		_mimeutf8_release_behind (data, p, mapped, &released);
 
 		if ((*p == 'C' || *p == 'c'))
 			scan_param_line (data, len, (size_t) (p - data), spans);

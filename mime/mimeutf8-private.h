@@ -301,6 +301,19 @@ gboolean _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, 
  * a page looked at again is read again from the file.  Never for bytes in memory, which it
  * would zero.  Nothing when `map` is not page-aligned. */
 void _mimeutf8_release_mapped (const guint8 *map, size_t start, size_t end);
+/* For a scan of `map` that has reached `p`: every megabyte, gives back what it passed but the
+ * last 64 KiB (which it may look back into), so that a large message never sits in memory whole;
+ * `*released` (0 at the start) is how far it did.  Nothing unless `mapped`. */
+static inline void
+_mimeutf8_release_behind (const guint8 *map, const guint8 *p, gboolean mapped, size_t *released)
+{
+	/* inline: the scans call it for every line of every message, and the common case returns
+	 * before anything else */
+	if (!mapped || (size_t) (p - map) < *released + 1024 * 1024 + 64 * 1024)
+		return;
+	*released = (size_t) (p - map) - 64 * 1024;
+	_mimeutf8_release_mapped (map, 0, *released);
+}
 /* The limits of `options`, with their defaults for 0. */
 unsigned int _mimeutf8_limit_depth (const MimeUtf8Options *options);
 unsigned int _mimeutf8_limit_parts (const MimeUtf8Options *options);

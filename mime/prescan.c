@@ -175,7 +175,7 @@ gboolean
 _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len, gboolean mapped,
 		   const char **why_out)
 {
-	const guint8 *released = data;
+	size_t released = 0;
 	Scan scan = { options, g_ptr_array_new (), g_array_new (FALSE, FALSE, sizeof (size_t)) };
 	const guint8 *p = data, *end = data + len, *field = NULL, *block = data;
 	guint64 max_block = limit64_or (options->max_header_block, 1024 * 1024);
@@ -222,11 +222,7 @@ _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t le
 		else if (scan.why == NULL && scan.comparisons > MAX_BOUNDARY_COMPARISONS)
 			scan.why = "limit: boundary scan cost";
 		p = line_end;
-		/* every megabyte, so that a large message never sits in memory whole */
-		if (mapped && p - released > 1024 * 1024) {
-			_mimeutf8_release_mapped (data, 0, (size_t) (p - data));
-			released = p;
-		}
+		_mimeutf8_release_behind (data, p, mapped, &released);
 	}
 	if (scan.why == NULL && field != NULL)
 		scan_field (&scan, field, end, &opens_message);
