@@ -83,19 +83,9 @@ typedef struct {
 	size_t n;
 } QpWriter;
 
-static inline void
-qp_put (QpWriter *w, const void *bytes, size_t len)
-{
-	const guint8 *b = bytes;
-
-	if (w->n + len > sizeof w->buf) {
-		g_byte_array_append (w->out, w->buf, (guint) w->n);
-		w->n = 0;
-	}
-	/* tokens are one to three bytes: a loop beats a call to memcpy */
-	while (len-- > 0)
-		w->buf[w->n++] = *b++;
-}
+#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
+#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
+#define QP_EQUALS G_GUINT64_CONSTANT (0x3D3D3D3D3D3D3D3D)
 
 /* Each hex digit's value plus one; 0 for every other byte. */
 static const guint8 hex_values_plus1[256] = {
@@ -116,8 +106,32 @@ _mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_o
 		guint8 hi, lo;
 
 		if (*p != '=') {
-			*o++ = *p++;
+			/* A run without '=' is itself: eight bytes at a time while a word holds
+			 * none (v ^ "========" has a zero byte exactly where v has an '='). */
+			while (end - p >= 8) {
+				guint64 v, x;
+
+				memcpy (&v, p, sizeof v);
+				x = v ^ QP_EQUALS;
+				if (((x - LOW_BITS) & ~x & HIGH_BITS) != 0)
+					break;
+				memcpy (o, &v, sizeof v);
+				o += 8;
+				p += 8;
+			}
+			while (p < end && *p != '=')
+				*o++ = *p++;
 			continue;
+		}
+		/* most escapes are whole: "=XX" with two hex digits */
+		if (end - p >= 3) {
+			hi = hex_values_plus1[p[1]];
+			lo = hex_values_plus1[p[2]];
+			if (hi != 0 && lo != 0) {
+				*o++ = (guint8) ((hi - 1) << 4 | (lo - 1));
+				p += 3;
+				continue;
+			}
 		}
 		p++;
 		if (p == end)
@@ -148,48 +162,93 @@ _mimeutf8_qp_decode (const guint8 *p, size_t len, guint8 *out, gboolean *exact_o
 	return (size_t) (o - out);
 }
 
+/* The start of the first line break at or after `p`, or `end`. */
+static const guint8 *
+next_break (const guint8 *p, const guint8 *end, const char *newline, size_t nl)
+{
+	while (p < end) {
+		const guint8 *c = memchr (p, (guint8) newline[0], (size_t) (end - p));
+
+		if (c == NULL)
+			return end;
+		if (line_break_len (c, end, newline, nl) > 0)
+			return c;
+		p = c + 1;
+	}
+	return end;
+}
+
+/* Room for the most one byte of input can write: a soft break, then "=XX". */
+#define QP_MOST_PER_BYTE 6
+
+static inline void
+qp_room (QpWriter *w)
+{
+	if (w->n + QP_MOST_PER_BYTE > sizeof w->buf) {
+		g_byte_array_append (w->out, w->buf, (guint) w->n);
+		w->n = 0;
+	}
+}
+
+/* A soft line break, "=" and the newline. */
+static inline void
+qp_soft_break (QpWriter *w, const char *newline, size_t nl)
+{
+	w->buf[w->n++] = '=';
+	w->buf[w->n++] = (guint8) newline[0];
+	if (nl == 2)
+		w->buf[w->n++] = (guint8) newline[1];
+}
+
 void
 _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteArray *out)
 {
 	const guint8 *p = data, *end = data + len;
-	size_t nl = strlen (newline), col = 0;
+	size_t nl = strlen (newline);
 	QpWriter w;
 
-	g_return_if_fail (nl <= 2);
+	g_return_if_fail (nl >= 1 && nl <= 2);
 	w.out = out;
 	w.n = 0;
+	/* A line at a time: only its last byte can be a blank to encode or take the 76th column. */
 	while (p < end) {
-		size_t brk = line_break_len (p, end, newline, nl), width;
-		gboolean last_on_line;
-		guint8 token[3];
+		const guint8 *line_end = next_break (p, end, newline, nl);
+		size_t col = 0;
 
-		if (brk > 0) {
-			qp_put (&w, newline, nl);
-			col = 0;
-			p += brk;
-			continue;
+		for (; p < line_end; p++) {
+			gboolean last_on_line = p + 1 == line_end;
+			guint8 c = *p;
+
+			qp_room (&w);
+			/* Transports strip blanks at the end of a line, so those are encoded. */
+			if (qp_literal (c) && !(last_on_line && (c == ' ' || c == '\t'))) {
+				/* A soft break takes one column for its '='; the last token of a
+				 * line does not need one. */
+				if (col + 1 > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
+					qp_soft_break (&w, newline, nl);
+					col = 0;
+				}
+				w.buf[w.n++] = c;
+				col++;
+			} else {
+				/* an =XX is never split */
+				if (col + 3 > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
+					qp_soft_break (&w, newline, nl);
+					col = 0;
+				}
+				w.buf[w.n++] = '=';
+				w.buf[w.n++] = (guint8) hex_upper[c >> 4];
+				w.buf[w.n++] = (guint8) hex_upper[c & 0x0F];
+				col += 3;
+			}
 		}
-		/* Transports strip blanks at the end of a line, so those are encoded. */
-		last_on_line = p + 1 == end || line_break_len (p + 1, end, newline, nl) > 0;
-		if (qp_literal (*p) && !(last_on_line && (*p == ' ' || *p == '\t'))) {
-			token[0] = *p;
-			width = 1;
-		} else {
-			token[0] = '=';
-			token[1] = (guint8) hex_upper[*p >> 4];
-			token[2] = (guint8) hex_upper[*p & 0x0F];
-			width = 3;
+		if (p < end) {
+			qp_room (&w);
+			w.buf[w.n++] = (guint8) newline[0];
+			if (nl == 2)
+				w.buf[w.n++] = (guint8) newline[1];
+			p += nl;
 		}
-		/* A soft break takes one column for its '='; the last token of a line does not need
-		 * one, and an =XX is never split. */
-		if (col + width > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
-			qp_put (&w, "=", 1);
-			qp_put (&w, newline, nl);
-			col = 0;
-		}
-		qp_put (&w, token, width);
-		col += width;
-		p++;
 	}
 	g_byte_array_append (out, w.buf, (guint) w.n);
 }
@@ -249,7 +308,29 @@ _mimeutf8_base64_decode (const guint8 *p, size_t n, GByteArray *out)
 	 * cost a call each */
 	if (out != NULL)
 		g_byte_array_set_size (out, (guint) (start + data / 4 * 3 + (data % 4) * 3 / 4));
-	for (i = 0; i < data; i++) {
+	/* Four characters are three bytes: whole groups first, while all four are alphabet
+	 * characters (an invalid one gives (guint32) -1, which has bits above the six) */
+	for (i = 0; i + 4 <= data; i += 4) {
+		guint32 a = (guint32) base64_values_plus1[p[i]] - 1,
+			b = (guint32) base64_values_plus1[p[i + 1]] - 1,
+			c = (guint32) base64_values_plus1[p[i + 2]] - 1,
+			d = (guint32) base64_values_plus1[p[i + 3]] - 1, v;
+
+		if (((a | b | c | d) & ~(guint32) 0x3F) != 0)
+			break;
+		v = a << 18 | b << 12 | c << 6 | d;
+		if (out != NULL) {
+			guint8 *o = out->data + start + written;
+
+			o[0] = (guint8) (v >> 16);
+			o[1] = (guint8) (v >> 8);
+			o[2] = (guint8) v;
+		}
+		written += 3;
+	}
+	/* the rest, and a group with a bad character, one character at a time (a group ends on a
+	 * byte boundary: nothing is carried over) */
+	for (; i < data; i++) {
 		guint8 v = base64_values_plus1[p[i]];
 
 		if (v == 0) {
@@ -277,7 +358,7 @@ base64_line (const guint8 *line, size_t len, size_t *pad_out)
 {
 	size_t i = 0, pad = 0;
 
-	while (i < len && _mimeutf8_base64_value (line[i]) >= 0)
+	while (i < len && base64_values_plus1[line[i]] != 0)
 		i++;
 	while (i + pad < len && line[i + pad] == '=')
 		pad++;

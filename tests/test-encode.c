@@ -344,29 +344,98 @@ test_encode__base64_gmime (void **state)
 
 /* _mimeutf8_qp_decode gives what GMime's decoder gives, and its exactness what
  * qp_is_exact says, on every escape, soft break and stray '=' the generator below can
- * make, at every length (the ends of input are where they differ most easily). */
+ * make, at every length (the ends of input are where they differ most easily).  Every other
+ * round draws from an alphabet with few '=', so that runs of eight bytes and more without one
+ * (which the decoder copies a word at a time) meet escapes at every offset. */
 static void
 test_encode__qp_decode_gmime (void **state)
 {
-	static const char alphabet[] = "==\r\n\n=aF0 9gx\xe9";
+	static const char *const alphabets[] = { "==\r\n\n=aF0 9gx\xe9", "abcdefgh ijklmnop\n=A9" };
 	guint32 seed = 12345;
 	int round;
 
-	for (round = 0; round < 20000; round++) {
-		guint8 in[24], ours[24], theirs[64];
-		size_t len = (size_t) round % sizeof in, j, n;
+	for (round = 0; round < 40000; round++) {
+		const char *alphabet = alphabets[round % 2];
+		size_t size = strlen (alphabet);
+		guint8 in[48], ours[48], theirs[96];
+		size_t len = (size_t) (round / 2) % sizeof in, j, n;
 		int qp_state = 0;
 		guint32 save = 0;
 		gboolean exact;
 
 		for (j = 0; j < len; j++) {
 			seed = seed * 1103515245u + 12345u;
-			in[j] = (guint8) alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+			in[j] = (guint8) alphabet[(seed >> 16) % size];
 		}
 		n = g_mime_encoding_quoted_decode_step (in, len, theirs, &qp_state, &save);
 		assert_int_equal (_mimeutf8_qp_decode (in, len, ours, &exact), n);
 		assert_memory_equal (ours, theirs, n);
 		assert_int_equal (exact, qp_is_exact (in, len));
+	}
+}
+
+/* _mimeutf8_base64_decode, which takes whole groups of four at a time, gives what a decoder of one
+ * character at a time gives (the oracle below): the same bytes, the same verdict, and on a bad
+ * character the bytes decoded before it, wherever in a group it falls. */
+static gboolean
+base64_oracle (const guint8 *p, size_t n, GByteArray *out)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t data = n, i, bits = 0;
+	guint32 acc = 0;
+
+	while (data > 0 && p[data - 1] == '=')
+		data--;
+	if (n - data > 2 || data % 4 == 1)
+		return FALSE;
+	for (i = 0; i < data; i++) {
+		const char *at = p[i] != 0 ? strchr (alphabet, p[i]) : NULL;
+		guint8 byte;
+
+		if (at == NULL)
+			return FALSE;
+		acc = (acc << 6) | (guint32) (at - alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			byte = (guint8) (acc >> bits);
+			g_byte_array_append (out, &byte, 1);
+		}
+	}
+	return TRUE;
+}
+
+static void
+test_encode__base64_decode_groups (void **state)
+{
+	static const char alphabet[] = "QUJDRGVmZ2g0NTY3+/==-\n\x80";
+	guint32 seed = 777;
+	int round;
+
+	for (round = 0; round < 20000; round++) {
+		guint8 in[40];
+		size_t len = (size_t) round % sizeof in, j;
+		g_autoptr (GByteArray) ours = g_byte_array_new ();
+		g_autoptr (GByteArray) want = g_byte_array_new ();
+		gboolean ok, want_ok;
+
+		for (j = 0; j < len; j++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly alphabet characters, so that bad ones fall at every offset of a
+			 * long run */
+			in[j] = (guint8) alphabet[(seed >> 16) % ((seed >> 8) % 8 == 0
+								      ? sizeof alphabet - 1
+								      : 16)];
+		}
+		g_byte_array_append (ours, (const guint8 *) "pre", 3);
+		g_byte_array_append (want, (const guint8 *) "pre", 3);
+		ok = _mimeutf8_base64_decode (in, len, ours);
+		want_ok = base64_oracle (in, len, want);
+		assert_int_equal (ok, want_ok);
+		assert_int_equal (_mimeutf8_base64_decode (in, len, NULL), want_ok);
+		assert_int_equal (ours->len, want->len);
+		assert_memory_equal (ours->data, want->data, want->len);
 	}
 }
 
@@ -459,6 +528,7 @@ main (void)
 		cmocka_unit_test (test_encode__base64),
 		cmocka_unit_test (test_encode__base64_gmime),
 		cmocka_unit_test (test_encode__qp_decode_gmime),
+		cmocka_unit_test (test_encode__base64_decode_groups),
 		cmocka_unit_test (test_encode__base64_decode_body),
 		cmocka_unit_test (test_encode__longest_line),
 	};
