@@ -255,6 +255,10 @@ void _mimeutf8_addresses_fallback (Ctx *ctx, Out *o, const guint8 *p, size_t n);
 
 /* ---- rfc2231.c: parameters --------------------------------------------------------------------- */
 
+/* FALSE when no parameter of a value needs a rewrite: _mimeutf8_normalize_params would give NULL
+ * (with the limit set when there are more than `max_params`), so no Ctx is needed to ask it. */
+gboolean _mimeutf8_params_need_rewrite (const guint8 *p, size_t n, size_t max_params,
+					_MimeUtf8HeaderChange *change);
 GString *_mimeutf8_normalize_params (Ctx *ctx, const guint8 *p, size_t n, size_t max_params,
 				     size_t max_words, _MimeUtf8HeaderChange *change);
 

@@ -190,6 +190,11 @@ _mimeutf8_header_normalize (const char *name, const char *value, size_t len,
 		}
 	}
 
+	/* Most Content-Type and Content-Disposition values need nothing: asked before a context
+	 * (nine buffers) is made for them. */
+	if (kind == KIND_PARAMS && !_mimeutf8_params_need_rewrite (p, len, max_params, change_out))
+		return NULL;
+
 	_mimeutf8_ctx_init (&ctx, mode, name, newline, eight_bit, fallback, len);
 
 	if (kind == KIND_PARAMS) {

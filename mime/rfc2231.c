@@ -407,6 +407,38 @@ enum {
 	NAME_EXTENDED = 1 << 1, /* name*= or name*N... */
 };
 
+/* Reads the parameters into `params`; TRUE when one of them may need a rewrite (continued,
+ * extended, 8-bit or with an encoded-word).  Too many parameters set the limit and give FALSE. */
+static gboolean
+params_read (const guint8 *p, size_t n, size_t max_params, GArray *params,
+	     _MimeUtf8HeaderChange *change)
+{
+	size_t i;
+
+	if (!params_parse (p, n, max_params, params)) {
+		change->limit_hit = TRUE;
+		return FALSE;
+	}
+	for (i = 0; i < params->len; i++) {
+		const Param *param = &g_array_index (params, Param, i);
+
+		if (param->section >= 0 || param->extended ||
+		    has_8bit (p + param->value, param->value_len) ||
+		    find_marker (p + param->value, param->value_len) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+_mimeutf8_params_need_rewrite (const guint8 *p, size_t n, size_t max_params,
+			       _MimeUtf8HeaderChange *change)
+{
+	g_autoptr (GArray) params = g_array_new (FALSE, TRUE, sizeof (Param));
+
+	return params_read (p, n, max_params, params, change);
+}
+
 GString *
 _mimeutf8_normalize_params (Ctx *ctx, const guint8 *p, size_t n, size_t max_params,
 			    size_t max_words, _MimeUtf8HeaderChange *change)
@@ -417,22 +449,10 @@ _mimeutf8_normalize_params (Ctx *ctx, const guint8 *p, size_t n, size_t max_para
 	g_autoptr (GArray) edits = g_array_new (FALSE, TRUE, sizeof (Edit));
 	g_autoptr (GHashTable) by_key = NULL, names = NULL;
 	g_autoptr (GString) texts = g_string_new (NULL);
-	gboolean interesting = FALSE;
 	Out o;
 	size_t i, pos;
 
-	if (!params_parse (p, n, max_params, params)) {
-		change->limit_hit = TRUE;
-		return NULL;
-	}
-	for (i = 0; i < params->len && !interesting; i++) {
-		const Param *param = &g_array_index (params, Param, i);
-
-		interesting = param->section >= 0 || param->extended ||
-			      has_8bit (p + param->value, param->value_len) ||
-			      find_marker (p + param->value, param->value_len) != NULL;
-	}
-	if (!interesting)
+	if (!params_read (p, n, max_params, params, change))
 		return NULL;
 	if (_mimeutf8_count_words (p, n, max_words) > max_words) {
 		change->limit_hit = TRUE;
