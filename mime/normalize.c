@@ -66,12 +66,19 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 	}
 }
 
-/* TRUE when the part has two `name` headers with different values. */
-static gboolean
-conflicting_headers (GMimeObject *object, const char *name)
+typedef enum {
+	HEADER_ONCE,        /* no `name` header, or one */
+	HEADER_REPEATED,    /* two or more, all with the same value */
+	HEADER_CONFLICTING, /* two with different values */
+} HeaderCount;
+
+/* How many `name` headers the part has, and whether they agree. */
+static HeaderCount
+count_headers (GMimeObject *object, const char *name)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list (object);
 	const char *first = NULL;
+	HeaderCount count = HEADER_ONCE;
 	int i;
 
 	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
@@ -82,9 +89,11 @@ conflicting_headers (GMimeObject *object, const char *name)
 		if (first == NULL)
 			first = g_mime_header_get_raw_value (header);
 		else if (strcmp (first, g_mime_header_get_raw_value (header)) != 0)
-			return TRUE;
+			return HEADER_CONFLICTING;
+		else
+			count = HEADER_REPEATED;
 	}
-	return FALSE;
+	return count;
 }
 
 static char *
@@ -276,11 +285,19 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 	if (walk->view != NULL)
 		_mimeutf8_view_part (walk->view, object, record, walk->raw, walk->raw_len,
 				     walk->raw_array);
-	if (conflicting_headers (object, "Content-Type")) {
+	switch (count_headers (object, "Content-Type")) {
+	case HEADER_CONFLICTING:
 		/* readers would not agree on what this part is (a multipart to one, an attachment
 		 * to another): leave the message as it is */
 		_mimeutf8_walk_fail (walk, "a part has conflicting Content-Type headers");
 		return;
+	case HEADER_REPEATED:
+		/* the same twice: a reader that takes a second Content-Type for an error reads
+		 * the part as text/plain (a multipart as one text) */
+		_mimeutf8_walk_fail (walk, "a part has its Content-Type header twice");
+		return;
+	case HEADER_ONCE:
+		break;
 	}
 
 	if (!walk->options->convert_signed &&
@@ -536,6 +553,8 @@ _mimeutf8_walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const cha
 				     "readers end early");
 		return;
 	}
+	if (_mimeutf8_fast_unchanged (walk, raw, len, prefix))
+		return;
 	walk->parsed = raw;
 	if (_mimeutf8_guard_scan (raw, len, walk->mapped, spans)) {
 		/* GMime parses a copy where the names it must not open are unusable: from memory,

@@ -445,6 +445,39 @@ test_normalize__limits_in_the_walk (void **state)
 	assert_limit (&options, many->str, many->len, "limit: time");
 }
 
+/* The same Content-Type twice: a reader that refuses a second one reads the part as text/plain
+ * (a multipart as one text), so the message is passed through, as with two different values. */
+static void
+test_normalize__repeated_content_type (void **state)
+{
+	static const char *const messages[] = {
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n--b--\n",
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: text/plain; charset=latin1\nContent-Type: text/plain; charset=latin1\n"
+		"\ncaf\xe9\n--b--\n",
+		"Content-Type: text/plain; charset=utf-8\nContent-Type: text/plain; charset=utf-8\n\n"
+		"caf\xc3\xa9\n",
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < G_N_ELEMENTS (messages); i++) {
+		g_autoptr (GByteArray) out = g_byte_array_new ();
+		g_autoptr (MimeUtf8Report) report = NULL;
+		size_t len = strlen (messages[i]);
+
+		assert_int_equal (mimeutf8_normalize_buffer (NULL, messages[i], len, out, &report,
+							     NULL),
+				  MIMEUTF8_STATUS_PASSTHROUGH);
+		assert_string_equal (mimeutf8_report_get_reason (report),
+				     "a part has its Content-Type header twice");
+		assert_int_equal (out->len, len);
+		assert_memory_equal (out->data, messages[i], len);
+	}
+}
+
 int
 main (void)
 {
@@ -455,6 +488,7 @@ main (void)
 		cmocka_unit_test (test_normalize__sealed_parts),
 		cmocka_unit_test (test_normalize__odd_input),
 		cmocka_unit_test (test_normalize__header_blocks),
+		cmocka_unit_test (test_normalize__repeated_content_type),
 		cmocka_unit_test (test_normalize__limits_in_the_walk),
 	};
 
