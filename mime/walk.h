@@ -102,6 +102,9 @@ void _mimeutf8_walk_init (Walk *walk, const MimeUtf8Options *options, MimeUtf8Re
 			  int depth);
 void _mimeutf8_walk_collect_charsets (Walk *walk, GMimeMessage *message);
 void _mimeutf8_walk_clear (Walk *walk);
+/* fastpath.c: TRUE when the message at the top of `walk` (no view, `prefix` "") is proven to need
+ * nothing without GMime: its one text part is then in the report, and the walk has no edits. */
+gboolean _mimeutf8_fast_unchanged (Walk *walk, const guint8 *raw, size_t len, const char *prefix);
 void _mimeutf8_walk_raw (Walk *walk, const guint8 *raw, size_t len, int fd, const char *prefix);
 
 /* ---- plan.c: the plan for one text part -------------------------------------------------------- */

@@ -1233,6 +1233,31 @@ harness_view_input (const uint8_t *data, size_t size)
 	harness_view (&options, data, size, status);
 }
 
+/* A message proven unchanged without GMime (fastpath.c) gets from the GMime way the same status,
+ * bytes and report. */
+static inline void
+harness_fast_path_agrees (const MimeUtf8Options *options, const uint8_t *data, size_t size,
+			  MimeUtf8Report *report)
+{
+	g_autoptr (GByteArray) slow = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) slow_report = NULL;
+	g_autofree char *json = NULL, *slow_json = NULL;
+	MimeUtf8Status status;
+
+	if (!_mimeutf8_fast_path_proves (options, data, size))
+		return;
+	_mimeutf8_fast_path_off = TRUE;
+	status = mimeutf8_normalize_buffer (options, data, size, slow, &slow_report, NULL);
+	_mimeutf8_fast_path_off = FALSE;
+	json = mimeutf8_report_to_json (report, "m");
+	slow_json = mimeutf8_report_to_json (slow_report, "m");
+	if (status != MIMEUTF8_STATUS_UNCHANGED || !harness_same (slow->data, slow->len, data, size))
+		HARNESS_FAIL ("proved unchanged without GMime, but the GMime way says %s",
+			      mimeutf8_status_name (status));
+	if (strcmp (json, slow_json) != 0)
+		HARNESS_FAIL ("the reports differ:\n  fast:  %s\n  GMime: %s", json, slow_json);
+}
+
 static inline void
 harness_normalize (const uint8_t *data, size_t size)
 {
@@ -1263,6 +1288,8 @@ harness_normalize (const uint8_t *data, size_t size)
 		if (!harness_same (out->data, out->len, data, size))
 			HARNESS_FAIL ("status %s but the output (%u bytes) is not the input (%zu)",
 				      mimeutf8_status_name (status), out->len, size);
+		if (status == MIMEUTF8_STATUS_UNCHANGED)
+			harness_fast_path_agrees (&options, data, size, report);
 		harness_normalize_in_place (&options, data, size);
 		return;
 	}
