@@ -289,17 +289,19 @@ char *_mimeutf8_header_decode_param (const char *value, size_t len, const char *
 /* Appends the lower-case names of the parameters, each once, to `names` (g_free). */
 void _mimeutf8_header_param_names (const char *value, size_t len, GPtrArray *names);
 
+/* ---- fastpath.c: a message that needs nothing, proven so without GMime --------------------------- */
+
+/* TRUE turns the proof off, so that tests can compare both ways; set only before any call. */
+extern gboolean _mimeutf8_fast_path_off;
+/* TRUE when `raw` would be proven unchanged without GMime under `options` (tests). */
+gboolean _mimeutf8_fast_path_proves (const MimeUtf8Options *options, const guint8 *raw, size_t len);
+
 /* ---- prescan.c: limits, enforced before GMime parses -------------------------------------------- */
 
 /* `mapped`: `data` is a file mapping, whose pages the scan gives back as it goes.
  * FALSE, with `*why_out` set to a static reason ("limit: ..."), when the message passes a limit of
  * `options`: size, nesting depth, parts, header block size, parameters or encoded-words in one
  * header, or the cost of GMime's boundary scan. */
-/* fastpath.c: TRUE turns the proof without GMime off, so that tests can compare both ways; set
- * only before any call. */
-extern gboolean _mimeutf8_fast_path_off;
-/* TRUE when `raw` would be proven unchanged without GMime under `options` (tests). */
-gboolean _mimeutf8_fast_path_proves (const MimeUtf8Options *options, const guint8 *raw, size_t len);
 gboolean _mimeutf8_prescan (const MimeUtf8Options *options, const guint8 *data, size_t len,
 			    gboolean mapped, const char **why_out);
 /* Gives back the whole pages in [start, end) of `map`, a read-only file mapping (MADV_DONTNEED):
