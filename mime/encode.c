@@ -190,11 +190,10 @@ qp_room (QpWriter *w)
 	}
 }
 
-/* A soft line break, "=" and the newline. */
+/* The message's newline. */
 static inline void
-qp_soft_break (QpWriter *w, const char *newline, size_t nl)
+qp_newline (QpWriter *w, const char *newline, size_t nl)
 {
-	w->buf[w->n++] = '=';
 	w->buf[w->n++] = (guint8) newline[0];
 	if (nl == 2)
 		w->buf[w->n++] = (guint8) newline[1];
@@ -218,35 +217,30 @@ _mimeutf8_qp_encode (const guint8 *data, size_t len, const char *newline, GByteA
 		for (; p < line_end; p++) {
 			gboolean last_on_line = p + 1 == line_end;
 			guint8 c = *p;
+			/* Transports strip blanks at the end of a line, so those are encoded. */
+			gboolean literal = qp_literal (c) && !(last_on_line && (c == ' ' || c == '\t'));
+			size_t width = literal ? 1 : 3;
 
 			qp_room (&w);
-			/* Transports strip blanks at the end of a line, so those are encoded. */
-			if (qp_literal (c) && !(last_on_line && (c == ' ' || c == '\t'))) {
-				/* A soft break takes one column for its '='; the last token of a
-				 * line does not need one. */
-				if (col + 1 > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
-					qp_soft_break (&w, newline, nl);
-					col = 0;
-				}
+			/* A soft break takes one column for its '='; the last token of a line does
+			 * not need one, and an =XX is never split. */
+			if (col + width > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
+				w.buf[w.n++] = '=';
+				qp_newline (&w, newline, nl);
+				col = 0;
+			}
+			if (literal) {
 				w.buf[w.n++] = c;
-				col++;
 			} else {
-				/* an =XX is never split */
-				if (col + 3 > (last_on_line ? LINE_MAX_CHARS : LINE_MAX_CHARS - 1)) {
-					qp_soft_break (&w, newline, nl);
-					col = 0;
-				}
 				w.buf[w.n++] = '=';
 				w.buf[w.n++] = (guint8) hex_upper[c >> 4];
 				w.buf[w.n++] = (guint8) hex_upper[c & 0x0F];
-				col += 3;
 			}
+			col += width;
 		}
 		if (p < end) {
 			qp_room (&w);
-			w.buf[w.n++] = (guint8) newline[0];
-			if (nl == 2)
-				w.buf[w.n++] = (guint8) newline[1];
+			qp_newline (&w, newline, nl);
 			p += nl;
 		}
 	}
