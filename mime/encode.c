@@ -83,8 +83,6 @@ typedef struct {
 	size_t n;
 } QpWriter;
 
-#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
-#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
 #define QP_EQUALS G_GUINT64_CONSTANT (0x3D3D3D3D3D3D3D3D)
 
 /* Each hex digit's value plus one; 0 for every other byte. */

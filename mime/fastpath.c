@@ -25,23 +25,19 @@ typedef struct {
 	gboolean has_ct, has_cte;
 } Block;
 
-static gboolean
-is_blank (guint8 c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static gboolean
-is_token_char (guint8 c)
-{
-	return c > 0x20 && c < 0x7F && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
 /* TRUE when [start, end) is `name`, any case. */
 static gboolean
 name_is (const guint8 *p, size_t n, const char *name)
 {
 	return strlen (name) == n && g_ascii_strncasecmp ((const char *) p, name, n) == 0;
+}
+
+/* TRUE when the line [line, lf] ends with the message's newline: CR LF when `nl_len` is 2, else
+ * LF without a CR before it. */
+static gboolean
+newline_ends (const guint8 *lf, const guint8 *line, size_t nl_len)
+{
+	return (nl_len == 2) == (lf > line && lf[-1] == '\r');
 }
 
 /* Reads the header block: fields "Name: value" with folds, every line ended by the message's one
@@ -67,7 +63,7 @@ read_block (Block *b)
 			return FALSE; /* no blank line: no body GMime and we agree on */
 		line_end = (size_t) (lf - raw) + 1;
 		/* every line ends with the newline the first one has */
-		if ((nl_len == 2) != (lf > raw + i && lf[-1] == '\r'))
+		if (!newline_ends (lf, raw + i, nl_len))
 			return FALSE;
 		if (line_end - i == nl_len) {
 			/* no field at all: the GMime way leaves the text alone (malformed header
@@ -75,7 +71,7 @@ read_block (Block *b)
 			b->body = line_end;
 			return i > 0;
 		}
-		if (is_blank (raw[i]))
+		if (is_wsp (raw[i]))
 			return FALSE; /* a first line that continues nothing */
 		name_end = i;
 		while (name_end < line_end && _mimeutf8_raw_is_field_name_char (raw[name_end]))
@@ -89,20 +85,20 @@ read_block (Block *b)
 			/* a CR only in the newline */
 			if (cr != NULL && (nl_len == 1 || (size_t) (cr - raw) != line_end - 2))
 				return FALSE;
-			if (line_end >= b->len || !is_blank (raw[line_end]))
+			if (line_end >= b->len || !is_wsp (raw[line_end]))
 				break;
 			i = line_end;
 			lf = memchr (raw + i, '\n', b->len - i);
 			if (lf == NULL)
 				return FALSE;
 			line_end = (size_t) (lf - raw) + 1;
-			if ((nl_len == 2) != (lf > raw + i && lf[-1] == '\r'))
+			if (!newline_ends (lf, raw + i, nl_len))
 				return FALSE;
 			/* a fold of blanks only is the end of the block for some readers */
 			{
 				size_t k = i;
 
-				while (k < line_end - nl_len && is_blank (raw[k]))
+				while (k < line_end - nl_len && is_wsp (raw[k]))
 					k++;
 				if (k == line_end - nl_len)
 					return FALSE;
@@ -137,7 +133,7 @@ read_block (Block *b)
 static size_t
 skip_space (const guint8 *p, size_t i, size_t end)
 {
-	while (i < end && (is_blank (p[i]) || p[i] == '\r' || p[i] == '\n'))
+	while (i < end && (is_wsp (p[i]) || p[i] == '\r' || p[i] == '\n'))
 		i++;
 	return i;
 }
@@ -243,7 +239,7 @@ _mimeutf8_fast_unchanged (Walk *walk, const guint8 *raw, size_t len, const char 
 	Block b = { raw, len, 0, NULL, 0, 0, 0, 0, FALSE, FALSE };
 	const MimeUtf8Options *options = walk->options;
 	size_t label_start = 0, label_end = 0, cte = 0, cte_end = 0;
-	gboolean has_label = FALSE, ascii;
+	gboolean has_label = FALSE, utf8_label = FALSE, ascii;
 	const char *encoding = NULL;
 	g_autofree char *label = NULL;
 	_MimeUtf8Scan scan;
@@ -279,9 +275,9 @@ _mimeutf8_fast_unchanged (Walk *walk, const guint8 *raw, size_t len, const char 
 		return FALSE;
 	if (has_label) {
 		label = g_strndup ((const char *) raw + label_start, label_end - label_start);
+		utf8_label = g_ascii_strcasecmp (label, "utf-8") == 0;
 		/* utf-8 is read as it is; us-ascii only over ASCII (else it is relabelled) */
-		if (g_ascii_strcasecmp (label, "utf-8") != 0 &&
-		    !(ascii && g_ascii_strcasecmp (label, "us-ascii") == 0))
+		if (!utf8_label && !(ascii && g_ascii_strcasecmp (label, "us-ascii") == 0))
 			return FALSE;
 	} else if (!ascii) {
 		return FALSE; /* unlabelled UTF-8 gets its label */
@@ -292,8 +288,7 @@ _mimeutf8_fast_unchanged (Walk *walk, const guint8 *raw, size_t len, const char 
 	record = _mimeutf8_report_add_part (walk->report, "1", "text/plain", label);
 	record->action = MIMEUTF8_ACTION_ALREADY_UTF8;
 	record->charset = "utf-8";
-	record->rule = has_label && g_ascii_strcasecmp (label, "utf-8") == 0 ? MIMEUTF8_RULE_LABEL
-									     : MIMEUTF8_RULE_ASCII;
+	record->rule = utf8_label ? MIMEUTF8_RULE_LABEL : MIMEUTF8_RULE_ASCII;
 	record->encoding_in = encoding;
 	record->encoding_out = encoding;
 	record->bytes_in = len - b.body;

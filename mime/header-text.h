@@ -114,12 +114,6 @@ typedef struct {
 } Out;
 
 static inline gboolean
-is_wsp (guint8 c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static inline gboolean
 is_blank (guint8 c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -130,13 +124,6 @@ static inline gboolean
 is_atext (guint8 c)
 {
 	return g_ascii_isalnum (c) || (c != 0 && strchr ("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
-}
-
-/* RFC 2045 token characters: printable ASCII except tspecials. */
-static inline gboolean
-is_token_char (guint8 c)
-{
-	return c > 0x20 && c < 0x7F && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
 /* RFC 5987 attr-char: what an RFC 2231 value may carry without %-encoding. */

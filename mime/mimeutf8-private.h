@@ -3,6 +3,7 @@
 #define MIMEUTF8_PRIVATE_H
 
 #include <iconv.h>
+#include <string.h>
 
 #include "mimeutf8.h"
 
@@ -15,6 +16,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Translator, mimeutf8_translator_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MimeUtf8Report, mimeutf8_report_free)
+
+/* ---- bytes: tests the library's scanners share --------------------------------------------- */
+
+/* A word of eight bytes at a time: HIGH_BITS masks each byte's high bit; v - LOW_BITS sets a
+ * high bit in every byte of v that is zero (and in some above one). */
+#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
+#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
+
+/* A blank inside a line: space or tab (RFC 5322 WSP). */
+static inline gboolean
+is_wsp (guint8 c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* RFC 2045 token characters: printable ASCII except tspecials. */
+static inline gboolean
+is_token_char (guint8 c)
+{
+	return c > 0x20 && c < 0x7F && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
+}
 
 /* ---- library.c: init, version, error domain, options ------------------------------------------ */
 

@@ -342,12 +342,6 @@ strict_cfws (const char *v, size_t len, size_t *i)
 	return depth == 0;
 }
 
-static gboolean
-is_token_char (char c)
-{
-	return c > 32 && c < 127 && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
 /* TRUE when a Content-Type value reads as RFC 2045 has it: type "/" subtype *(";" attribute "="
  * (token / quoted-string)) [";"], with blanks, folds and comments between.  An unquoted value may
  * hold tspecials such as "=" (every reader takes "boundary=----=_Part_1"), but ends at a blank,

@@ -15,8 +15,6 @@
 /* A label quoted in an error message is cut here: labels come from mail. */
 #define LABEL_QUOTE_MAX 64
 
-#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
-#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
 
 static const guint8 replacement_char[3] = { 0xEF, 0xBF, 0xBD };
 

@@ -4,8 +4,6 @@
 
 #include "mimeutf8-private.h"
 
-#define HIGH_BITS G_GUINT64_CONSTANT (0x8080808080808080)
-#define LOW_BITS G_GUINT64_CONSTANT (0x0101010101010101)
 
 typedef enum {
 	SEQ_VALID,

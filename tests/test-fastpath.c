@@ -79,6 +79,7 @@ test_fastpath__cases (void **state)
 	static const struct {
 		const char *message;
 		gboolean proved;
+		size_t len; /* 0: strlen (message) */
 	} cases[] = {
 		{ "From: a@b\nSubject: hi\n\nplain text\n", TRUE },
 		{ "From: a@b\r\nSubject: hi\r\n\r\nplain text\r\n", TRUE },
@@ -113,18 +114,15 @@ test_fastpath__cases (void **state)
 		{ "From: a@b\nX: a\rb\n\nx\n", FALSE },             /* bare CR */
 		{ "From: a@b\nX: a\n \n\nx\n", FALSE },             /* a fold of blanks only */
 		{ "From: a@b\nX : a\n\nx\n", FALSE },               /* a blank before the colon */
-		{ "From: a@b\n\nnul \x00 byte\n", FALSE },
+		{ "From: a@b\n\nnul \x00 byte\n", FALSE, sizeof "From: a@b\n\nnul \x00 byte\n" - 1 },
 	};
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
 		const char *m = cases[i].message;
-		size_t len = strlen (m);
+		size_t len = cases[i].len != 0 ? cases[i].len : strlen (m);
 		gboolean proved;
 
-		/* the NUL case is longer than strlen says */
-		if (strstr (m, "nul ") != NULL)
-			len = strlen (m) + 1 + strlen (m + strlen (m) + 1);
 		proved = assert_same_both_ways (NULL, m, (const guint8 *) m, len);
 		if (proved != cases[i].proved)
 			fail_msg ("case %zu: proved %d, expected %d: %s", i, proved, cases[i].proved, m);
