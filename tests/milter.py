@@ -8,9 +8,11 @@
       the delivered gen messages, and the report has a line per message with its queue id and
       Message-ID.
   milter.py MILTER MIMEUTF8 SHARED faults
-      the milter killed in the middle of a batch under milter_default_action=accept (all
-      delivered, normalized or unchanged) and =tempfail (Postfix answers 4xx and queues
-      nothing; resent once the milter is back, every message arrives normalized); a message over
+      the milter killed in the middle of a batch under milter_default_action=accept (each
+      message delivered normalized, unchanged, or with the first of its edits but never a text
+      under another label; refused only with 4xx) and =tempfail (each delivered normalized or
+      refused with 4xx, and normalized once resent); while it is down under tempfail, Postfix
+      answers 4xx and queues nothing, and once it is back every message arrives normalized; a message over
       --max-message-size passes unchanged; a local fault (no spool directory) follows
       --on-error=accept and --on-error=tempfail.
   milter.py MILTER MIMEUTF8 SHARED parallel [--sessions 50]
@@ -30,6 +32,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -260,50 +263,186 @@ def test_corpus(args):
         setup.close(keep=not ok)
 
 
+def kill_mid_batch(setup, messages):
+    """Sends {name: bytes} over four clients and SIGKILLs the milter once it has answered for 10
+    of them (its report has a line per message); returns {name: error} of the refused ones."""
+    before = report_lines(setup)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = {n: pool.submit(pi.send, setup.postfix.smtp_port, rcpt(n), data)
+                   for n, data in messages.items()}
+        deadline = time.time() + 60
+        while time.time() < deadline and report_lines(setup) < before + 10:
+            time.sleep(0.005)
+        setup.milter.kill(signal.SIGKILL)
+        return {n: f.result() for n, f in futures.items() if f.result() is not None}
+
+
+def fields_and_body(data):
+    """The header fields (unfolded no further) and the body of a message, line ends as CRLF."""
+    data = re.sub(rb"\r?\n", b"\r\n", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    if data.startswith(b"\r\n"):
+        return [], data[2:]
+    head, _, body = data.partition(b"\r\n\r\n")
+    return re.split(rb"\r\n(?![ \t])", head), body
+
+
+def is_mime_field(field):
+    name = field.split(b":", 1)[0].strip().lower()
+    return name.startswith(b"content-") or name == b"mime-version"
+
+
+def partial_edit_fault(got, original, normalized):
+    """None when GOT is what an MTA can keep of a first part of the milter's edits without a
+    text read wrong: its body is the original's or the normalized one, each field is one of the
+    two messages', and its MIME fields are those of the message its body comes from.  Else what
+    is wrong.  Read here without GMime: fields and body are compared as bytes."""
+    fields, body = fields_and_body(got)
+    o_fields, o_body = fields_and_body(original)
+    n_fields, n_body = fields_and_body(normalized)
+    if body == n_body:
+        mime = [f for f in n_fields if is_mime_field(f)]
+    elif body == o_body:
+        mime = [f for f in o_fields if is_mime_field(f)]
+    else:
+        return "the body is neither the original one nor the normalized one"
+    stray = [f for f in fields if f not in o_fields and f not in n_fields]
+    if stray:
+        return "a field that is in neither message: %r" % stray[0][:160]
+    if o_body != n_body and [f for f in fields if is_mime_field(f)] != mime:
+        return "the MIME fields are not those of the body: %r, body from the %s message" % (
+            [f for f in fields if is_mime_field(f)], "normalized" if body == n_body else "original")
+    return None
+
+
+def postfix_version():
+    r = subprocess.run(["/usr/sbin/postconf", "-d", "-h", "mail_version"], capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def lost_to_postfix_body_defect(setup, message):
+    """Whether Postfix lost MESSAGE to its own defect, fixed in postfix-3.12-20260821 (HISTORY:
+    "When milter_default_action = accept, and a Milter connection was lost while a 'replace body'
+    request was in progress, the Postfix cleanup daemon committed a queue file with
+    pre-replacement body content"): this Postfix predates the fix and moved the message's queue
+    file to its corrupt queue."""
+    version = tuple(int(x) for x in re.findall(r"\d+", postfix_version())[:2])
+    m = re.search(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", message, re.M | re.I)
+    if version >= (3, 12) or m is None:
+        return False
+    log = setup.postfix.log()
+    ids = re.findall(r"postfix/cleanup\[\d+\]: ([0-9A-F]+): message-id=%s" % re.escape(m.group(1).decode()), log)
+    return any('saving corrupt file "%s"' % q in log for q in ids)
+
+
 def test_faults(args):
     work = tempfile.mkdtemp(prefix="mimeutf8-milter-faults-")
-    src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 11, 160)
+    src, names = corpus.gen(args.mimeutf8, args.shared, os.path.join(work, "gen"), 11, 200)
     prep = os.path.join(work, "prepared")
     messages = prepared_dir(src, names, prep)
     expected = expected_outputs(args, prep, names, work)
     changed = [n for n in names if expected[n] != messages[n]]
-    if len(changed) < 70:
+    if len(changed) < 100:
         fail("faults: too few messages the milter changes (%d) for the test to mean anything" % len(changed))
 
-    # accept: the milter is killed while four clients send a batch; every message is delivered,
-    # each either normalized (the milter saw it) or unchanged (it was gone), never anything else
+    # the oracle of partial edits, checked on a message whose body and label both change: the
+    # new body under the new MIME fields passes, the new body under the old label does not
+    both = [n for n in changed if fields_and_body(messages[n])[1] != fields_and_body(expected[n])[1]
+            and [f for f in fields_and_body(messages[n])[0] if is_mime_field(f)]
+            != [f for f in fields_and_body(expected[n])[0] if is_mime_field(f)]]
+    if not both:
+        fail("faults: no message whose body and MIME fields both change, to check the oracle on")
+    o_fields, o_body = fields_and_body(messages[both[0]])
+    n_fields, n_body = fields_and_body(expected[both[0]])
+    good = b"\r\n".join([f for f in o_fields if not is_mime_field(f)]
+                        + [f for f in n_fields if is_mime_field(f)]) + b"\r\n\r\n" + n_body
+    bad = b"\r\n".join(o_fields) + b"\r\n\r\n" + n_body
+    if partial_edit_fault(good, messages[both[0]], expected[both[0]]) is not None \
+            or partial_edit_fault(bad, messages[both[0]], expected[both[0]]) is None:
+        fail("faults: the partial-edit check does not tell the new body under the old label (%s)" % both[0])
+
+    # accept: the milter is killed while four clients send a batch.  Postfix applies each edit as
+    # it comes and keeps, under accept, those it has: each message arrives normalized, unchanged
+    # or with a first part of its edits, never with a text under a label that is not its own
     setup = Setup(args, default_action="accept")
     ok = False
     try:
         batch = changed[:50]
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            futures = [pool.submit(pi.send, setup.postfix.smtp_port, rcpt(n), messages[n]) for n in batch]
-            # killed once it has answered for 10 messages (its report has a line per message)
-            deadline = time.time() + 60
-            while time.time() < deadline and report_lines(setup) < 10:
-                time.sleep(0.005)
-            setup.milter.kill(signal.SIGKILL)
-            refused = [e for e in (f.result() for f in futures) if e is not None]
-        if refused:
-            fail("faults/accept: messages refused around the kill: %s" % refused[:3])
-        setup.wait_delivered(len(batch))
-        normalized = [n for n in batch if os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n)))
-                      and pi.same_apart_from_line_ends(delivered(setup, n), expected[n])]
-        unchanged = [n for n in batch if n not in normalized]
-        compare(setup, {n: messages[n] for n in unchanged}, messages, "faults/accept, after the kill (unchanged)")
+        refused = kill_mid_batch(setup, {n: messages[n] for n in batch})
+        if any(not 400 <= smtp_code(e) < 500 for e in refused.values()):
+            fail("faults/accept: a message refused around the kill other than with 4xx: %s" % refused)
+        sent = [n for n in batch if n not in refused]
+        setup.wait_delivered(len(sent), timeout=60)
+        if setup.wait_queue_empty():
+            fail("faults/accept: queue not empty")
+        lost = [n for n in sent if not os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n)))]
+        known = [n for n in lost if lost_to_postfix_body_defect(setup, messages[n])]
+        if len(known) < len(lost):
+            fail("faults/accept: %d messages accepted but not delivered (first %s); Postfix log tail:\n%s"
+                 % (len(lost), sorted(set(lost) - set(known))[:3], setup.postfix.log()[-3000:]))
+        normalized, unchanged, partial = [], [], []
+        for n in sent:
+            if n in lost:
+                continue
+            got = delivered(setup, n)
+            if pi.same_apart_from_line_ends(got, expected[n]):
+                normalized.append(n)
+            elif pi.same_apart_from_line_ends(got, messages[n]):
+                unchanged.append(n)
+            else:
+                why = partial_edit_fault(got, messages[n], expected[n])
+                if why:
+                    fail("faults/accept: %s delivered with part of its edits: %s; work folder %s"
+                         % (n, why, setup.work))
+                partial.append(n)
         if not normalized or not unchanged:
             fail("faults/accept: the kill did not fall in the middle of the batch (%d normalized, %d unchanged)"
                  % (len(normalized), len(unchanged)))
-        print("faults/accept: milter killed mid-batch: %d delivered normalized, %d unchanged, none lost"
-              % (len(normalized), len(unchanged)))
+        print("faults/accept: milter killed mid-batch: %d delivered normalized, %d unchanged, %d with "
+              "the first of their edits (each field and the body from the one message or the other, "
+              "the MIME fields those of the body), %d refused with 4xx (the client keeps them)"
+              % (len(normalized), len(unchanged), len(partial), len(refused)))
+        if known:
+            print("faults/accept: KNOWN POSTFIX DEFECT: %d message(s) lost: the milter was killed "
+                  "during its new body, and this Postfix (%s; fixed in postfix-3.12-20260821) "
+                  "committed a queue file it could not read back (moved to the corrupt queue): %s"
+                  % (len(known), postfix_version(), known))
+
+        # tempfail, the setting the README recommends: a kill mid-batch leaves each message
+        # delivered normalized or refused with 4xx, never unchanged nor half edited; the
+        # refused ones, sent again once the milter is back, arrive normalized
+        setup.postfix.default_action = "tempfail"
+        setup.postfix.reload()
+        setup.milter.start()
+        time.sleep(1)
+        batch3 = {"t-" + n: messages[n] for n in changed[70:]}
+        expected3 = {"t-" + n: expected[n] for n in changed[70:]}
+        refused3 = kill_mid_batch(setup, batch3)
+        if any(not 400 <= smtp_code(e) < 500 for e in refused3.values()):
+            fail("faults/tempfail: a message refused around the kill other than with 4xx: %s" % refused3)
+        passed = {n: batch3[n] for n in batch3 if n not in refused3}
+        setup.wait_delivered(len(batch) - len(lost) + len(passed), timeout=60)
+        compare(setup, passed, expected3, "faults/tempfail, killed mid-batch (normalized)")
+        if not passed or not refused3:
+            fail("faults/tempfail: the kill did not fall in the middle of the batch (%d delivered, %d refused)"
+                 % (len(passed), len(refused3)))
         if setup.wait_queue_empty():
-            fail("faults/accept: queue not empty")
+            fail("faults/tempfail: queue not empty after the kill")
+        setup.milter.start()
+        for n in refused3:
+            e = pi.send(setup.postfix.smtp_port, rcpt(n), batch3[n])
+            if e is not None:
+                fail("faults/tempfail: %s refused after the milter came back: %s" % (n, e))
+        setup.wait_delivered(len(batch) - len(lost) + len(batch3))
+        compare(setup, batch3, expected3, "faults/tempfail, killed mid-batch, refused ones resent")
+        print("faults/tempfail: milter killed mid-batch: %d delivered normalized, %d refused with 4xx "
+              "and normalized once sent again, none unchanged or half edited" % (len(passed), len(refused3)))
+        setup.milter.kill(signal.SIGKILL)
+        delivered_before = setup.sink.count
 
         # tempfail: with the milter gone Postfix answers 4xx and keeps nothing; the client
         # (here the test, as a sending MTA would) resends once the milter is back
-        setup.postfix.default_action = "tempfail"
-        setup.postfix.reload()
-        time.sleep(1)
         batch2 = changed[50:70]
         refused = []
         for n in batch2:
@@ -321,7 +460,7 @@ def test_faults(args):
             if e is not None:
                 fail("faults/tempfail: %s refused after the milter came back: %s" % (n, e))
         setup.postfix.flush()
-        setup.wait_delivered(len(batch) + len(batch2))
+        setup.wait_delivered(delivered_before + len(batch2))
         compare(setup, {n: messages[n] for n in refused}, expected, "faults/tempfail, resent (normalized)")
         print("faults/tempfail: %d messages refused with 4xx while the milter was gone, none queued"
               % len(refused))

@@ -105,7 +105,16 @@ def apply(fields, body, edits, leadspc):
     fields = list(fields)
     space = b"" if leadspc else b" "
     new_body = None
+    body_ended = False
     for cmd, data in edits:
+        # Postfix ends a body replacement at the first other request and refuses one that
+        # resumes after it (milter8.c: "body replacement requests can't currently be mixed")
+        if cmd == b"b" and body_ended:
+            fail("a body replacement resumed after another request")
+        if cmd != b"b" and new_body is not None:
+            body_ended = True
+        if cmd == b"p":
+            continue
         if cmd == b"m":
             index = struct.unpack(">I", data[:4])[0]
             name, value = data[4:].split(b"\0")[:2]
@@ -132,6 +141,32 @@ def apply(fields, body, edits, leadspc):
     for name, value in fields:
         out += name + b":" + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n"
     return out + b"\r\n" + (body if new_body is None else new_body)
+
+
+def is_mime_field(name):
+    name = name.lower()
+    return name.startswith(b"content-") or name == b"mime-version"
+
+
+def order_fault(edits):
+    """What is unsafe in the order of a message's edits, or None.  The MTA applies each edit as
+    it arrives and, under milter_default_action = accept, keeps those it has when the milter
+    dies: a new body comes first and is ended at once by the next packet (a Postfix before
+    3.12-20260821 commits a body replacement left open), and the MIME fields' edits come right
+    after it (until then the new body is under the old label)."""
+    kinds = [cmd for cmd, _ in edits]
+    if b"b" not in kinds:
+        return None
+    if kinds[0] != b"b":
+        return "the new body is not the first edit"
+    rest = [(cmd, data) for cmd, data in edits if cmd != b"b"]
+    if not rest:
+        return "the new body is left open until the final reply"
+    mime = [is_mime_field((data if cmd == b"h" else data[4:]).split(b"\0")[0])
+            for cmd, data in rest if cmd in (b"m", b"h", b"i")]
+    if True in mime and False in mime[:len(mime) - mime[::-1].index(True)]:
+        return "another field's edit before a MIME field's"
+    return None
 
 
 def split(message):
@@ -175,6 +210,12 @@ CASES = [
     ("an MTA that offers no 'no reply' steps and no leading space",
      b"From: a@example.com\r\nSubject:  =?iso-8859-1?q?caf=E9?=\r\nMIME-Version: 1.0\r\n"
      b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9\r\n", {"steps": SMFIP_NONE}),
+    ("only the body changes (a multipart): the new body is ended at once, not by the final reply",
+     b"From: a@example.com\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
+     b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n"
+     b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9\r\n--b1--\r\n", {}),
+    ("no Content-Type, raw 8-bit Subject and body: the body, then the MIME fields, then Subject",
+     b"From: a@example.com\r\nMIME-Version: 1.0\r\nSubject: caf\xe9\r\nX-Last: 1\r\n\r\ncaf\xe9\r\n", {}),
     ("a message that needs nothing gets no edit",
      b"From: a@example.com\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
      b"caf\xc3\xa9\r\n", {"unchanged": True}),
@@ -303,6 +344,10 @@ def main():
                 failed += 1
             elif opts.get("unchanged") and edits:
                 print("FAIL: %s: %d edits for a message that needs none" % (label, len(edits)))
+                failed += 1
+            elif order_fault(edits):
+                print("FAIL: %s: edits in an unsafe order: %s; edits %r"
+                      % (label, order_fault(edits), [(c, d[:40]) for c, d in edits]))
                 failed += 1
             elif got != want:
                 at = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))

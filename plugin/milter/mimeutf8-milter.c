@@ -420,75 +420,120 @@ send_field (SMFICTX *ctx, Message *msg, const guint8 *out, const Field *o, int i
 	return ok;
 }
 
-/* Sends the MTA the header edits that turn the input's fields into the output's.  The library
- * rewrites fields in place and appends new ones after the last field; the alignment below pairs
- * fields in order, takes a field of another name in the output for an insertion, and a field
- * left over in the input for a deletion.  Changes come first (they move nothing), then
- * deletions from the last, then additions, so that no edit shifts the index of the next one. */
+/* A field that says how the body reads: its label or its transfer encoding. */
+static gboolean
+is_mime_field (const guint8 *data, const Field *f)
+{
+	const char *name = (const char *) data + f->start;
+
+	return (f->name_len > 8 && g_ascii_strncasecmp (name, "Content-", 8) == 0) ||
+	       (f->name_len == 12 && g_ascii_strncasecmp (name, "MIME-Version", 12) == 0);
+}
+
+/* Sends the MTA the header edits that turn the input's fields into the output's; *n_sent counts
+ * them.  The library rewrites fields in place and appends new ones after the last field; the
+ * alignment below pairs fields in order, takes a field of another name in the output for an
+ * insertion, and a field left over in the input for a deletion.
+ *
+ * The edits go in two rounds, the MIME fields' first (and every appended field, which are MIME
+ * fields: their order is the output's): after a new body, the moment in which the MTA holds it
+ * under its old label is as short as it can be.  In each round, changes (they move nothing),
+ * deletions from the last (an index counts fields of that name), then additions; an inserted
+ * field's index counts the input's fields and those the first round inserted before it. */
 static gboolean
 send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fields,
-		   const guint8 *out, GArray *out_fields)
+		   const guint8 *out, GArray *out_fields, guint *n_sent)
 {
 	typedef struct {
 		guint out; /* the output field */
-		guint in;  /* the input field it goes before */
-	} Insert;
-	GArray *inserts = g_array_new (FALSE, FALSE, sizeof (Insert));
-	guint i = 0, j = 0, k;
+		guint in;  /* the input field it replaces, or goes before */
+	} Edit;
+	GArray *changes = g_array_new (FALSE, FALSE, sizeof (Edit));
+	GArray *inserts = g_array_new (FALSE, FALSE, sizeof (Edit));
+	guint i = 0, j = 0, k, round;
 	gboolean ok = TRUE;
 
-	while (ok && j < out_fields->len) {
+	while (j < out_fields->len) {
 		const Field *o = &g_array_index (out_fields, Field, j);
 		const Field *f = i < in_fields->len ? &g_array_index (in_fields, Field, i) : NULL;
+		Edit edit = { j, i };
 
 		if (f != NULL && same_field (in, f, out, o)) {
 			i++;
-			j++;
 		} else if (f != NULL && same_name (in, f, out, o)) {
-			char *name = g_strndup ((const char *) in + f->start, f->name_len);
-			char *value = field_value (out, o, msg->leadspc);
+			g_array_append_val (changes, edit);
+			i++;
+		} else {
+			g_array_append_val (inserts, edit);
+		}
+		j++;
+	}
+	for (round = 0; round < 2; round++) {
+		gboolean mime = round == 0;
 
-			ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, i), value) ==
-			     MI_SUCCESS;
+		for (k = 0; ok && k < changes->len; k++) {
+			const Edit *change = &g_array_index (changes, Edit, k);
+			const Field *f = &g_array_index (in_fields, Field, change->in);
+			char *name, *value;
+
+			if (is_mime_field (in, f) != mime)
+				continue;
+			name = g_strndup ((const char *) in + f->start, f->name_len);
+			value = field_value (out, &g_array_index (out_fields, Field, change->out),
+					     msg->leadspc);
+			ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, change->in),
+					     value) == MI_SUCCESS;
+			(*n_sent)++;
 			g_free (name);
 			g_free (value);
-			i++;
-			j++;
-		} else {
-			Insert insert = { j, i };
+		}
+		/* fields the output no longer has */
+		for (k = in_fields->len; ok && k > i; k--) {
+			const Field *f = &g_array_index (in_fields, Field, k - 1);
+			char *name;
 
-			g_array_append_val (inserts, insert);
-			j++;
+			if (is_mime_field (in, f) != mime)
+				continue;
+			name = g_strndup ((const char *) in + f->start, f->name_len);
+			ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, k - 1), NULL) ==
+			     MI_SUCCESS;
+			(*n_sent)++;
+			g_free (name);
+		}
+		/* appended fields in their order, all in the first round */
+		for (k = 0; ok && mime && k < inserts->len; k++) {
+			const Edit *insert = &g_array_index (inserts, Edit, k);
+
+			if (insert->in >= i) {
+				ok = send_field (ctx, msg, out,
+						 &g_array_index (out_fields, Field, insert->out), -1);
+				(*n_sent)++;
+			}
+		}
+		/* inserted ones from the last, so that each index still counts the input's fields */
+		for (k = inserts->len; ok && k > 0; k--) {
+			const Edit *insert = &g_array_index (inserts, Edit, k - 1);
+			int index = (int) insert->in;
+			guint m;
+
+			if (insert->in >= i ||
+			    is_mime_field (out, &g_array_index (out_fields, Field, insert->out)) != mime)
+				continue;
+			/* in the second round, after the first round's insertions before this one */
+			for (m = 0; !mime && m < k - 1; m++) {
+				const Edit *before = &g_array_index (inserts, Edit, m);
+
+				if (is_mime_field (out, &g_array_index (out_fields, Field, before->out)))
+					index++;
+			}
+			/* smfi_insheader's index counts the MTA's own Received: field, which Postfix
+			 * puts first and does not show a milter: index 0 would go above it */
+			ok = send_field (ctx, msg, out, &g_array_index (out_fields, Field, insert->out),
+					 index + 1);
+			(*n_sent)++;
 		}
 	}
-	/* fields the output no longer has */
-	for (k = in_fields->len; ok && k > i; k--) {
-		const Field *f = &g_array_index (in_fields, Field, k - 1);
-		char *name = g_strndup ((const char *) in + f->start, f->name_len);
-
-		ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, k - 1), NULL) ==
-		     MI_SUCCESS;
-		g_free (name);
-	}
-	/* appended fields in their order; inserted ones from the last, so that each index still
-	 * counts the input's fields */
-	for (k = 0; ok && k < inserts->len; k++) {
-		const Insert *insert = &g_array_index (inserts, Insert, k);
-
-		if (insert->in >= i)
-			ok = send_field (ctx, msg, out,
-					 &g_array_index (out_fields, Field, insert->out), -1);
-	}
-	for (k = inserts->len; ok && k > 0; k--) {
-		const Insert *insert = &g_array_index (inserts, Insert, k - 1);
-
-		/* smfi_insheader's index counts the MTA's own Received: field, which Postfix puts
-		 * first and does not show a milter: index 0 would go above it */
-		if (insert->in < i)
-			ok = send_field (ctx, msg, out,
-					 &g_array_index (out_fields, Field, insert->out),
-					 (int) insert->in + 1);
-	}
+	g_array_unref (changes);
 	g_array_unref (inserts);
 	return ok;
 }
@@ -511,14 +556,20 @@ send_body (SMFICTX *ctx, const guint8 *body, size_t len)
 	return TRUE;
 }
 
-/* Compares input and output and sends the differences.  FALSE if the MTA refused an edit. */
+/* Compares input and output and sends the differences: the new body first, then the header
+ * edits, MIME fields first.  The MTA applies each edit as it comes, and under
+ * milter_default_action = accept keeps those it had when the connection is lost; in this order
+ * a message it keeps has its new body only with its new label (unless the connection is lost
+ * between two MIME fields' edits, or inside the body for a Postfix before 3.12-20260821).
+ * FALSE if the MTA refused an edit. */
 static gboolean
 send_edits (SMFICTX *ctx, Message *msg, const guint8 *in, size_t in_len, const guint8 *out,
 	    size_t out_len)
 {
 	GArray *out_fields = g_array_new (FALSE, FALSE, sizeof (Field));
 	size_t out_body = parse_fields (out, out_len, out_fields);
-	gboolean ok;
+	gboolean ok = TRUE, new_body;
+	guint n_sent = 0;
 
 	if (out_body == (size_t) -1) {
 		/* the library keeps the blank line that ends the header block: never here */
@@ -526,10 +577,17 @@ send_edits (SMFICTX *ctx, Message *msg, const guint8 *in, size_t in_len, const g
 		log_msg (LOG_ERR, "normalized message has no end of header block");
 		return FALSE;
 	}
-	ok = send_header_edits (ctx, msg, in, msg->fields, out, out_fields);
-	if (ok && (out_len - out_body != in_len - msg->head_len ||
-		   memcmp (in + msg->head_len, out + out_body, in_len - msg->head_len) != 0))
+	new_body = out_len - out_body != in_len - msg->head_len ||
+		   memcmp (in + msg->head_len, out + out_body, in_len - msg->head_len) != 0;
+	if (new_body)
 		ok = send_body (ctx, out + out_body, out_len - out_body);
+	if (ok)
+		ok = send_header_edits (ctx, msg, in, msg->fields, out, out_fields, &n_sent);
+	/* the MTA ends a body replacement at the next packet; until then a lost connection leaves
+	 * it half done (Postfix before 3.12-20260821 then commits the message under
+	 * milter_default_action = accept), so a new body is never left open */
+	if (ok && new_body && n_sent == 0)
+		ok = smfi_progress (ctx) == MI_SUCCESS;
 	g_array_unref (out_fields);
 	return ok;
 }
