@@ -12,7 +12,9 @@
       message delivered normalized, unchanged, or with the first of its edits but never a text
       under another label; refused only with 4xx) and =tempfail (each delivered normalized or
       refused with 4xx, and normalized once resent); while it is down under tempfail, Postfix
-      answers 4xx and queues nothing, and once it is back every message arrives normalized; a message over
+      answers 4xx and queues nothing, and once it is back every message arrives normalized; killed
+      inside a message's new body, under tempfail (4xx, nothing queued) and accept (4xx, or the
+      Postfix defect before 3.12-20260821, named as such); a message over
       --max-message-size passes unchanged; a local fault (no spool directory) follows
       --on-error=accept and --on-error=tempfail.
   milter.py MILTER MIMEUTF8 SHARED parallel [--sessions 50]
@@ -533,7 +535,89 @@ def test_faults(args):
             ok = True
         finally:
             setup.close(keep=not ok)
+    test_body_kill(args)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def written(pid):
+    """The bytes a process has written so far (write and send calls), from /proc."""
+    with open("/proc/%d/io" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
+
+
+def test_body_kill(args):
+    """The milter SIGKILLed while it sends a new body (a 16 MB iso-8859-1 message, spooled), the
+    one moment in which Postfix holds a body replacement half done.  The kill is placed by the
+    bytes the milter has written: the spooled message, its normalized copy, then the body to the
+    MTA.  Under tempfail the message is refused with 4xx, nothing is queued, and sent again it
+    arrives normalized; under accept a fixed Postfix refuses it with 4xx, and one before
+    3.12-20260821 loses it (its defect, named so)."""
+    head = (b"From: a@example.com\r\nTo: b@example.net\r\nSubject: big\r\nMessage-ID: <body-kill-%s@test>\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\n")
+    line = b"caf\xe9 cr\xe8me br\xfbl\xe9e, na\xefve fa\xe7ade, d\xe9j\xe0 vu\r\n"
+    body = line * (16000000 // len(line))
+    setup = Setup(args, default_action="tempfail")
+    ok = False
+    try:
+        for mode in ("tempfail", "accept"):
+            if mode == "accept":
+                setup.postfix.default_action = "accept"
+                setup.postfix.reload()
+                time.sleep(1)
+            name = "body-kill-" + mode
+            message = head % mode.encode() + body
+            want = subprocess.run([args.mimeutf8], input=message, capture_output=True, check=True).stdout
+            new_body = want.split(b"\r\n\r\n", 1)[1]
+            pid = setup.milter.proc.pid
+            lines = report_lines(setup)
+            start = written(pid)
+            body_from = start + len(message) + len(want)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                future = pool.submit(pi.send, setup.postfix.smtp_port, name, message)
+                deadline = time.time() + 60
+                while written(pid) < body_from + len(new_body) // 10 and time.time() < deadline:
+                    pass  # no sleep: the body goes by in tens of milliseconds
+                # stopped first, so that where it was killed is what is read
+                os.kill(pid, signal.SIGSTOP)
+                at = written(pid)
+                setup.milter.kill(signal.SIGKILL)
+                e = future.result()
+            if not body_from < at < body_from + len(new_body) or report_lines(setup) != lines:
+                fail("faults/body-kill, %s: the kill did not land in the new body (written %d, body "
+                     "from %d to %d; report lines %d, were %d)" % (mode, at - start, body_from - start,
+                     body_from - start + len(new_body), report_lines(setup), lines))
+            setup.postfix.flush()
+            if setup.wait_queue_empty():
+                fail("faults/body-kill, %s: the queue is not empty" % mode)
+            time.sleep(1)
+            path = os.path.join(setup.sink.store_dir, name)
+            if os.path.exists(path):
+                fail("faults/body-kill, %s: delivered after a kill inside its new body (%s)"
+                     % (mode, "normalized" if pi.same_apart_from_line_ends(
+                         pi.strip_received(open(path, "rb").read()), want) else "not normalized"))
+            if 400 <= smtp_code(e) < 500:
+                print("faults/body-kill, %s: milter killed %d KB into a new body of %d KB: refused "
+                      "with %d, nothing queued" % (mode, (at - body_from) // 1000, len(new_body) // 1000,
+                                                   smtp_code(e)))
+            elif e is None and mode == "accept" and lost_to_postfix_body_defect(setup, message):
+                print("faults/body-kill, accept: KNOWN POSTFIX DEFECT: milter killed %d KB into a new "
+                      "body of %d KB; Postfix %s accepted the message and lost it (its queue file in the "
+                      "corrupt queue); fixed in postfix-3.12-20260821; tempfail above lost nothing"
+                      % ((at - body_from) // 1000, len(new_body) // 1000, postfix_version()))
+            else:
+                fail("faults/body-kill, %s: after a kill inside its new body: %r, not delivered"
+                     % (mode, e))
+            setup.milter.start()
+            if mode == "tempfail":
+                e = pi.send(setup.postfix.smtp_port, name, message)
+                if e is not None:
+                    fail("faults/body-kill, tempfail: refused once the milter is back: %s" % e)
+                setup.wait_delivered(1)
+                compare(setup, {name: message}, {name: want}, "faults/body-kill, tempfail, sent again")
+        ok = True
+    finally:
+        setup.close(keep=not ok)
 
 
 def smtp_code(error):
