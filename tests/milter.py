@@ -14,7 +14,9 @@
       refused with 4xx, and normalized once resent); while it is down under tempfail, Postfix
       answers 4xx and queues nothing, and once it is back every message arrives normalized; killed
       inside a message's new body, under tempfail (4xx, nothing queued) and accept (4xx, or the
-      Postfix defect before 3.12-20260821, named as such); a message over
+      Postfix defect before 3.12-20260821, named as such) and among 3,000 field changes under
+      accept (delivered with the first of them, reading right); messages with 150 and 3,000
+      fields to change arrive normalized; a message over
       --max-message-size passes unchanged; a local fault (no spool directory) follows
       --on-error=accept and --on-error=tempfail.
   milter.py MILTER MIMEUTF8 SHARED parallel [--sessions 50]
@@ -560,6 +562,7 @@ def test_body_kill(args):
     setup = Setup(args, default_action="tempfail")
     ok = False
     try:
+        many_fields(setup, args)
         for mode in ("tempfail", "accept"):
             if mode == "accept":
                 setup.postfix.default_action = "accept"
@@ -610,14 +613,88 @@ def test_body_kill(args):
                      % (mode, e))
             setup.milter.start()
             if mode == "tempfail":
+                count = setup.sink.count
                 e = pi.send(setup.postfix.smtp_port, name, message)
                 if e is not None:
                     fail("faults/body-kill, tempfail: refused once the milter is back: %s" % e)
-                setup.wait_delivered(1)
+                setup.wait_delivered(count + 1)
                 compare(setup, {name: message}, {name: want}, "faults/body-kill, tempfail, sent again")
+        header_kill(setup, args)
         ok = True
     finally:
         setup.close(keep=not ok)
+
+
+def many_fields(setup, args):
+    """Messages with 150 and 3,000 fields to change arrive normalized.  Postfix finds the field a
+    milter changes by reading the header from its top, and a field it changed before on the way
+    costs a jump back; 10,000 of them fail the message (451 "queue file write error" for every
+    try, so the sender bounces it in the end).  Changed from the first field on, that was 142
+    fields; the milter changes them from the last."""
+    for n in (150, 3000):
+        name = "many-fields-%d" % n
+        message = (b"From: a@example.com\r\nSubject: many fields\r\nMessage-ID: <%s@test>\r\n" % name.encode()
+                   + b"".join(b"X-Note-%d: =?iso-8859-1?q?caf=E9_%d?=\r\n" % (k, k) for k in range(n))
+                   + b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ncaf\xc3\xa9\r\n")
+        want = subprocess.run([args.mimeutf8], input=message, capture_output=True, check=True).stdout
+        count = setup.sink.count
+        e = pi.send(setup.postfix.smtp_port, name, message)
+        if e is not None:
+            fail("faults/many-fields: a message with %d fields to change refused: %r" % (n, e))
+        setup.wait_delivered(count + 1, timeout=30)
+        compare(setup, {name: message}, {name: want}, "faults/many-fields, %d fields changed" % n)
+
+
+def header_kill(setup, args):
+    """Under accept, the milter SIGKILLed among a message's header edits (after its new body and
+    its MIME fields, inside 3,000 field changes), placed as in test_body_kill: Postfix delivers
+    the message with the first of its edits, and it must read right (partial_edit_fault).  A
+    kill that misses the window (the edits go by in milliseconds) is tried again, 5 times at
+    most."""
+    head = (b"From: a@example.com\r\nTo: b@example.net\r\nSubject: many fields\r\n"
+            b"Message-ID: <header-kill-%d@test>\r\n")
+    notes = b"".join(b"X-Note-%d: =?iso-8859-1?q?caf=E9_cr=E8me_%d?=\r\n" % (k, k) for k in range(3000))
+    tail = (b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+            + b"caf\xe9 cr\xe8me br\xfbl\xe9e\r\n" * 100)
+    for attempt in range(5):
+        name = "header-kill-%d" % attempt
+        message = head % attempt + notes + tail
+        want = subprocess.run([args.mimeutf8], input=message, capture_output=True, check=True).stdout
+        new_body = want.split(b"\r\n\r\n", 1)[1]
+        pid = setup.milter.proc.pid
+        count = setup.sink.count
+        start = written(pid)
+        # the body, then two MIME fields' edits, then a third of the 3,000 changes (50 bytes each)
+        target = start + len(new_body) + 200 + 1000 * 50
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            future = pool.submit(pi.send, setup.postfix.smtp_port, name, message)
+            deadline = time.time() + 60
+            while written(pid) < target and time.time() < deadline:
+                pass
+            os.kill(pid, signal.SIGSTOP)
+            at = written(pid) - start
+            setup.milter.kill(signal.SIGKILL)
+            e = future.result()
+        setup.milter.start()
+        if e is not None:
+            fail("faults/header-kill: refused: %r" % e)
+        setup.wait_delivered(count + 1, timeout=30)
+        got = delivered(setup, name)
+        if pi.same_apart_from_line_ends(got, want) or pi.same_apart_from_line_ends(got, message):
+            print("faults/header-kill: attempt %d: the kill (%d bytes written) missed the header edits; "
+                  "the message arrived %s" % (attempt + 1, at, "normalized" if pi.same_apart_from_line_ends(
+                      got, want) else "unchanged"))
+            continue
+        why = partial_edit_fault(got, message, want)
+        if why:
+            fail("faults/header-kill: delivered with part of its edits: %s; work folder %s" % (why, setup.work))
+        fields = fields_and_body(got)[0]
+        done = sum(1 for f in fields if f.startswith(b"X-Note-") and b"UTF-8" in f)
+        print("faults/header-kill: killed after %d bytes: delivered with its new body, its MIME fields "
+              "and %d of 3000 field changes; it reads right (body and label from the normalized "
+              "message, each field from one of the two)" % (at, done))
+        return
+    fail("faults/header-kill: 5 kills in a row missed the header edits")
 
 
 def smtp_code(error):
