@@ -430,8 +430,8 @@ is_mime_field (const guint8 *data, const Field *f)
 	       (f->name_len == 12 && g_ascii_strncasecmp (name, "MIME-Version", 12) == 0);
 }
 
-/* Sends the MTA the header edits that turn the input's fields into the output's; *n_sent counts
- * them.  The library rewrites fields in place and appends new ones after the last field; the
+/* Sends the MTA the header edits that turn the input's fields into the output's; *any says
+ * whether there was one.  The library rewrites fields in place and appends new ones after the last field; the
  * alignment below pairs fields in order, takes a field of another name in the output for an
  * insertion, and a field left over in the input for a deletion.
  *
@@ -443,7 +443,7 @@ is_mime_field (const guint8 *data, const Field *f)
  * it. */
 static gboolean
 send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fields,
-		   const guint8 *out, GArray *out_fields, guint *n_sent)
+		   const guint8 *out, GArray *out_fields, gboolean *any)
 {
 	typedef struct {
 		guint out; /* the output field */
@@ -469,6 +469,8 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 		}
 		j++;
 	}
+	/* changes, fields left over (deleted), fields added */
+	*any = changes->len > 0 || i < in_fields->len || inserts->len > 0;
 	for (round = 0; round < 2; round++) {
 		gboolean mime = round == 0;
 
@@ -488,7 +490,6 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 					     msg->leadspc);
 			ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, change->in),
 					     value) == MI_SUCCESS;
-			(*n_sent)++;
 			g_free (name);
 			g_free (value);
 		}
@@ -502,18 +503,15 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 			name = g_strndup ((const char *) in + f->start, f->name_len);
 			ok = smfi_chgheader (ctx, name, occurrence (in, in_fields, k - 1), NULL) ==
 			     MI_SUCCESS;
-			(*n_sent)++;
 			g_free (name);
 		}
 		/* appended fields in their order, all in the first round */
 		for (k = 0; ok && mime && k < inserts->len; k++) {
 			const Edit *insert = &g_array_index (inserts, Edit, k);
 
-			if (insert->in >= i) {
+			if (insert->in >= i)
 				ok = send_field (ctx, msg, out,
 						 &g_array_index (out_fields, Field, insert->out), -1);
-				(*n_sent)++;
-			}
 		}
 		/* inserted ones from the last, so that each index still counts the input's fields */
 		for (k = inserts->len; ok && k > 0; k--) {
@@ -535,7 +533,6 @@ send_header_edits (SMFICTX *ctx, Message *msg, const guint8 *in, GArray *in_fiel
 			 * puts first and does not show a milter: index 0 would go above it */
 			ok = send_field (ctx, msg, out, &g_array_index (out_fields, Field, insert->out),
 					 index + 1);
-			(*n_sent)++;
 		}
 	}
 	g_array_unref (changes);
@@ -573,8 +570,7 @@ send_edits (SMFICTX *ctx, Message *msg, const guint8 *in, size_t in_len, const g
 {
 	GArray *out_fields = g_array_new (FALSE, FALSE, sizeof (Field));
 	size_t out_body = parse_fields (out, out_len, out_fields);
-	gboolean ok = TRUE, new_body;
-	guint n_sent = 0;
+	gboolean ok = TRUE, new_body, new_fields = FALSE;
 
 	if (out_body == (size_t) -1) {
 		/* the library keeps the blank line that ends the header block: never here */
@@ -587,11 +583,11 @@ send_edits (SMFICTX *ctx, Message *msg, const guint8 *in, size_t in_len, const g
 	if (new_body)
 		ok = send_body (ctx, out + out_body, out_len - out_body);
 	if (ok)
-		ok = send_header_edits (ctx, msg, in, msg->fields, out, out_fields, &n_sent);
+		ok = send_header_edits (ctx, msg, in, msg->fields, out, out_fields, &new_fields);
 	/* the MTA ends a body replacement at the next packet; until then a lost connection leaves
 	 * it half done (Postfix before 3.12-20260821 then commits the message under
 	 * milter_default_action = accept), so a new body is never left open */
-	if (ok && new_body && n_sent == 0)
+	if (ok && new_body && !new_fields)
 		ok = smfi_progress (ctx) == MI_SUCCESS;
 	g_array_unref (out_fields);
 	return ok;
