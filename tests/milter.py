@@ -267,9 +267,10 @@ def test_corpus(args):
         setup.close(keep=not ok)
 
 
-def kill_mid_batch(setup, messages):
+def kill_mid_batch(setup, messages, label):
     """Sends {name: bytes} over four clients and SIGKILLs the milter once it has answered for 10
-    of them (its report has a line per message); returns {name: error} of the refused ones."""
+    of them (its report has a line per message); returns {name: error} of the refused ones, each
+    of which must be a 4xx (the client keeps the message)."""
     before = report_lines(setup)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = {n: pool.submit(pi.send, setup.postfix.smtp_port, rcpt(n), data)
@@ -278,7 +279,40 @@ def kill_mid_batch(setup, messages):
         while time.time() < deadline and report_lines(setup) < before + 10:
             time.sleep(0.005)
         setup.milter.kill(signal.SIGKILL)
-        return {n: f.result() for n, f in futures.items() if f.result() is not None}
+        refused = {n: f.result() for n, f in futures.items() if f.result() is not None}
+    if any(not 400 <= smtp_code(e) < 500 for e in refused.values()):
+        fail("%s: a message refused around the kill other than with 4xx: %s" % (label, refused))
+    return refused
+
+
+def resend(setup, messages, label):
+    """Sends {name: bytes} again once the milter is back: none may be refused."""
+    for n, data in messages.items():
+        e = pi.send(setup.postfix.smtp_port, rcpt(n), data)
+        if e is not None:
+            fail("%s: %s refused after the milter came back: %s" % (label, n, e))
+
+
+def written(pid):
+    """The bytes a process has written so far (write and send calls), from /proc."""
+    with open("/proc/%d/io" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
+
+
+def kill_when_written(setup, name, message, target):
+    """Sends MESSAGE and SIGKILLs the milter once it has written TARGET bytes in all (a busy
+    wait: its edits go by in milliseconds), stopped with SIGSTOP first so that the count read is
+    where it died; returns that count and the send's error, if any."""
+    pid = setup.milter.proc.pid
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(pi.send, setup.postfix.smtp_port, name, message)
+        deadline = time.time() + 60
+        while written(pid) < target and time.time() < deadline:
+            pass
+        os.kill(pid, signal.SIGSTOP)
+        at = written(pid)
+        setup.milter.kill(signal.SIGKILL)
+        return at, future.result()
 
 
 def fields_and_body(data):
@@ -373,9 +407,7 @@ def test_faults(args):
     ok = False
     try:
         batch = changed[:50]
-        refused = kill_mid_batch(setup, {n: messages[n] for n in batch})
-        if any(not 400 <= smtp_code(e) < 500 for e in refused.values()):
-            fail("faults/accept: a message refused around the kill other than with 4xx: %s" % refused)
+        refused = kill_mid_batch(setup, {n: messages[n] for n in batch}, "faults/accept")
         sent = [n for n in batch if n not in refused]
         setup.wait_delivered(len(sent), timeout=60)
         if setup.wait_queue_empty():
@@ -422,9 +454,7 @@ def test_faults(args):
         time.sleep(1)
         batch3 = {"t-" + n: messages[n] for n in changed[70:]}
         expected3 = {"t-" + n: expected[n] for n in changed[70:]}
-        refused3 = kill_mid_batch(setup, batch3)
-        if any(not 400 <= smtp_code(e) < 500 for e in refused3.values()):
-            fail("faults/tempfail: a message refused around the kill other than with 4xx: %s" % refused3)
+        refused3 = kill_mid_batch(setup, batch3, "faults/tempfail")
         passed = {n: batch3[n] for n in batch3 if n not in refused3}
         setup.wait_delivered(len(batch) - len(lost) + len(passed), timeout=60)
         compare(setup, passed, expected3, "faults/tempfail, killed mid-batch (normalized)")
@@ -434,10 +464,7 @@ def test_faults(args):
         if setup.wait_queue_empty():
             fail("faults/tempfail: queue not empty after the kill")
         setup.milter.start()
-        for n in refused3:
-            e = pi.send(setup.postfix.smtp_port, rcpt(n), batch3[n])
-            if e is not None:
-                fail("faults/tempfail: %s refused after the milter came back: %s" % (n, e))
+        resend(setup, {n: batch3[n] for n in refused3}, "faults/tempfail")
         setup.wait_delivered(len(batch) - len(lost) + len(batch3))
         compare(setup, batch3, expected3, "faults/tempfail, killed mid-batch, refused ones resent")
         print("faults/tempfail: milter killed mid-batch: %d delivered normalized, %d refused with 4xx "
@@ -459,10 +486,7 @@ def test_faults(args):
         if any(os.path.exists(os.path.join(setup.sink.store_dir, rcpt(n))) for n in refused):
             fail("faults/tempfail: a refused message was delivered")
         setup.milter.start()
-        for n in refused:
-            e = pi.send(setup.postfix.smtp_port, rcpt(n), messages[n])
-            if e is not None:
-                fail("faults/tempfail: %s refused after the milter came back: %s" % (n, e))
+        resend(setup, {n: messages[n] for n in refused}, "faults/tempfail")
         setup.postfix.flush()
         setup.wait_delivered(delivered_before + len(batch2))
         compare(setup, {n: messages[n] for n in refused}, expected, "faults/tempfail, resent (normalized)")
@@ -541,12 +565,6 @@ def test_faults(args):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def written(pid):
-    """The bytes a process has written so far (write and send calls), from /proc."""
-    with open("/proc/%d/io" % pid) as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
-
-
 def test_body_kill(args):
     """The milter SIGKILLed while it sends a new body (a 16 MB iso-8859-1 message, spooled), the
     one moment in which Postfix holds a body replacement half done.  The kill is placed by the
@@ -572,20 +590,10 @@ def test_body_kill(args):
             message = head % mode.encode() + body
             want = subprocess.run([args.mimeutf8], input=message, capture_output=True, check=True).stdout
             new_body = want.split(b"\r\n\r\n", 1)[1]
-            pid = setup.milter.proc.pid
             lines = report_lines(setup)
-            start = written(pid)
+            start = written(setup.milter.proc.pid)
             body_from = start + len(message) + len(want)
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                future = pool.submit(pi.send, setup.postfix.smtp_port, name, message)
-                deadline = time.time() + 60
-                while written(pid) < body_from + len(new_body) // 10 and time.time() < deadline:
-                    pass  # no sleep: the body goes by in tens of milliseconds
-                # stopped first, so that where it was killed is what is read
-                os.kill(pid, signal.SIGSTOP)
-                at = written(pid)
-                setup.milter.kill(signal.SIGKILL)
-                e = future.result()
+            at, e = kill_when_written(setup, name, message, body_from + len(new_body) // 10)
             if not body_from < at < body_from + len(new_body) or report_lines(setup) != lines:
                 fail("faults/body-kill, %s: the kill did not land in the new body (written %d, body "
                      "from %d to %d; report lines %d, were %d)" % (mode, at - start, body_from - start,
@@ -614,9 +622,7 @@ def test_body_kill(args):
             setup.milter.start()
             if mode == "tempfail":
                 count = setup.sink.count
-                e = pi.send(setup.postfix.smtp_port, name, message)
-                if e is not None:
-                    fail("faults/body-kill, tempfail: refused once the milter is back: %s" % e)
+                resend(setup, {name: message}, "faults/body-kill, tempfail")
                 setup.wait_delivered(count + 1)
                 compare(setup, {name: message}, {name: want}, "faults/body-kill, tempfail, sent again")
         header_kill(setup, args)
@@ -661,20 +667,11 @@ def header_kill(setup, args):
         message = head % attempt + notes + tail
         want = subprocess.run([args.mimeutf8], input=message, capture_output=True, check=True).stdout
         new_body = want.split(b"\r\n\r\n", 1)[1]
-        pid = setup.milter.proc.pid
         count = setup.sink.count
-        start = written(pid)
+        start = written(setup.milter.proc.pid)
         # the body, then two MIME fields' edits, then a third of the 3,000 changes (50 bytes each)
-        target = start + len(new_body) + 200 + 1000 * 50
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            future = pool.submit(pi.send, setup.postfix.smtp_port, name, message)
-            deadline = time.time() + 60
-            while written(pid) < target and time.time() < deadline:
-                pass
-            os.kill(pid, signal.SIGSTOP)
-            at = written(pid) - start
-            setup.milter.kill(signal.SIGKILL)
-            e = future.result()
+        at, e = kill_when_written(setup, name, message, start + len(new_body) + 200 + 1000 * 50)
+        at -= start
         setup.milter.start()
         if e is not None:
             fail("faults/header-kill: refused: %r" % e)
