@@ -313,12 +313,14 @@ walk_object (Walk *walk, GMimeObject *object, GMimeObject *outer, const char *pa
 					   "not read as one");
 		return;
 	}
-	if (GMIME_IS_MULTIPART (object) && walk->raw != NULL && outer == NULL &&
+	if (GMIME_IS_MULTIPART (object) && walk->raw != NULL &&
+	    (outer == NULL || walk->embedded > 0) &&
 	    !_mimeutf8_header_block_is_clean (walk, object, outer, walk->raw_len, walk->raw_len)) {
-		/* a multipart inside a multipart; a message's own block is checked as the message
-		 * (_mimeutf8_raw_top_block_is_clean): GMime reads past a line other readers end this
-		 * part's block on ("boundary=..." without the blank that folds it), and finds parts
-		 * in what they take for the body of a text part */
+		/* a multipart inside a multipart, or the body of an attached message; the message's
+		 * own block is checked as the message (_mimeutf8_raw_top_block_is_clean): GMime
+		 * reads past a line other readers end this block on ("boundary=..." without the
+		 * blank that folds it, a bare CR), and finds parts in what they take for the body
+		 * of a text part */
 		_mimeutf8_walk_fail (walk, "malformed header block: a multipart whose header block "
 					   "other readers end early");
 		return;

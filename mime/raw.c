@@ -425,7 +425,7 @@ gboolean
 _mimeutf8_raw_top_block_is_clean (const guint8 *raw, size_t len)
 {
 	size_t i = 0, j;
-	gboolean clean = TRUE, multipart = FALSE;
+	gboolean clean = TRUE, multipart = FALSE, open = FALSE;
 
 	if (len >= 5 && memcmp (raw, "From ", 5) == 0) {
 		const guint8 *nl = memchr (raw, '\n', len);
@@ -442,7 +442,13 @@ _mimeutf8_raw_top_block_is_clean (const guint8 *raw, size_t len)
 		if (memchr (raw + i, '\0', end - i) != NULL ||
 		    memchr (raw + i, '\r', end - i - (end < len && raw[end - 1] == '\r')) != NULL)
 			clean = FALSE;
-		if (raw[i] != ' ' && raw[i] != '\t') {
+		if (raw[i] == ' ' || raw[i] == '\t') {
+			/* a fold with no field before it (after the From_ line): GMime joins it
+			 * to "From :...", other readers drop it or start the body there */
+			if (!open)
+				clean = FALSE;
+		} else {
+			open = TRUE;
 			for (j = i; j < end && _mimeutf8_raw_is_field_name_char (raw[j]); j++)
 				;
 			if (j == i || j == end || raw[j] != ':')

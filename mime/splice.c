@@ -132,6 +132,8 @@ _mimeutf8_header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObj
 	const guint8 *raw = walk->raw;
 	gint64 first = first_header_offset (object, outer, body_start);
 	size_t i, prev;
+	gboolean open = FALSE; /* a field line came before: a fold continues it */
+	gboolean from_line = walk->raw_len >= 5 && memcmp (raw, "From ", 5) == 0;
 
 	if (first < 0 || (size_t) first > upto)
 		return TRUE; /* no header before it: header_insert_point checks the blank line */
@@ -144,7 +146,7 @@ _mimeutf8_header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObj
 			prev--;
 		if (!(raw[prev] == '\n' || (raw[prev] == '\r' && raw[prev + 1] == '\n') ||
 		      (raw[prev] == '-' && raw[prev + 1] == '-') ||
-		      (prev == 0 && memcmp (raw, "From ", 5) == 0)))
+		      (prev == 0 && from_line)))
 			return FALSE;
 	}
 	while (i <= upto && i < walk->raw_len) {
@@ -163,14 +165,20 @@ _mimeutf8_header_block_is_clean (const Walk *walk, GMimeObject *object, GMimeObj
 		/* a NUL ends GMime's reading of a header line where other readers read on */
 		if (memchr (raw + i, '\0', (size_t) (nl - raw) - i) != NULL)
 			return FALSE;
-		if (i == 0 && memcmp (raw, "From ", 5) == 0) {
-			/* an mbox From_ line at the top, which GMime reads past */
+		if (i == 0 && from_line) {
+			/* an mbox From_ line at the top, which other readers skip.  GMime reads
+			 * past it, or takes "From :..." for a field: that field is not rewritten
+			 * (a check up to this line is for it), and a fold after it is none to them
+			 * (Python's email drops it, a strict reader starts the body there) */
+			if ((size_t) (nl - raw) >= upto)
+				return FALSE;
 		} else if (raw[i] != ' ' && raw[i] != '\t') {
 			while (j < (size_t) (nl - raw) && _mimeutf8_raw_is_field_name_char (raw[j]))
 				j++;
 			if (j == i || raw[j] != ':')
 				return FALSE;
-		} else if (i == (size_t) first) {
+			open = TRUE;
+		} else if (!open) {
 			return FALSE;
 		}
 		i = (size_t) (nl - raw) + 1;
