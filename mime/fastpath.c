@@ -281,6 +281,8 @@ _mimeutf8_fast_unchanged (Walk *walk, const guint8 *raw, size_t len, const char 
 			return FALSE;
 	} else if (!ascii) {
 		return FALSE; /* unlabelled UTF-8 gets its label */
+	} else if (memchr (raw + b.body, 0x1b, len - b.body) != NULL) {
+		return FALSE; /* unlabelled 7-bit text with escapes may be ISO-2022-JP */
 	}
 	if (!headers_need_nothing (walk, &b))
 		return FALSE;

@@ -44,8 +44,10 @@ rewrite_headers (Walk *walk, GMimeObject *object, GMimeObject *outer, const char
 		    !_mimeutf8_raw_same_value (walk->parsed + value_start, value_end - value_start,
 					       g_mime_header_get_raw_value (header)))
 			continue;
+		/* the block up to the field's last line: a bare CR in one of its folds ends the
+		 * block there for other readers, who would take the rewrite for the body */
 		if (!_mimeutf8_header_block_is_clean (walk, object, outer, (size_t) offset + 1,
-						      (size_t) offset) ||
+						      value_end) ||
 		    _mimeutf8_header_kept_as_is (object, name,
 						 (const char *) walk->raw + value_start,
 						 value_end - value_start))

@@ -108,6 +108,10 @@ test_fastpath__cases (void **state)
 		{ "Subject: =?iso-8859-1?Q?caf=E9?=\n\nx\n", FALSE },
 		{ "Subject: caf\xc3\xa9\n\nx\n", FALSE },          /* raw UTF-8: encoded-words */
 		{ "\nno header at all\n", FALSE },
+		/* unlabelled, an escape of ISO-2022-JP: the GMime way decides it so (fuzz) */
+		{ "From: a@b\n\nthe first \x1b(Jline\n", FALSE },
+		{ "From: a@b\n\n\x1b$B$3$s$K$A$O\x1b(B\n", FALSE },
+		{ "From: a@b\nContent-Type: text/plain; charset=utf-8\n\nan \x1b escape\n", TRUE },
 		{ "From a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\n\nx\n", FALSE },
 		{ "From: a@b\nSubject: x\n", FALSE },               /* no blank line */
 		{ "From: a@b\nX: y\r\n\nx\n", FALSE },              /* mixed newlines */

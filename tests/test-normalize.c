@@ -346,6 +346,13 @@ test_normalize__header_blocks (void **state)
 		  "From :c ;harset=iso-8859-1;\n name*=iso-8859-1''r%E4sum%E9.txt\n"
 		  "Content-Transfer-Encoding: 8bit\n\nR\xe9sum\xe9\n",
 		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
+		{ "a bare CR in a fold of a field that would be rewritten",
+		  /* the field itself stays: rewritten, "X-Y: z", a field of its own to readers
+		   * that end a line at a bare CR, became part of Received (found by
+		   * fuzz-normalize) */
+		  "From: a@example.com\nReceived: from a\n by b caf\xe9\rX-Y: z\n"
+		  "Content-Type: text/plain; charset=latin1\n\ncaf\xe9\n",
+		  NULL, FALSE, MIMEUTF8_STATUS_UNCHANGED },
 		{ "a part with a bare CR in a field",
 		  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
 		  "Content-Type: text/plain; charset=latin1\nX-A: a\rb\n\ncaf\xe9\n--b--\n",
