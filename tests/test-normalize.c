@@ -463,6 +463,21 @@ test_normalize__limits_in_the_walk (void **state)
 	assert_limit (&options, many->str, many->len, "limit: time");
 }
 
+/* `message` passes through whole for `reason`: status PASSTHROUGH, the input as output. */
+static void
+assert_passed_through (const char *message, const char *reason)
+{
+	g_autoptr (GByteArray) out = g_byte_array_new ();
+	g_autoptr (MimeUtf8Report) report = NULL;
+	size_t len = strlen (message);
+
+	assert_int_equal (mimeutf8_normalize_buffer (NULL, message, len, out, &report, NULL),
+			  MIMEUTF8_STATUS_PASSTHROUGH);
+	assert_string_equal (mimeutf8_report_get_reason (report), reason);
+	assert_int_equal (out->len, len);
+	assert_memory_equal (out->data, message, len);
+}
+
 /* The same Content-Type twice: a reader that refuses a second one reads the part as text/plain
  * (a multipart as one text), so the message is passed through, as with two different values. */
 static void
@@ -481,19 +496,8 @@ test_normalize__repeated_content_type (void **state)
 	size_t i;
 
 	(void) state;
-	for (i = 0; i < G_N_ELEMENTS (messages); i++) {
-		g_autoptr (GByteArray) out = g_byte_array_new ();
-		g_autoptr (MimeUtf8Report) report = NULL;
-		size_t len = strlen (messages[i]);
-
-		assert_int_equal (mimeutf8_normalize_buffer (NULL, messages[i], len, out, &report,
-							     NULL),
-				  MIMEUTF8_STATUS_PASSTHROUGH);
-		assert_string_equal (mimeutf8_report_get_reason (report),
-				     "a part has its Content-Type header twice");
-		assert_int_equal (out->len, len);
-		assert_memory_equal (out->data, messages[i], len);
-	}
+	for (i = 0; i < G_N_ELEMENTS (messages); i++)
+		assert_passed_through (messages[i], "a part has its Content-Type header twice");
 }
 
 /* A multipart whose header block other readers end early passes the message through, wherever
@@ -524,19 +528,9 @@ test_normalize__multipart_blocks_read_apart (void **state)
 
 	(void) state;
 	for (i = 0; i < G_N_ELEMENTS (messages); i++) {
-		g_autoptr (GByteArray) out = g_byte_array_new ();
-		g_autoptr (MimeUtf8Report) report = NULL;
-		size_t len = strlen (messages[i]);
-
 		print_message ("case %zu\n", i + 1);
-		assert_int_equal (mimeutf8_normalize_buffer (NULL, messages[i], len, out, &report,
-							     NULL),
-				  MIMEUTF8_STATUS_PASSTHROUGH);
-		assert_string_equal (mimeutf8_report_get_reason (report),
-				     "malformed header block: a multipart whose header block other "
-				     "readers end early");
-		assert_int_equal (out->len, len);
-		assert_memory_equal (out->data, messages[i], len);
+		assert_passed_through (messages[i], "malformed header block: a multipart whose "
+						    "header block other readers end early");
 	}
 }
 
